@@ -1,0 +1,54 @@
+//! Every environment variable perfmon reads, with its default. This is the
+//! only place their names are spelled.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `OTEL_SERVICE_NAME` | `AWS_LAMBDA_FUNCTION_NAME`, else `perfmon` | `service.name` |
+//! | `OTEL_TRACES_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `console` or `none` |
+//! | `OTEL_METRICS_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `console` or `none` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf` or `grpc` |
+//! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
+//! | `PERFMON_ENVIRONMENT` | `dev` | the `Environment` dimension |
+//! | `PERFMON_CATALOG` | embedded `dashboards/catalog.json` | path of another catalog |
+//! | `PERFMON_METRIC_NAMESPACE` | the catalog's `namespace` | CloudWatch namespace |
+//! | `PERFMON_MEMORY_SOURCE` | `auto` | `auto`, `allocator` or `resident` |
+//! | `PERFMON_EXPORT_PERSONAL_DATA` | `false` | export email and user name attributes |
+
+/// `service.name`.
+pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// Default `service.name` off Lambda.
+pub const OTEL_SERVICE_NAME_DEFAULT: &str = "perfmon";
+/// Traces exporter selection.
+pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// Metrics exporter selection.
+pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+/// OTLP endpoint for every signal.
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// OTLP endpoint for traces only.
+pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+/// OTLP endpoint for metrics only.
+pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+/// OTLP transport.
+pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+/// Deployment environment, the `Environment` dimension.
+pub const PERFMON_ENVIRONMENT: &str = "PERFMON_ENVIRONMENT";
+/// Default `Environment`, as in the guide.
+pub const PERFMON_ENVIRONMENT_DEFAULT: &str = "dev";
+/// Path of a catalog to load instead of the embedded one.
+pub const PERFMON_CATALOG: &str = "PERFMON_CATALOG";
+/// CloudWatch namespace override.
+pub const PERFMON_METRIC_NAMESPACE: &str = "PERFMON_METRIC_NAMESPACE";
+/// Source of `MemoryUsage`.
+pub const PERFMON_MEMORY_SOURCE: &str = "PERFMON_MEMORY_SOURCE";
+/// Whether email and user-name attributes may be exported.
+pub const PERFMON_EXPORT_PERSONAL_DATA: &str = "PERFMON_EXPORT_PERSONAL_DATA";
+/// Default of [`PERFMON_EXPORT_PERSONAL_DATA`].
+pub const PERFMON_EXPORT_PERSONAL_DATA_DEFAULT: bool = false;
+/// Set by Lambda in every function; its presence means "running on Lambda".
+pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
+/// The variable's value, when set and not blank.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,258 @@
+//! `PerformanceMonitor`: each monitored operation becomes one span plus the
+//! catalog's core metrics, with thresholds checked in-process.
+
+mod instruments;
+pub(crate) use instruments::Instruments;
+pub(crate) mod memory;
+mod operation;
+pub(crate) mod thresholds;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use opentelemetry::trace::{SpanKind, Tracer};
+use opentelemetry::{Context, KeyValue, StringValue};
+use opentelemetry_sdk::trace::SdkTracer;
+
+use crate::business::BusinessMetrics;
+use crate::catalog::{Catalog, Thresholds};
+use crate::names::dim;
+
+use memory::{MemorySampler, MemorySource};
+pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
+use thresholds::ErrorWindow;
+
+/// Operations started by a name the catalog does not list get their own
+/// `Handler` dimension up to this many names; later ones share
+/// [`OVERFLOW_OPERATION`], so a caller cannot blow up metric cardinality.
+pub const MAX_UNLISTED_OPERATIONS: usize = 64;
+/// `Handler` of unlisted operations beyond [`MAX_UNLISTED_OPERATIONS`].
+pub const OVERFLOW_OPERATION: &str = "other";
+
+/// Starts monitored operations. Cheap to clone; share one per process.
+///
+/// ```
+/// use perfmon::{attributes, PerformanceMonitor, Telemetry};
+/// use opentelemetry::KeyValue;
+///
+/// let telemetry = Telemetry::builder().with_exporters_disabled().build().unwrap();
+/// let monitor = PerformanceMonitor::new(&telemetry);
+///
+/// let op = monitor.start(
+///     "websocket_conversation",
+///     [KeyValue::new(attributes::CONNECTION_ID, "abc=")],
+/// );
+/// op.complete(true, [KeyValue::new(attributes::MESSAGE_TYPE, "ping")]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct PerformanceMonitor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    /// Tracer of the telemetry pipeline; spans go through its processors.
+    tracer: SdkTracer,
+    /// One instrument per catalog metric.
+    instruments: Instruments,
+    /// Typed business-metric recorders.
+    business: BusinessMetrics,
+    /// The `Environment` dimension value.
+    environment: StringValue,
+    /// Catalog operations, fixed at construction, read without locking.
+    listed: HashMap<&'static str, Arc<OperationState>>,
+    /// Operations first seen at run time, bounded by `MAX_UNLISTED_OPERATIONS`.
+    unlisted: RwLock<HashMap<&'static str, Arc<OperationState>>>,
+    /// Source of `MemoryUsage`.
+    memory: MemorySampler,
+    /// Origin of the error-rate windows.
+    epoch: Instant,
+}
+
+/// Everything about one operation name that does not change per call.
+#[derive(Debug)]
+pub(crate) struct OperationState {
+    /// Span name and `Handler` value.
+    name: &'static str,
+    /// Span kind from the catalog; `Internal` for unlisted operations.
+    kind: SpanKind,
+    /// Catalog limits; unlisted operations have none.
+    thresholds: Option<Thresholds>,
+    /// `[Handler, Environment]`, built once so recording never allocates.
+    base: [KeyValue; 2],
+    /// Counts for the in-process error-rate check.
+    window: ErrorWindow,
+}
+
+impl PerformanceMonitor {
+    /// A monitor on `telemetry`'s pipeline, catalog and environment.
+    pub fn new(telemetry: &crate::Telemetry) -> Self {
+        let settings = telemetry.settings();
+        Self::from_parts(
+            telemetry.tracer(),
+            &telemetry.meter(),
+            &settings.catalog,
+            &settings.environment,
+            settings.memory_source,
+        )
+    }
+
+    pub(crate) fn from_parts(
+        tracer: SdkTracer,
+        meter: &opentelemetry::metrics::Meter,
+        catalog: &Catalog,
+        environment: &str,
+        memory_source: MemorySource,
+    ) -> Self {
+        let environment = StringValue::from(intern(environment));
+        let instruments = Instruments::new(meter, catalog);
+        let listed = catalog
+            .operations
+            .iter()
+            .map(|op| {
+                let state = OperationState::new(
+                    intern(&op.name),
+                    op.span_kind.into(),
+                    Some(op.thresholds),
+                    &environment,
+                );
+                (state.name, Arc::new(state))
+            })
+            .collect();
+        PerformanceMonitor {
+            inner: Arc::new(Inner {
+                tracer,
+                business: BusinessMetrics::new(instruments.clone(), &environment),
+                instruments,
+                environment,
+                listed,
+                unlisted: RwLock::new(HashMap::new()),
+                memory: MemorySampler::new(memory_source),
+                epoch: Instant::now(),
+            }),
+        }
+    }
+
+    /// Starts monitoring `operation` under the current context. `attributes`
+    /// go on the span only, never on a metric.
+    pub fn start<I>(&self, operation: &str, attributes: I) -> OperationMonitor
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        Context::map_current(|cx| self.start_with_context(operation, cx, attributes))
+    }
+
+    /// Starts monitoring `operation` as a child of `parent`.
+    pub fn start_with_context<I>(
+        &self,
+        operation: &str,
+        parent: &Context,
+        attributes: I,
+    ) -> OperationMonitor
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        let state = self.inner.state(operation);
+        let started = Instant::now();
+        let span = self
+            .inner
+            .tracer
+            .span_builder(state.span_name(operation))
+            .with_kind(state.kind.clone())
+            .with_attributes(attributes)
+            .start_with_context(&self.inner.tracer, parent);
+        OperationMonitor::new(self.inner.clone(), state, span, started)
+    }
+
+    /// Typed recorders for the business metrics.
+    pub fn business(&self) -> &BusinessMetrics {
+        &self.inner.business
+    }
+
+    /// The `Environment` dimension this monitor records.
+    pub fn environment(&self) -> &str {
+        self.inner.environment.as_str()
+    }
+}
+
+impl Inner {
+    fn state(&self, operation: &str) -> Arc<OperationState> {
+        if let Some(state) = self.listed.get(operation) {
+            return state.clone();
+        }
+        if let Some(state) = read(&self.unlisted).get(operation) {
+            return state.clone();
+        }
+        let mut unlisted = self.unlisted.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(state) = unlisted.get(operation) {
+            return state.clone();
+        }
+        let name = if unlisted.len() < MAX_UNLISTED_OPERATIONS {
+            intern(operation)
+        } else {
+            OVERFLOW_OPERATION
+        };
+        let state = unlisted
+            .entry(name)
+            .or_insert_with(|| {
+                Arc::new(OperationState::new(
+                    name,
+                    SpanKind::Internal,
+                    None,
+                    &self.environment,
+                ))
+            })
+            .clone();
+        state
+    }
+}
+
+impl OperationState {
+    fn new(
+        name: &'static str,
+        kind: SpanKind,
+        thresholds: Option<Thresholds>,
+        environment: &StringValue,
+    ) -> Self {
+        OperationState {
+            name,
+            kind,
+            thresholds,
+            base: [
+                KeyValue::new(dim::HANDLER, name),
+                KeyValue::new(dim::ENVIRONMENT, environment.clone()),
+            ],
+            window: ErrorWindow::default(),
+        }
+    }
+
+    /// The span keeps the caller's name even when the metrics overflow.
+    fn span_name(&self, requested: &str) -> std::borrow::Cow<'static, str> {
+        if self.name == requested {
+            self.name.into()
+        } else {
+            requested.to_owned().into()
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Interns operation names and environments: they live for the whole
+/// process and are few (catalog + `MAX_UNLISTED_OPERATIONS` per distinct
+/// name), so each distinct string is leaked once and every later clone of a
+/// span name or attribute value is free.
+fn intern(s: &str) -> &'static str {
+    static INTERNED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(found) = interned.get(s) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    interned.insert(leaked);
+    leaked
+}

@@ -1,0 +1,270 @@
+//! `OperationMonitor`: one monitored operation, from `start` to `complete`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::trace::{Span as _, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::Span;
+
+use super::{thresholds, Inner, OperationState};
+use crate::attributes as attr;
+use crate::names::dim;
+
+/// `ErrorType` of a monitor dropped without `complete`.
+pub const ABANDONED: &str = "abandoned";
+/// `ErrorType` of `complete(false, ..)`, which names no error. Prefer
+/// [`OperationMonitor::fail`].
+pub const UNSPECIFIED_ERROR: &str = "unspecified";
+
+/// A typed, low-cardinality error code: the `ErrorType` dimension and the
+/// span status description. Codes are `'static` so that no request data can
+/// ever become a metric dimension.
+///
+/// ```
+/// enum AuthError { Expired, Invalid }
+/// impl perfmon::ErrorCode for AuthError {
+///     fn error_code(&self) -> &'static str {
+///         match self {
+///             AuthError::Expired => "TOKEN_EXPIRED",
+///             AuthError::Invalid => "INVALID_TOKEN",
+///         }
+///     }
+/// }
+/// ```
+pub trait ErrorCode {
+    /// The code, e.g. `TOKEN_EXPIRED`.
+    fn error_code(&self) -> &'static str;
+}
+
+impl ErrorCode for &'static str {
+    fn error_code(&self) -> &'static str {
+        self
+    }
+}
+
+impl<T: ErrorCode + ?Sized> ErrorCode for &T {
+    fn error_code(&self) -> &'static str {
+        (**self).error_code()
+    }
+}
+
+/// One monitored operation. Finish it with [`complete`](Self::complete) or
+/// [`fail`](Self::fail); if it is dropped unfinished it still ends its span,
+/// as an error [`ABANDONED`], and is counted.
+#[derive(Debug)]
+pub struct OperationMonitor {
+    inner: Arc<Inner>,
+    state: Arc<OperationState>,
+    /// The span, until the operation finishes.
+    span: Option<SpanSlot>,
+    started: Instant,
+}
+
+/// The span is held directly, and moved into a `Context` only when a caller
+/// asks for one to parent children, which costs an allocation.
+#[derive(Debug)]
+// Boxing the span would cost an allocation per operation; the slot lives
+// only while the operation runs.
+#[allow(clippy::large_enum_variant)]
+enum SpanSlot {
+    Owned(Span),
+    InContext(Context),
+}
+
+impl OperationMonitor {
+    pub(super) fn new(
+        inner: Arc<Inner>,
+        state: Arc<OperationState>,
+        span: Span,
+        started: Instant,
+    ) -> Self {
+        OperationMonitor {
+            inner,
+            state,
+            span: Some(SpanSlot::Owned(span)),
+            started,
+        }
+    }
+
+    /// The guide's `complete(success, attributes)`. A failure recorded this
+    /// way has `ErrorType` [`UNSPECIFIED_ERROR`]; use [`fail`](Self::fail) to
+    /// name it.
+    pub fn complete<I>(mut self, success: bool, attributes: I)
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        let error = (!success).then_some(UNSPECIFIED_ERROR);
+        self.finish(error, attributes);
+    }
+
+    /// Completes the operation as failed with a typed error code.
+    pub fn fail<I>(mut self, error: impl ErrorCode, attributes: I)
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        self.finish(Some(error.error_code()), attributes);
+    }
+
+    /// The operation's name.
+    pub fn operation(&self) -> &'static str {
+        self.state.name
+    }
+
+    /// A context holding this operation's span, to parent child spans and
+    /// nested operations.
+    pub fn context(&mut self) -> Context {
+        match self.span.take() {
+            Some(SpanSlot::Owned(span)) => {
+                let cx = Context::current_with_span(span);
+                self.span = Some(SpanSlot::InContext(cx.clone()));
+                cx
+            }
+            Some(SpanSlot::InContext(cx)) => {
+                self.span = Some(SpanSlot::InContext(cx.clone()));
+                cx
+            }
+            None => Context::current(),
+        }
+    }
+
+    /// Adds an attribute to the span while the operation runs.
+    pub fn set_attribute(&mut self, attribute: KeyValue) {
+        match &mut self.span {
+            Some(SpanSlot::Owned(span)) => span.set_attribute(attribute),
+            Some(SpanSlot::InContext(cx)) => cx.span().set_attribute(attribute),
+            None => {}
+        }
+    }
+
+    fn finish<I>(&mut self, error: Option<&'static str>, attributes: I)
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        let Some(slot) = self.span.take() else {
+            return;
+        };
+        let now = Instant::now();
+        let duration_ms = now.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
+        let memory = self.inner.memory.sample(now);
+        let state = &*self.state;
+        let instruments = &self.inner.instruments;
+
+        let breaches = state.thresholds.as_ref().map(|limits| {
+            thresholds::check(
+                limits,
+                &state.window,
+                now.saturating_duration_since(self.inner.epoch),
+                duration_ms,
+                memory,
+                error.is_some(),
+            )
+        });
+
+        let end = |span: &mut dyn SpanLike| {
+            span.set_attributes(&mut attributes.into_iter());
+            span.set_attributes(
+                &mut [
+                    KeyValue::new(attr::PERF_SUCCESS, error.is_none()),
+                    KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
+                ]
+                .into_iter(),
+            );
+            for breach in breaches.iter().flatten().flatten() {
+                span.add_event(vec![
+                    KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),
+                    KeyValue::new(attr::PERF_EVENT_LIMIT, breach.limit),
+                    KeyValue::new(attr::PERF_EVENT_VALUE, breach.value),
+                ]);
+            }
+            match error {
+                Some(code) => {
+                    span.set_attributes(&mut std::iter::once(KeyValue::new(
+                        attr::ERROR_TYPE,
+                        code,
+                    )));
+                    span.set_status(Status::error(code));
+                }
+                None => span.set_status(Status::Ok),
+            }
+            span.end();
+        };
+        match slot {
+            SpanSlot::Owned(mut span) => end(&mut span),
+            SpanSlot::InContext(cx) => end(&mut cx.span()),
+        }
+
+        let [handler, environment] = &state.base;
+        instruments
+            .handler_duration
+            .record(duration_ms, &state.base);
+        instruments.memory_usage.record(memory, &state.base);
+        instruments.invocations.add(1, &state.base);
+        if let Some(code) = error {
+            instruments.errors.add(
+                1,
+                &[
+                    handler.clone(),
+                    environment.clone(),
+                    KeyValue::new(dim::ERROR_TYPE, code),
+                ],
+            );
+        }
+        for breach in breaches.iter().flatten().flatten() {
+            instruments.threshold_breaches.add(
+                1,
+                &[
+                    handler.clone(),
+                    environment.clone(),
+                    KeyValue::new(dim::METRIC, breach.metric),
+                ],
+            );
+        }
+    }
+}
+
+impl Drop for OperationMonitor {
+    fn drop(&mut self) {
+        if self.span.is_some() {
+            self.finish(Some(ABANDONED), std::iter::empty());
+        }
+    }
+}
+
+/// The span operations `finish` needs, over an owned span and a `SpanRef`.
+trait SpanLike {
+    fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>);
+    fn add_event(&mut self, attributes: Vec<KeyValue>);
+    fn set_status(&mut self, status: Status);
+    fn end(&mut self);
+}
+
+impl SpanLike for Span {
+    fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>) {
+        opentelemetry::trace::Span::set_attributes(self, attributes)
+    }
+    fn add_event(&mut self, attributes: Vec<KeyValue>) {
+        opentelemetry::trace::Span::add_event(self, attr::PERF_THRESHOLD_EXCEEDED, attributes)
+    }
+    fn set_status(&mut self, status: Status) {
+        opentelemetry::trace::Span::set_status(self, status)
+    }
+    fn end(&mut self) {
+        opentelemetry::trace::Span::end(self)
+    }
+}
+
+impl SpanLike for opentelemetry::trace::SpanRef<'_> {
+    fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>) {
+        opentelemetry::trace::SpanRef::set_attributes(self, attributes)
+    }
+    fn add_event(&mut self, attributes: Vec<KeyValue>) {
+        opentelemetry::trace::SpanRef::add_event(self, attr::PERF_THRESHOLD_EXCEEDED, attributes)
+    }
+    fn set_status(&mut self, status: Status) {
+        opentelemetry::trace::SpanRef::set_status(self, status)
+    }
+    fn end(&mut self) {
+        opentelemetry::trace::SpanRef::end(self)
+    }
+}

@@ -1,0 +1,245 @@
+//! The `console` exporters: a readable summary for local runs.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::trace::Status;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// Where console output goes.
+pub(crate) type Sink = Arc<Mutex<dyn Write + Send>>;
+
+pub(crate) fn stdout() -> Sink {
+    Arc::new(Mutex::new(std::io::stdout()))
+}
+
+fn emit(sink: &Sink, text: &str) -> OTelSdkResult {
+    let mut out = sink.lock().unwrap_or_else(|e| e.into_inner());
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| opentelemetry_sdk::error::OTelSdkError::InternalFailure(e.to_string()))
+}
+
+/// One line per finished span: name, kind, status, duration, trace id.
+#[derive(Clone)]
+pub(crate) struct ConsoleSpanExporter {
+    sink: Sink,
+}
+
+impl std::fmt::Debug for ConsoleSpanExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleSpanExporter")
+    }
+}
+
+impl ConsoleSpanExporter {
+    pub(crate) fn new(sink: Sink) -> Self {
+        ConsoleSpanExporter { sink }
+    }
+}
+
+impl SpanExporter for ConsoleSpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let mut text = String::new();
+        for span in &batch {
+            let ms = span
+                .end_time
+                .duration_since(span.start_time)
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1000.0;
+            let status = match &span.status {
+                Status::Ok => "ok".to_owned(),
+                Status::Unset => "unset".to_owned(),
+                Status::Error { description } => format!("error {description}"),
+            };
+            let _ = writeln!(
+                text,
+                "span {:<34} {:<8} {:<28} {:>9.3} ms  trace={}",
+                span.name,
+                format!("{:?}", span.span_kind).to_lowercase(),
+                status,
+                ms,
+                span.span_context.trace_id()
+            );
+        }
+        emit(&self.sink, &text)
+    }
+}
+
+/// A table of every metric point at each export.
+pub(crate) struct ConsoleMetricExporter {
+    sink: Sink,
+}
+
+impl ConsoleMetricExporter {
+    pub(crate) fn new(sink: Sink) -> Self {
+        ConsoleMetricExporter { sink }
+    }
+}
+
+fn dims<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
+    let mut pairs: Vec<String> = attributes
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    pairs.sort();
+    pairs.join(",")
+}
+
+/// Renders one export as text; public to the crate for the tests.
+pub(crate) fn render_metrics(metrics: &ResourceMetrics) -> String {
+    let mut text = String::new();
+    for scope in metrics.scope_metrics() {
+        for metric in scope.metrics() {
+            let name = format!("{} [{}]", metric.name(), metric.unit());
+            let mut row = |d: String, v: String| {
+                let _ = writeln!(text, "metric {name:<26} {d:<70} {v}");
+            };
+            match metric.data() {
+                AggregatedMetrics::F64(MetricData::Histogram(h)) => {
+                    for p in h.data_points() {
+                        let avg = p.sum() / p.count().max(1) as f64;
+                        row(
+                            dims(p.attributes()),
+                            format!(
+                                "count={} avg={avg:.3} max={:.3}",
+                                p.count(),
+                                p.max().unwrap_or(0.0)
+                            ),
+                        );
+                    }
+                }
+                AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => {
+                    for p in h.data_points() {
+                        let avg = p.sum() / p.count().max(1) as f64;
+                        row(
+                            dims(p.attributes()),
+                            format!(
+                                "count={} avg={avg:.3} max={:.3}",
+                                p.count(),
+                                p.max().unwrap_or(0.0)
+                            ),
+                        );
+                    }
+                }
+                AggregatedMetrics::U64(MetricData::Histogram(h)) => {
+                    for p in h.data_points() {
+                        let avg = p.sum() as f64 / p.count().max(1) as f64;
+                        row(
+                            dims(p.attributes()),
+                            format!(
+                                "count={} avg={avg:.1} max={}",
+                                p.count(),
+                                p.max().unwrap_or(0)
+                            ),
+                        );
+                    }
+                }
+                AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => {
+                    for p in h.data_points() {
+                        let avg = p.sum() as f64 / p.count().max(1) as f64;
+                        row(
+                            dims(p.attributes()),
+                            format!(
+                                "count={} avg={avg:.1} max={}",
+                                p.count(),
+                                p.max().unwrap_or(0)
+                            ),
+                        );
+                    }
+                }
+                AggregatedMetrics::U64(MetricData::Sum(s)) => {
+                    for p in s.data_points() {
+                        row(dims(p.attributes()), format!("sum={}", p.value()));
+                    }
+                }
+                AggregatedMetrics::F64(MetricData::Sum(s)) => {
+                    for p in s.data_points() {
+                        row(dims(p.attributes()), format!("sum={}", p.value()));
+                    }
+                }
+                AggregatedMetrics::I64(MetricData::Sum(s)) => {
+                    for p in s.data_points() {
+                        row(dims(p.attributes()), format!("sum={}", p.value()));
+                    }
+                }
+                _ => row(String::new(), "(not shown)".to_owned()),
+            }
+        }
+    }
+    text
+}
+
+impl PushMetricExporter for ConsoleMetricExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let text = render_metrics(metrics);
+        if text.is_empty() {
+            return Ok(());
+        }
+        emit(&self.sink, &text)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Delta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use crate::{ExporterKind, PerformanceMonitor, Telemetry};
+
+    #[test]
+    fn console_prints_spans_and_a_metric_table() {
+        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let telemetry = Telemetry::builder()
+            .with_traces_exporter(ExporterKind::Console)
+            .with_metrics_exporter(ExporterKind::Console)
+            .with_environment("local")
+            .with_console_sink(buffer.clone())
+            .build()
+            .unwrap();
+        let monitor = PerformanceMonitor::new(&telemetry);
+        monitor
+            .start("websocket_conversation", [])
+            .fail("UNAUTHENTICATED_CONNECTION", []);
+        telemetry.force_flush(Duration::from_secs(5)).unwrap();
+        let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        let span_line = text
+            .lines()
+            .find(|l| l.starts_with("span websocket_conversation"))
+            .unwrap_or_else(|| panic!("span line in {text}"));
+        assert!(span_line.contains("server"), "{span_line}");
+        assert!(
+            span_line.contains("error UNAUTHENTICATED_CONNECTION"),
+            "{span_line}"
+        );
+        let errors = text
+            .lines()
+            .find(|l| l.starts_with("metric Errors [1]"))
+            .unwrap_or_else(|| panic!("Errors row in {text}"));
+        assert!(
+            errors.contains("Environment=local,ErrorType=UNAUTHENTICATED_CONNECTION,Handler=websocket_conversation"),
+            "{errors}"
+        );
+        assert!(errors.ends_with("sum=1"), "{errors}");
+        assert!(text.contains("metric HandlerDuration [ms]"), "{text}");
+    }
+}

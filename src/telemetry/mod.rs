@@ -1,0 +1,582 @@
+//! `Telemetry`: the tracer and meter providers, configured in the order
+//! code, then the standard `OTEL_*` variables, then defaults.
+
+mod console;
+mod error;
+mod exporter;
+mod flush;
+mod otlp;
+mod privacy;
+mod views;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_aws::detector::LambdaResourceDetector;
+use opentelemetry_aws::trace::{XrayIdGenerator, XrayPropagator};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
+};
+use opentelemetry_sdk::Resource;
+
+pub use error::{BuildError, Signal, TelemetryError};
+pub use exporter::ExporterKind;
+pub use otlp::OtlpProtocol;
+
+use crate::catalog::Catalog;
+use crate::env;
+use crate::monitor::memory::MemorySource;
+use flush::{Flushable, Worker};
+use privacy::PrivacyProcessor;
+
+/// Instrumentation scope of everything perfmon records.
+pub const SCOPE: &str = "perfmon";
+
+type SpanPipeline = Box<dyn FnOnce(TracerProviderBuilder, &Privacy) -> TracerProviderBuilder>;
+type MetricPipeline = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
+
+/// The resolved configuration of a [`Telemetry`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// `service.name`.
+    pub service_name: String,
+    /// The `Environment` dimension.
+    pub environment: String,
+    /// The metric catalog.
+    pub catalog: Catalog,
+    /// CloudWatch namespace (the catalog's unless overridden).
+    pub namespace: String,
+    /// Where spans go.
+    pub traces_exporter: ExporterKind,
+    /// Where metrics go.
+    pub metrics_exporter: ExporterKind,
+    /// OTLP transport, when OTLP is used.
+    pub otlp_protocol: OtlpProtocol,
+    /// Source of `MemoryUsage`.
+    pub memory_source: MemorySource,
+    /// Whether email and user-name attributes may be exported.
+    pub export_personal_data: bool,
+    /// Whether this process runs on AWS Lambda.
+    pub on_lambda: bool,
+}
+
+/// Counters of telemetry failures. They never fail a request; they are
+/// counted here and logged once per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TelemetryStats {
+    /// Flushes that completed.
+    pub flushes: u64,
+    /// Flushes whose exporter reported an error.
+    pub flush_failures: u64,
+    /// Flushes that hit their timeout, or were refused because earlier ones
+    /// were still stuck.
+    pub flush_timeouts: u64,
+    /// Span attributes dropped by the privacy rules.
+    pub attributes_dropped: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    flushes: AtomicU64,
+    flush_failures: AtomicU64,
+    flush_timeouts: AtomicU64,
+    attributes_dropped: Arc<AtomicU64>,
+    logged_failure: AtomicBool,
+    logged_timeout: AtomicBool,
+}
+
+/// What the privacy processor needs.
+pub(crate) struct Privacy {
+    allow_personal_data: bool,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Privacy {
+    fn wrap<P>(&self, processor: P) -> PrivacyProcessor<P> {
+        PrivacyProcessor::new(processor, self.allow_personal_data, self.dropped.clone())
+    }
+}
+
+/// The telemetry pipeline of one process: tracer and meter providers with
+/// X-Ray ids, the privacy rules, catalog views and Delta temporality, and
+/// bounded flush and shutdown.
+///
+/// Build it once in `main`, hand it to a
+/// [`PerformanceMonitor`](crate::PerformanceMonitor), and call
+/// [`force_flush`](Self::force_flush) at the end of each Lambda invocation
+/// and [`shutdown`](Self::shutdown) before the process exits. Dropping it
+/// without `shutdown` starts a shutdown in the background and does not wait.
+pub struct Telemetry {
+    tracer_provider: SdkTracerProvider,
+    meter_provider: SdkMeterProvider,
+    settings: Settings,
+    workers: [Worker; 2],
+    counters: Counters,
+    shut_down: AtomicBool,
+    /// Declared last: dropped after the providers that may export on it.
+    _grpc: Option<otlp::GrpcRuntime>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Telemetry {
+    /// A builder; every setting left unset comes from the environment, then
+    /// from its default (see [`crate::env`]).
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+
+    /// The resolved configuration.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// perfmon's tracer.
+    pub fn tracer(&self) -> SdkTracer {
+        self.tracer_provider.tracer(SCOPE)
+    }
+
+    /// perfmon's meter.
+    pub fn meter(&self) -> Meter {
+        self.meter_provider.meter(SCOPE)
+    }
+
+    /// The tracer provider, e.g. for `tracing-opentelemetry`.
+    pub fn tracer_provider(&self) -> &SdkTracerProvider {
+        &self.tracer_provider
+    }
+
+    /// The meter provider.
+    pub fn meter_provider(&self) -> &SdkMeterProvider {
+        &self.meter_provider
+    }
+
+    /// The X-Ray propagator, which reads and writes `X-Amzn-Trace-Id`.
+    pub fn propagator(&self) -> XrayPropagator {
+        XrayPropagator::default()
+    }
+
+    /// Installs the providers and the X-Ray propagator as the OTel globals.
+    pub fn install_global(&self) {
+        opentelemetry::global::set_tracer_provider(self.tracer_provider.clone());
+        opentelemetry::global::set_meter_provider(self.meter_provider.clone());
+        opentelemetry::global::set_text_map_propagator(self.propagator());
+    }
+
+    /// Exports every finished span and every metric recorded so far, and
+    /// returns within `timeout` from any thread, inside a current-thread or
+    /// multi-thread Tokio runtime or outside one. On timeout the export goes
+    /// on in the background. Failures are counted in [`stats`](Self::stats)
+    /// and logged once; they are returned for the caller to ignore.
+    pub fn force_flush(&self, timeout: Duration) -> Result<(), TelemetryError> {
+        let result = self.on_workers(timeout, |w| w.flush());
+        match &result {
+            Ok(()) => {
+                self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => self.record_failure(e),
+        }
+        result
+    }
+
+    /// Flushes and stops both providers, within `timeout`. Calling it again
+    /// does nothing.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), TelemetryError> {
+        if self.shut_down.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.on_workers(timeout, |w| w.shutdown(timeout))
+    }
+
+    /// Failure counters.
+    pub fn stats(&self) -> TelemetryStats {
+        let c = &self.counters;
+        TelemetryStats {
+            flushes: c.flushes.load(Ordering::Relaxed),
+            flush_failures: c.flush_failures.load(Ordering::Relaxed),
+            flush_timeouts: c.flush_timeouts.load(Ordering::Relaxed),
+            attributes_dropped: c.attributes_dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn on_workers(
+        &self,
+        timeout: Duration,
+        job: impl Fn(&Worker) -> Result<std::sync::mpsc::Receiver<OTelSdkResult>, TelemetryError>,
+    ) -> Result<(), TelemetryError> {
+        let deadline = Instant::now() + timeout;
+        let answers: Vec<_> = self.workers.iter().map(|w| (w.signal(), job(w))).collect();
+        let mut first = Ok(());
+        for (signal, answer) in answers {
+            let result = answer.and_then(|a| flush::wait(signal, a, deadline, timeout));
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+
+    fn record_failure(&self, error: &TelemetryError) {
+        let c = &self.counters;
+        let (count, logged) = match error {
+            TelemetryError::Timeout { .. } | TelemetryError::Busy { .. } => {
+                (&c.flush_timeouts, &c.logged_timeout)
+            }
+            _ => (&c.flush_failures, &c.logged_failure),
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        if !logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "telemetry flush failed; requests are unaffected, later failures are only counted");
+        }
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if !self.shut_down.swap(true, Ordering::SeqCst) {
+            // The workers hold provider clones, so the blocking SDK shutdown
+            // runs on their threads, never on the dropping one.
+            for worker in &self.workers {
+                let _ = worker.shutdown(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+impl Flushable for SdkTracerProvider {
+    fn flush(&self) -> OTelSdkResult {
+        self.force_flush()
+    }
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        self.shutdown_with_timeout(timeout)
+    }
+}
+
+impl Flushable for SdkMeterProvider {
+    fn flush(&self) -> OTelSdkResult {
+        self.force_flush()
+    }
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        self.shutdown_with_timeout(timeout)
+    }
+}
+
+/// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
+#[derive(Default)]
+pub struct TelemetryBuilder {
+    service_name: Option<String>,
+    environment: Option<String>,
+    catalog: Option<Catalog>,
+    namespace: Option<String>,
+    traces: Option<ExporterKind>,
+    metrics: Option<ExporterKind>,
+    otlp_endpoint: Option<String>,
+    otlp_protocol: Option<OtlpProtocol>,
+    memory_source: Option<MemorySource>,
+    personal_data: Option<bool>,
+    metric_interval: Option<Duration>,
+    span_pipeline: Option<SpanPipeline>,
+    metric_pipeline: Option<MetricPipeline>,
+    console: Option<console::Sink>,
+}
+
+impl TelemetryBuilder {
+    /// `service.name`; overrides `OTEL_SERVICE_NAME`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// The `Environment` dimension; overrides `PERFMON_ENVIRONMENT`.
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// The catalog; overrides `PERFMON_CATALOG`.
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// The CloudWatch namespace; overrides `PERFMON_METRIC_NAMESPACE` and the
+    /// catalog's.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Where spans go; overrides `OTEL_TRACES_EXPORTER`.
+    pub fn with_traces_exporter(mut self, kind: ExporterKind) -> Self {
+        self.traces = Some(kind);
+        self
+    }
+
+    /// Where metrics go; overrides `OTEL_METRICS_EXPORTER`.
+    pub fn with_metrics_exporter(mut self, kind: ExporterKind) -> Self {
+        self.metrics = Some(kind);
+        self
+    }
+
+    /// Exports nothing: both signals `none`.
+    pub fn with_exporters_disabled(self) -> Self {
+        self.with_traces_exporter(ExporterKind::None)
+            .with_metrics_exporter(ExporterKind::None)
+    }
+
+    /// Base OTLP endpoint, e.g. `http://localhost:4318`; overrides
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// OTLP transport; overrides `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub fn with_otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.otlp_protocol = Some(protocol);
+        self
+    }
+
+    /// Source of `MemoryUsage`; overrides `PERFMON_MEMORY_SOURCE`.
+    pub fn with_memory_source(mut self, source: MemorySource) -> Self {
+        self.memory_source = Some(source);
+        self
+    }
+
+    /// Whether email and user-name attributes may be exported; overrides
+    /// `PERFMON_EXPORT_PERSONAL_DATA`. Tokens are never exported.
+    pub fn with_personal_data(mut self, export: bool) -> Self {
+        self.personal_data = Some(export);
+        self
+    }
+
+    /// Periodic metric export interval; overrides
+    /// `OTEL_METRIC_EXPORT_INTERVAL`. Flushes export too.
+    pub fn with_metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Sends spans to `exporter` through a batch processor (behind the
+    /// privacy rules), instead of the selected exporter.
+    pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.traces = Some(ExporterKind::Custom);
+        self.span_pipeline = Some(Box::new(move |builder, privacy| {
+            builder.with_span_processor(privacy.wrap(BatchSpanProcessor::builder(exporter).build()))
+        }));
+        self
+    }
+
+    /// Sends metrics to `exporter` through a periodic reader, instead of the
+    /// selected exporter.
+    pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
+        self.metrics = Some(ExporterKind::Custom);
+        self.metric_pipeline = Some(Box::new(move |builder| {
+            builder.with_periodic_exporter(exporter)
+        }));
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_console_sink(mut self, sink: console::Sink) -> Self {
+        self.console = Some(sink);
+        self
+    }
+
+    /// Resolves the configuration and starts the pipeline.
+    pub fn build(self) -> Result<Telemetry, BuildError> {
+        let on_lambda = env::var(env::AWS_LAMBDA_FUNCTION_NAME).is_some();
+        let catalog = match self.catalog {
+            Some(c) => c,
+            None => match env::var(env::PERFMON_CATALOG) {
+                Some(path) => Catalog::from_path(path)?,
+                None => Catalog::embedded(),
+            },
+        };
+        let namespace = self
+            .namespace
+            .or_else(|| env::var(env::PERFMON_METRIC_NAMESPACE))
+            .unwrap_or_else(|| catalog.namespace.clone());
+        let service_name = self
+            .service_name
+            .or_else(|| env::var(env::OTEL_SERVICE_NAME))
+            .or_else(|| env::var(env::AWS_LAMBDA_FUNCTION_NAME))
+            .unwrap_or_else(|| env::OTEL_SERVICE_NAME_DEFAULT.to_owned());
+        let environment = self
+            .environment
+            .or_else(|| env::var(env::PERFMON_ENVIRONMENT))
+            .unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
+        let endpoint_configured = self.otlp_endpoint.is_some()
+            || [
+                env::OTEL_EXPORTER_OTLP_ENDPOINT,
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            ]
+            .iter()
+            .any(|v| env::var(v).is_some());
+        let default_kind = ExporterKind::default_for(endpoint_configured, on_lambda);
+        let traces_exporter = resolve(self.traces, env::OTEL_TRACES_EXPORTER, default_kind)?;
+        let metrics_exporter = resolve(self.metrics, env::OTEL_METRICS_EXPORTER, default_kind)?;
+        let settings = Settings {
+            otlp_protocol: resolve(
+                self.otlp_protocol,
+                env::OTEL_EXPORTER_OTLP_PROTOCOL,
+                OtlpProtocol::default(),
+            )?,
+            memory_source: resolve(
+                self.memory_source,
+                env::PERFMON_MEMORY_SOURCE,
+                MemorySource::default(),
+            )?,
+            export_personal_data: resolve_bool(
+                self.personal_data,
+                env::PERFMON_EXPORT_PERSONAL_DATA,
+                env::PERFMON_EXPORT_PERSONAL_DATA_DEFAULT,
+            )?,
+            service_name,
+            environment,
+            catalog,
+            namespace,
+            traces_exporter,
+            metrics_exporter,
+            on_lambda,
+        };
+
+        let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc
+            && (traces_exporter == ExporterKind::Otlp || metrics_exporter == ExporterKind::Otlp))
+            .then(otlp::GrpcRuntime::start)
+            .transpose()?;
+        let target = otlp::OtlpTarget {
+            protocol: settings.otlp_protocol,
+            endpoint: self.otlp_endpoint,
+            runtime: grpc.as_ref().map(otlp::GrpcRuntime::handle),
+        };
+        let console = self.console.unwrap_or_else(console::stdout);
+        let resource = resource(&settings);
+        let counters = Counters::default();
+        let privacy = Privacy {
+            allow_personal_data: settings.export_personal_data,
+            dropped: counters.attributes_dropped.clone(),
+        };
+
+        let mut tracer = SdkTracerProvider::builder()
+            .with_id_generator(XrayIdGenerator::default())
+            .with_resource(resource.clone());
+        tracer = match (traces_exporter, self.span_pipeline) {
+            (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &privacy),
+            (ExporterKind::Otlp, _) => tracer.with_span_processor(
+                privacy.wrap(BatchSpanProcessor::builder(target.span_exporter()?).build()),
+            ),
+            (ExporterKind::Console, _) => tracer.with_span_processor(
+                privacy.wrap(
+                    BatchSpanProcessor::builder(console::ConsoleSpanExporter::new(console.clone()))
+                        .build(),
+                ),
+            ),
+            _ => tracer,
+        };
+        let tracer_provider = tracer.build();
+
+        let mut meter = views::apply(
+            SdkMeterProvider::builder().with_resource(resource),
+            &settings.catalog,
+        );
+        meter = match (metrics_exporter, self.metric_pipeline) {
+            (ExporterKind::Custom, Some(pipeline)) => pipeline(meter),
+            (ExporterKind::Otlp, _) => {
+                meter.with_reader(reader_for(target.metric_exporter()?, self.metric_interval))
+            }
+            (ExporterKind::Console, _) => meter.with_reader(reader_for(
+                console::ConsoleMetricExporter::new(console),
+                self.metric_interval,
+            )),
+            _ => meter,
+        };
+        let meter_provider = meter.build();
+
+        let workers = [
+            Worker::spawn(Signal::Traces, tracer_provider.clone())?,
+            Worker::spawn(Signal::Metrics, meter_provider.clone())?,
+        ];
+        Ok(Telemetry {
+            tracer_provider,
+            meter_provider,
+            settings,
+            workers,
+            counters,
+            shut_down: AtomicBool::new(false),
+            _grpc: grpc,
+        })
+    }
+}
+
+fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {
+    let builder = PeriodicReader::builder(exporter);
+    match interval {
+        Some(interval) => builder.with_interval(interval).build(),
+        None => builder.build(),
+    }
+}
+
+fn resource(settings: &Settings) -> Resource {
+    let mut builder = Resource::builder();
+    if settings.on_lambda {
+        builder = builder.with_detector(Box::new(LambdaResourceDetector));
+    }
+    builder
+        .with_service_name(settings.service_name.clone())
+        .with_attribute(KeyValue::new(
+            "deployment.environment.name",
+            settings.environment.clone(),
+        ))
+        .build()
+}
+
+/// Code, then the variable, then the default.
+fn resolve<T>(code: Option<T>, var: &'static str, default: T) -> Result<T, BuildError>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    if let Some(value) = code {
+        return Ok(value);
+    }
+    match env::var(var) {
+        None => Ok(default),
+        Some(value) => value.parse().map_err(|expected| BuildError::InvalidEnv {
+            var,
+            value,
+            expected,
+        }),
+    }
+}
+
+fn resolve_bool(code: Option<bool>, var: &'static str, default: bool) -> Result<bool, BuildError> {
+    if let Some(value) = code {
+        return Ok(value);
+    }
+    match env::var(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("true" | "1") => Ok(true),
+        Some("false" | "0") => Ok(false),
+        Some(other) => Err(BuildError::InvalidEnv {
+            var,
+            value: other.to_owned(),
+            expected: "true or false".to_owned(),
+        }),
+    }
+}

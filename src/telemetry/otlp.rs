@@ -1,0 +1,239 @@
+//! OTLP export over HTTP/protobuf or gRPC.
+//!
+//! The gRPC client (tonic) must run on a Tokio runtime, and the SDK drives
+//! exports from its own threads. If it borrowed the application's runtime, a
+//! flush from inside a current-thread runtime would wait on the very thread
+//! that must drive it. So gRPC gets a private one-worker runtime, and every
+//! export is polled inside it ([`InRuntime`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use tokio::runtime::Handle;
+
+use super::error::BuildError;
+
+/// OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OtlpProtocol {
+    /// `http/protobuf`, port 4318.
+    #[default]
+    HttpProtobuf,
+    /// `grpc`, port 4317.
+    Grpc,
+}
+
+impl FromStr for OtlpProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+            "grpc" => Ok(OtlpProtocol::Grpc),
+            _ => Err("http/protobuf or grpc".to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for OtlpProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OtlpProtocol::HttpProtobuf => "http/protobuf",
+            OtlpProtocol::Grpc => "grpc",
+        })
+    }
+}
+
+/// The private runtime of the gRPC client.
+pub(crate) struct GrpcRuntime(Option<tokio::runtime::Runtime>);
+
+impl GrpcRuntime {
+    pub(crate) fn start() -> Result<Self, BuildError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("perfmon-grpc")
+            .enable_all()
+            .build()
+            .map(|rt| GrpcRuntime(Some(rt)))
+            .map_err(|source| BuildError::Spawn {
+                what: "the gRPC runtime",
+                source,
+            })
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        self.0
+            .as_ref()
+            .expect("present until drop")
+            .handle()
+            .clone()
+    }
+}
+
+impl Drop for GrpcRuntime {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which panics inside another runtime.
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Where and how to send OTLP.
+#[derive(Debug, Clone)]
+pub(crate) struct OtlpTarget {
+    pub protocol: OtlpProtocol,
+    /// Base endpoint set in code; `None` lets the exporter read the standard
+    /// `OTEL_EXPORTER_OTLP_*ENDPOINT` variables.
+    pub endpoint: Option<String>,
+    /// The private runtime's handle, for gRPC.
+    pub runtime: Option<Handle>,
+}
+
+impl OtlpTarget {
+    fn endpoint(&self, signal_path: &str) -> Option<String> {
+        let base = self.endpoint.as_deref()?.trim_end_matches('/');
+        Some(match self.protocol {
+            OtlpProtocol::HttpProtobuf => format!("{base}{signal_path}"),
+            OtlpProtocol::Grpc => base.to_owned(),
+        })
+    }
+
+    pub(crate) fn span_exporter(&self) -> Result<OtlpSpanExporter, BuildError> {
+        let _entered = self.runtime.as_ref().map(Handle::enter);
+        let builder = opentelemetry_otlp::SpanExporter::builder();
+        let endpoint = self.endpoint("/v1/traces");
+        let inner = match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                let b = builder.with_http().with_protocol(Protocol::HttpBinary);
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+            OtlpProtocol::Grpc => {
+                let b = builder.with_tonic();
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+        };
+        Ok(OtlpSpanExporter {
+            inner,
+            runtime: self.runtime.clone(),
+        })
+    }
+
+    pub(crate) fn metric_exporter(&self) -> Result<OtlpMetricExporter, BuildError> {
+        let _entered = self.runtime.as_ref().map(Handle::enter);
+        let builder = opentelemetry_otlp::MetricExporter::builder();
+        let endpoint = self.endpoint("/v1/metrics");
+        let inner = match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                let b = builder
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_temporality(Temporality::Delta);
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+            OtlpProtocol::Grpc => {
+                let b = builder.with_tonic().with_temporality(Temporality::Delta);
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+        };
+        Ok(OtlpMetricExporter {
+            inner,
+            runtime: self.runtime.clone(),
+        })
+    }
+}
+
+/// Polls a future inside a runtime's context, so timers and I/O resources
+/// created while polling belong to that runtime.
+struct InRuntime<F> {
+    runtime: Option<Handle>,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InRuntime<F> {
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let _entered = this.runtime.as_ref().map(Handle::enter);
+        this.future.as_mut().poll(cx)
+    }
+}
+
+/// The OTLP span exporter, run on the gRPC runtime when there is one.
+#[derive(Debug)]
+pub(crate) struct OtlpSpanExporter {
+    inner: opentelemetry_otlp::SpanExporter,
+    runtime: Option<Handle>,
+}
+
+impl SpanExporter for OtlpSpanExporter {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        InRuntime {
+            runtime: self.runtime.clone(),
+            future: Box::pin(self.inner.export(batch)),
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource)
+    }
+}
+
+/// The OTLP metric exporter (Delta temporality), run on the gRPC runtime when
+/// there is one.
+#[derive(Debug)]
+pub(crate) struct OtlpMetricExporter {
+    inner: opentelemetry_otlp::MetricExporter,
+    runtime: Option<Handle>,
+}
+
+impl PushMetricExporter for OtlpMetricExporter {
+    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        InRuntime {
+            runtime: self.runtime.clone(),
+            future: Box::pin(self.inner.export(metrics)),
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}

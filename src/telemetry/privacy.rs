@@ -1,0 +1,211 @@
+//! The privacy rules of DESIGN §3, applied to every finished span before any
+//! exporter sees it, whoever created the span.
+//!
+//! - A token is never exported in any form but its length: string values
+//!   under a key naming a token, JWT, authorization, password, secret or
+//!   credential are dropped, and so is any string value that holds a JWT.
+//! - Email addresses and user names are personal data: attributes whose key
+//!   names them, or whose value is an email address, are dropped unless
+//!   exporting personal data is enabled. `enduser.id` (the Cognito `sub`) is
+//!   kept.
+//!
+//! Metric attributes need no scrubbing: they are built only from the
+//! catalog's dimension keys and enum values, and the metric views drop any
+//! other key.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+/// Key fragments whose string values are secrets, never exported.
+const SECRET_KEYS: &[&str] = &[
+    "token",
+    "jwt",
+    "authorization",
+    "password",
+    "secret",
+    "credential",
+];
+/// Key fragments that name personal data.
+const PERSONAL_KEYS: &[&str] = &["email", "username", "user_name", "user.name"];
+
+/// Wraps a span processor and scrubs each finished span first.
+#[derive(Debug)]
+pub(crate) struct PrivacyProcessor<P> {
+    inner: P,
+    allow_personal_data: bool,
+    dropped: Arc<AtomicU64>,
+}
+
+impl<P> PrivacyProcessor<P> {
+    pub(crate) fn new(inner: P, allow_personal_data: bool, dropped: Arc<AtomicU64>) -> Self {
+        PrivacyProcessor {
+            inner,
+            allow_personal_data,
+            dropped,
+        }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx)
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        let before = span.attributes.len();
+        span.attributes.retain(|kv| self.allowed(kv));
+        let mut dropped = before - span.attributes.len();
+        for event in span.events.events.iter_mut() {
+            let before = event.attributes.len();
+            event.attributes.retain(|kv| self.allowed(kv));
+            dropped += before - event.attributes.len();
+        }
+        if dropped > 0 {
+            self.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
+        }
+        self.inner.on_end(span)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource)
+    }
+}
+
+impl<P> PrivacyProcessor<P> {
+    fn allowed(&self, kv: &KeyValue) -> bool {
+        let key = kv.key.as_str();
+        let personal_key = contains_any(key, PERSONAL_KEYS);
+        let Value::String(value) = &kv.value else {
+            // Numbers and booleans (a token's length, whether it was
+            // present) carry no secret.
+            return self.allow_personal_data || !personal_key;
+        };
+        let value = value.as_str();
+        if contains_any(key, SECRET_KEYS) || holds_jwt(value) {
+            return false;
+        }
+        self.allow_personal_data || !(personal_key || is_email(value))
+    }
+}
+
+/// ASCII case-insensitive substring search for any of `needles`.
+fn contains_any(haystack: &str, needles: &[&str]) -> bool {
+    let hay = haystack.as_bytes();
+    needles.iter().any(|needle| {
+        let needle = needle.as_bytes();
+        hay.len() >= needle.len()
+            && hay
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// Whether `value` holds a JWT: `eyJ` (base64url of `{"`) starting three
+/// dot-separated base64url segments.
+fn holds_jwt(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = value[from..].find("eyJ") {
+        let start = from + pos;
+        let segments = bytes[start..]
+            .split(|b| *b == b'.')
+            .take(3)
+            .take_while(|seg| {
+                !seg.is_empty()
+                    && seg.iter().all(|b| {
+                        b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_' || *b == b'='
+                    })
+            })
+            .count();
+        if segments >= 2 {
+            return true;
+        }
+        from = start + 3;
+    }
+    false
+}
+
+/// Whether `value` is, or contains, an email address.
+fn is_email(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'@'
+            && i > 0
+            && is_local_char(bytes[i - 1])
+            && bytes[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'.' || **c == b'-')
+                .position(|c| *c == b'.')
+                .is_some_and(|dot| dot > 0)
+    })
+}
+
+fn is_local_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._%+-".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn processor(allow: bool) -> PrivacyProcessor<()> {
+        PrivacyProcessor::new((), allow, Arc::new(AtomicU64::new(0)))
+    }
+
+    #[test]
+    fn tokens_are_never_allowed_whatever_the_key() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+        for p in [processor(false), processor(true)] {
+            assert!(!p.allowed(&KeyValue::new("token", "abc")));
+            assert!(!p.allowed(&KeyValue::new("app.idToken", "abc")));
+            assert!(!p.allowed(&KeyValue::new("Authorization", "Bearer x")));
+            assert!(!p.allowed(&KeyValue::new(
+                "app.error.message",
+                format!("bad {jwt} here")
+            )));
+            assert!(!p.allowed(&KeyValue::new("anything", jwt)));
+            assert!(p.allowed(&KeyValue::new("app.token.length", 812_i64)));
+            assert!(p.allowed(&KeyValue::new("app.token.present", true)));
+        }
+    }
+
+    #[test]
+    fn personal_data_needs_the_opt_in() {
+        let strict = processor(false);
+        let open = processor(true);
+        for kv in [
+            KeyValue::new("email", "a@b.co"),
+            KeyValue::new("app.user.email", "x"),
+            KeyValue::new("username", "alice"),
+            KeyValue::new("user.name", "alice"),
+            KeyValue::new("note", "mail alice@example.com now"),
+        ] {
+            assert!(!strict.allowed(&kv), "{kv:?}");
+            assert!(open.allowed(&kv), "{kv:?}");
+        }
+        assert!(strict.allowed(&KeyValue::new("enduser.id", "3f1c-uuid")));
+        assert!(strict.allowed(&KeyValue::new("note", "a @ sign alone")));
+    }
+
+    #[test]
+    fn jwt_detection_needs_two_segments() {
+        assert!(holds_jwt("eyJa.eyJb.sig"));
+        assert!(holds_jwt("eyJa.eyJb"));
+        assert!(!holds_jwt("eyJ alone"));
+        assert!(!holds_jwt("plain text"));
+    }
+}

@@ -1,0 +1,205 @@
+//! `TestTelemetry`: a real `Telemetry` whose exporters are the SDK's
+//! in-memory ones, and flat views of what reached them.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use opentelemetry::trace::SpanKind;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, InMemoryMetricExporterBuilder, Temporality,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
+use perfmon::{Catalog, PerformanceMonitor, Telemetry, TelemetryBuilder};
+
+/// Tests measure `MemoryUsage` as production is advised to: live heap bytes.
+#[global_allocator]
+static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
+
+pub struct TestTelemetry {
+    pub telemetry: Telemetry,
+    pub monitor: PerformanceMonitor,
+    spans: InMemorySpanExporter,
+    metrics: InMemoryMetricExporter,
+}
+
+/// One exported metric point, flattened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub name: String,
+    pub unit: String,
+    pub attributes: BTreeMap<String, String>,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Sum(u64),
+    /// count, sum, min, max
+    Histogram(u64, f64, f64, f64),
+}
+
+impl TestTelemetry {
+    pub fn new() -> Self {
+        Self::with(|b| b)
+    }
+
+    pub fn with_catalog(catalog: Catalog) -> Self {
+        Self::with(|b| b.with_catalog(catalog))
+    }
+
+    pub fn with(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Self {
+        let spans = InMemorySpanExporter::default();
+        let metrics = InMemoryMetricExporterBuilder::new()
+            .with_temporality(Temporality::Delta)
+            .build();
+        let builder = Telemetry::builder()
+            .with_environment("test")
+            .with_span_exporter(spans.clone())
+            .with_metric_exporter(metrics.clone());
+        let telemetry = configure(builder).build().expect("telemetry builds");
+        let monitor = PerformanceMonitor::new(&telemetry);
+        TestTelemetry {
+            telemetry,
+            monitor,
+            spans,
+            metrics,
+        }
+    }
+
+    fn flush(&self) {
+        self.telemetry
+            .force_flush(Duration::from_secs(5))
+            .expect("in-memory flush succeeds");
+    }
+
+    /// Every span finished so far.
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.flush();
+        self.spans.get_finished_spans().unwrap()
+    }
+
+    /// The only span called `name`.
+    pub fn span(&self, name: &str) -> SpanData {
+        let mut found: Vec<_> = self
+            .spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one span {name}");
+        found.remove(0)
+    }
+
+    /// Every metric point exported so far (Delta: summed over exports).
+    pub fn points(&self) -> Vec<Point> {
+        self.flush();
+        let mut out: Vec<Point> = Vec::new();
+        for rm in self.metrics.get_finished_metrics().unwrap() {
+            for sm in rm.scope_metrics() {
+                for m in sm.metrics() {
+                    for (attributes, value) in points_of(m.data()) {
+                        let point = Point {
+                            name: m.name().to_owned(),
+                            unit: m.unit().to_owned(),
+                            attributes,
+                            value,
+                        };
+                        match out
+                            .iter_mut()
+                            .find(|p| p.name == point.name && p.attributes == point.attributes)
+                        {
+                            Some(existing) => existing.value = merge(&existing.value, &point.value),
+                            None => out.push(point),
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Points of metric `name`.
+    pub fn points_named(&self, name: &str) -> Vec<Point> {
+        self.points()
+            .into_iter()
+            .filter(|p| p.name == name)
+            .collect()
+    }
+}
+
+fn merge(a: &Value, b: &Value) -> Value {
+    match (a, b) {
+        (Value::Sum(x), Value::Sum(y)) => Value::Sum(x + y),
+        (Value::Histogram(c1, s1, n1, x1), Value::Histogram(c2, s2, n2, x2)) => {
+            Value::Histogram(c1 + c2, s1 + s2, n1.min(*n2), x1.max(*x2))
+        }
+        _ => panic!("a metric changed kind"),
+    }
+}
+
+fn attrs<'a>(kvs: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> BTreeMap<String, String> {
+    kvs.map(|kv| (kv.key.to_string(), kv.value.to_string()))
+        .collect()
+}
+
+fn points_of(data: &AggregatedMetrics) -> Vec<(BTreeMap<String, String>, Value)> {
+    match data {
+        AggregatedMetrics::U64(MetricData::Sum(s)) => s
+            .data_points()
+            .map(|p| (attrs(p.attributes()), Value::Sum(p.value())))
+            .collect(),
+        AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => h
+            .data_points()
+            .map(|p| {
+                (
+                    attrs(p.attributes()),
+                    Value::Histogram(
+                        p.count() as u64,
+                        p.sum(),
+                        p.min().unwrap_or(f64::NAN),
+                        p.max().unwrap_or(f64::NAN),
+                    ),
+                )
+            })
+            .collect(),
+        AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => h
+            .data_points()
+            .map(|p| {
+                (
+                    attrs(p.attributes()),
+                    Value::Histogram(
+                        p.count() as u64,
+                        p.sum() as f64,
+                        p.min().unwrap_or(0) as f64,
+                        p.max().unwrap_or(0) as f64,
+                    ),
+                )
+            })
+            .collect(),
+        other => panic!("unexpected aggregation {other:?}"),
+    }
+}
+
+/// The span's attributes as strings.
+pub fn span_attrs(span: &SpanData) -> BTreeMap<String, String> {
+    attrs(span.attributes.iter())
+}
+
+/// Dimensions as a map, for comparisons.
+pub fn dims(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+pub fn kind_name(kind: &SpanKind) -> &'static str {
+    match kind {
+        SpanKind::Server => "server",
+        SpanKind::Client => "client",
+        SpanKind::Internal => "internal",
+        SpanKind::Producer => "producer",
+        SpanKind::Consumer => "consumer",
+    }
+}
