@@ -2,6 +2,8 @@
 //! in-memory ones, and flat views of what reached them.
 #![allow(dead_code)]
 
+pub mod rotel;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

@@ -1,0 +1,160 @@
+//! Settings resolve in the order code, then environment, then default, and a
+//! bad environment value is a typed error naming the variable.
+
+use perfmon::{BuildError, ExporterKind, MemorySource, OtlpProtocol, Telemetry};
+
+const VARS: &[&str] = &[
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "PERFMON_ENVIRONMENT",
+    "PERFMON_CATALOG",
+    "PERFMON_METRIC_NAMESPACE",
+    "PERFMON_MEMORY_SOURCE",
+    "PERFMON_EXPORT_PERSONAL_DATA",
+    "AWS_LAMBDA_FUNCTION_NAME",
+];
+
+/// Runs `f` with exactly `set` in the environment among perfmon's variables.
+fn with_env<R>(set: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
+    let vars: Vec<(&str, Option<&str>)> = VARS
+        .iter()
+        .map(|v| (*v, set.iter().find(|(k, _)| k == v).map(|(_, val)| *val)))
+        .collect();
+    temp_env::with_vars(vars, f)
+}
+
+#[test]
+fn defaults_off_lambda_are_console_dev_and_the_embedded_catalog() {
+    with_env(&[], || {
+        let t = Telemetry::builder().build().unwrap();
+        let s = t.settings();
+        assert_eq!(s.traces_exporter, ExporterKind::Console);
+        assert_eq!(s.metrics_exporter, ExporterKind::Console);
+        assert_eq!(s.environment, "dev");
+        assert_eq!(s.service_name, "perfmon");
+        assert_eq!(s.namespace, "WebSocket/Performance");
+        assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(s.memory_source, MemorySource::Auto);
+        assert!(!s.export_personal_data);
+        assert!(!s.on_lambda);
+    });
+}
+
+#[test]
+fn on_lambda_without_an_endpoint_nothing_is_exported_by_default() {
+    with_env(&[("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation")], || {
+        let t = Telemetry::builder().build().unwrap();
+        let s = t.settings();
+        assert!(s.on_lambda);
+        assert_eq!(s.service_name, "ws-conversation");
+        assert_eq!(s.traces_exporter, ExporterKind::None);
+        assert_eq!(s.metrics_exporter, ExporterKind::None);
+    });
+}
+
+#[test]
+fn an_otlp_endpoint_selects_otlp() {
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ] {
+        with_env(
+            &[
+                (var, "http://127.0.0.1:9"),
+                ("AWS_LAMBDA_FUNCTION_NAME", "ws-connection"),
+            ],
+            || {
+                let t = Telemetry::builder().build().unwrap();
+                assert_eq!(t.settings().traces_exporter, ExporterKind::Otlp, "{var}");
+                assert_eq!(t.settings().metrics_exporter, ExporterKind::Otlp, "{var}");
+            },
+        );
+    }
+}
+
+#[test]
+fn environment_overrides_defaults_and_code_overrides_environment() {
+    let env = [
+        ("OTEL_SERVICE_NAME", "from-env"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_METRICS_EXPORTER", "console"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("PERFMON_ENVIRONMENT", "staging"),
+        ("PERFMON_METRIC_NAMESPACE", "Chat/Env"),
+        ("PERFMON_MEMORY_SOURCE", "resident"),
+        ("PERFMON_EXPORT_PERSONAL_DATA", "true"),
+    ];
+    with_env(&env, || {
+        let t = Telemetry::builder().build().unwrap();
+        let s = t.settings();
+        assert_eq!(s.service_name, "from-env");
+        assert_eq!(s.traces_exporter, ExporterKind::None);
+        assert_eq!(s.metrics_exporter, ExporterKind::Console);
+        assert_eq!(s.otlp_protocol, OtlpProtocol::Grpc);
+        assert_eq!(s.environment, "staging");
+        assert_eq!(s.namespace, "Chat/Env");
+        assert_eq!(s.memory_source, MemorySource::Resident);
+        assert!(s.export_personal_data);
+
+        let t = Telemetry::builder()
+            .with_service_name("from-code")
+            .with_traces_exporter(ExporterKind::Console)
+            .with_metrics_exporter(ExporterKind::None)
+            .with_otlp_protocol(OtlpProtocol::HttpProtobuf)
+            .with_environment("prod")
+            .with_namespace("Chat/Code")
+            .with_memory_source(MemorySource::Allocator)
+            .with_personal_data(false)
+            .build()
+            .unwrap();
+        let s = t.settings();
+        assert_eq!(s.service_name, "from-code");
+        assert_eq!(s.traces_exporter, ExporterKind::Console);
+        assert_eq!(s.metrics_exporter, ExporterKind::None);
+        assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(s.environment, "prod");
+        assert_eq!(s.namespace, "Chat/Code");
+        assert_eq!(s.memory_source, MemorySource::Allocator);
+        assert!(!s.export_personal_data);
+    });
+}
+
+#[test]
+fn bad_environment_values_name_the_variable() {
+    let cases = [
+        ("OTEL_TRACES_EXPORTER", "jaeger"),
+        ("OTEL_METRICS_EXPORTER", "prometheus"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("PERFMON_MEMORY_SOURCE", "peak"),
+        ("PERFMON_EXPORT_PERSONAL_DATA", "maybe"),
+    ];
+    for (var, value) in cases {
+        with_env(&[(var, value)], || {
+            let err = Telemetry::builder().build().unwrap_err();
+            match &err {
+                BuildError::InvalidEnv {
+                    var: v, value: got, ..
+                } => {
+                    assert_eq!((*v, got.as_str()), (var, value));
+                }
+                other => panic!("{var}: {other}"),
+            }
+            let text = err.to_string();
+            assert!(text.contains(var) && text.contains(value), "{text}");
+        });
+    }
+}
+
+#[test]
+fn a_bad_catalog_path_is_a_catalog_error() {
+    with_env(&[("PERFMON_CATALOG", "/nonexistent/catalog.json")], || {
+        let err = Telemetry::builder().build().unwrap_err();
+        assert!(matches!(err, BuildError::Catalog(_)), "{err}");
+        assert!(err.to_string().contains("/nonexistent/catalog.json"));
+    });
+}
