@@ -48,8 +48,6 @@ pub const USER_EMAIL: &str = "app.user.email";
 /// User name: personal data, dropped unless exporting it is enabled.
 pub const USER_NAME: &str = "app.user.name";
 
-/// Whether the operation succeeded.
-pub const PERF_SUCCESS: &str = "perf.success";
 /// Memory at completion, in bytes.
 pub const PERF_MEMORY_BYTES: &str = "perf.memory_bytes";
 /// Span event added for each threshold breach.

@@ -51,19 +51,28 @@ pub struct PerformanceMonitor {
 }
 
 #[derive(Debug)]
-pub(crate) struct Inner {
+struct Inner {
     /// Tracer of the telemetry pipeline; spans go through its processors.
     tracer: SdkTracer,
-    /// One instrument per catalog metric.
-    instruments: Instruments,
     /// Typed business-metric recorders.
     business: BusinessMetrics,
     /// The `Environment` dimension value.
     environment: StringValue,
     /// Catalog operations, fixed at construction, read without locking.
-    listed: HashMap<&'static str, Arc<OperationState>>,
+    /// A handful of names: a scan beats hashing the name.
+    listed: Vec<Arc<OperationState>>,
     /// Operations first seen at run time, bounded by `MAX_UNLISTED_OPERATIONS`.
     unlisted: RwLock<HashMap<&'static str, Arc<OperationState>>>,
+    /// What every operation records into.
+    shared: Arc<Shared>,
+}
+
+/// What a finishing operation needs besides its own state, shared so that an
+/// in-flight operation holds a single reference count.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// One instrument per catalog metric.
+    instruments: Instruments,
     /// Source of `MemoryUsage`.
     memory: MemorySampler,
     /// Origin of the error-rate windows.
@@ -73,6 +82,8 @@ pub(crate) struct Inner {
 /// Everything about one operation name that does not change per call.
 #[derive(Debug)]
 pub(crate) struct OperationState {
+    /// Instruments, memory sampler and clock origin.
+    shared: Arc<Shared>,
     /// Span name and `Handler` value.
     name: &'static str,
     /// Span kind from the catalog; `Internal` for unlisted operations.
@@ -107,29 +118,32 @@ impl PerformanceMonitor {
     ) -> Self {
         let environment = StringValue::from(intern(environment));
         let instruments = Instruments::new(meter, catalog);
+        let shared = Arc::new(Shared {
+            instruments: instruments.clone(),
+            memory: MemorySampler::new(memory_source),
+            epoch: Instant::now(),
+        });
         let listed = catalog
             .operations
             .iter()
             .map(|op| {
-                let state = OperationState::new(
+                Arc::new(OperationState::new(
+                    &shared,
                     intern(&op.name),
                     op.span_kind.into(),
                     Some(op.thresholds),
                     &environment,
-                );
-                (state.name, Arc::new(state))
+                ))
             })
             .collect();
         PerformanceMonitor {
             inner: Arc::new(Inner {
                 tracer,
-                business: BusinessMetrics::new(instruments.clone(), &environment),
-                instruments,
+                business: BusinessMetrics::new(instruments, &environment),
                 environment,
                 listed,
                 unlisted: RwLock::new(HashMap::new()),
-                memory: MemorySampler::new(memory_source),
-                epoch: Instant::now(),
+                shared,
             }),
         }
     }
@@ -162,7 +176,7 @@ impl PerformanceMonitor {
             .with_kind(state.kind.clone())
             .with_attributes(attributes)
             .start_with_context(&self.inner.tracer, parent);
-        OperationMonitor::new(self.inner.clone(), state, span, started)
+        OperationMonitor::new(state, span, started)
     }
 
     /// Typed recorders for the business metrics.
@@ -178,7 +192,7 @@ impl PerformanceMonitor {
 
 impl Inner {
     fn state(&self, operation: &str) -> Arc<OperationState> {
-        if let Some(state) = self.listed.get(operation) {
+        if let Some(state) = self.listed.iter().find(|s| s.name == operation) {
             return state.clone();
         }
         if let Some(state) = read(&self.unlisted).get(operation) {
@@ -197,6 +211,7 @@ impl Inner {
             .entry(name)
             .or_insert_with(|| {
                 Arc::new(OperationState::new(
+                    &self.shared,
                     name,
                     SpanKind::Internal,
                     None,
@@ -210,12 +225,14 @@ impl Inner {
 
 impl OperationState {
     fn new(
+        shared: &Arc<Shared>,
         name: &'static str,
         kind: SpanKind,
         thresholds: Option<Thresholds>,
         environment: &StringValue,
     ) -> Self {
         OperationState {
+            shared: shared.clone(),
             name,
             kind,
             thresholds,

@@ -7,7 +7,7 @@ use opentelemetry::trace::{Span as _, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span;
 
-use super::{thresholds, Inner, OperationState};
+use super::{thresholds, OperationState};
 use crate::attributes as attr;
 use crate::names::dim;
 
@@ -54,7 +54,6 @@ impl<T: ErrorCode + ?Sized> ErrorCode for &T {
 /// as an error [`ABANDONED`], and is counted.
 #[derive(Debug)]
 pub struct OperationMonitor {
-    inner: Arc<Inner>,
     state: Arc<OperationState>,
     /// The span, until the operation finishes.
     span: Option<SpanSlot>,
@@ -73,14 +72,8 @@ enum SpanSlot {
 }
 
 impl OperationMonitor {
-    pub(super) fn new(
-        inner: Arc<Inner>,
-        state: Arc<OperationState>,
-        span: Span,
-        started: Instant,
-    ) -> Self {
+    pub(super) fn new(state: Arc<OperationState>, span: Span, started: Instant) -> Self {
         OperationMonitor {
-            inner,
             state,
             span: Some(SpanSlot::Owned(span)),
             started,
@@ -146,15 +139,16 @@ impl OperationMonitor {
         };
         let now = Instant::now();
         let duration_ms = now.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
-        let memory = self.inner.memory.sample(now);
         let state = &*self.state;
-        let instruments = &self.inner.instruments;
+        let shared = &*state.shared;
+        let memory = shared.memory.sample(now);
+        let instruments = &shared.instruments;
 
         let breaches = state.thresholds.as_ref().map(|limits| {
             thresholds::check(
                 limits,
                 &state.window,
-                now.saturating_duration_since(self.inner.epoch),
+                now.saturating_duration_since(shared.epoch),
                 duration_ms,
                 memory,
                 error.is_some(),
@@ -163,13 +157,10 @@ impl OperationMonitor {
 
         let end = |span: &mut dyn SpanLike| {
             span.set_attributes(&mut attributes.into_iter());
-            span.set_attributes(
-                &mut [
-                    KeyValue::new(attr::PERF_SUCCESS, error.is_none()),
-                    KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
-                ]
-                .into_iter(),
-            );
+            span.set_attributes(&mut std::iter::once(KeyValue::new(
+                attr::PERF_MEMORY_BYTES,
+                memory as i64,
+            )));
             for breach in breaches.iter().flatten().flatten() {
                 span.add_event(vec![
                     KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),

@@ -27,11 +27,20 @@ fn emit(sink: &Sink, text: &str) -> OTelSdkResult {
         .map_err(|e| opentelemetry_sdk::error::OTelSdkError::InternalFailure(e.to_string()))
 }
 
-/// One line per finished span: name, kind, status, duration, trace id.
-#[derive(Clone)]
+/// How often the span summary is printed while the process runs; it is
+/// always printed at shutdown.
+const SPAN_SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A summary of finished spans: one line per span name and kind, with the
+/// count, the errors by status and the average and longest duration. It
+/// accumulates across batches and prints every [`SPAN_SUMMARY_INTERVAL`] and
+/// at shutdown.
 pub(crate) struct ConsoleSpanExporter {
     sink: Sink,
+    state: Mutex<(Summaries, std::time::Instant)>,
 }
+
+type Summaries = std::collections::BTreeMap<(String, String), SpanSummary>;
 
 impl std::fmt::Debug for ConsoleSpanExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -41,36 +50,80 @@ impl std::fmt::Debug for ConsoleSpanExporter {
 
 impl ConsoleSpanExporter {
     pub(crate) fn new(sink: Sink) -> Self {
-        ConsoleSpanExporter { sink }
+        ConsoleSpanExporter {
+            sink,
+            state: Mutex::new((Summaries::new(), std::time::Instant::now())),
+        }
     }
+
+    fn print(&self, summaries: &mut Summaries) -> OTelSdkResult {
+        if summaries.is_empty() {
+            return Ok(());
+        }
+        let text = render_spans(summaries);
+        summaries.clear();
+        emit(&self.sink, &text)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct SpanSummary {
+    count: u64,
+    errors: std::collections::BTreeMap<String, u64>,
+    total_ms: f64,
+    max_ms: f64,
+}
+
+fn summarize(batch: &[SpanData], into: &mut Summaries) {
+    for span in batch {
+        let ms = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1000.0;
+        let kind = format!("{:?}", span.span_kind).to_lowercase();
+        let entry = into.entry((span.name.to_string(), kind)).or_default();
+        entry.count += 1;
+        entry.total_ms += ms;
+        entry.max_ms = entry.max_ms.max(ms);
+        if let Status::Error { description } = &span.status {
+            *entry.errors.entry(description.to_string()).or_default() += 1;
+        }
+    }
+}
+
+fn render_spans(summaries: &Summaries) -> String {
+    let mut text = String::new();
+    for ((name, kind), s) in summaries {
+        let errors: Vec<String> = s.errors.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(
+            text,
+            "span {name:<34} {kind:<8} count={:<6} avg={:.3}ms max={:.3}ms errors[{}]",
+            s.count,
+            s.total_ms / s.count as f64,
+            s.max_ms,
+            errors.join(",")
+        );
+    }
+    text
 }
 
 impl SpanExporter for ConsoleSpanExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut text = String::new();
-        for span in &batch {
-            let ms = span
-                .end_time
-                .duration_since(span.start_time)
-                .unwrap_or_default()
-                .as_secs_f64()
-                * 1000.0;
-            let status = match &span.status {
-                Status::Ok => "ok".to_owned(),
-                Status::Unset => "unset".to_owned(),
-                Status::Error { description } => format!("error {description}"),
-            };
-            let _ = writeln!(
-                text,
-                "span {:<34} {:<8} {:<28} {:>9.3} ms  trace={}",
-                span.name,
-                format!("{:?}", span.span_kind).to_lowercase(),
-                status,
-                ms,
-                span.span_context.trace_id()
-            );
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (summaries, printed) = &mut *state;
+        summarize(&batch, summaries);
+        if printed.elapsed() >= SPAN_SUMMARY_INTERVAL {
+            *printed = std::time::Instant::now();
+            return self.print(summaries);
         }
-        emit(&self.sink, &text)
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.print(&mut state.0)
     }
 }
 
@@ -220,15 +273,16 @@ mod tests {
         monitor
             .start("websocket_conversation", [])
             .fail("UNAUTHENTICATED_CONNECTION", []);
-        telemetry.force_flush(Duration::from_secs(5)).unwrap();
+        telemetry.shutdown(Duration::from_secs(5)).unwrap();
         let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
         let span_line = text
             .lines()
             .find(|l| l.starts_with("span websocket_conversation"))
             .unwrap_or_else(|| panic!("span line in {text}"));
         assert!(span_line.contains("server"), "{span_line}");
+        assert!(span_line.contains("count=1"), "{span_line}");
         assert!(
-            span_line.contains("error UNAUTHENTICATED_CONNECTION"),
+            span_line.contains("errors[UNAUTHENTICATED_CONNECTION=1]"),
             "{span_line}"
         );
         let errors = text

@@ -34,6 +34,13 @@ const SECRET_KEYS: &[&str] = &[
 /// Key fragments that name personal data.
 const PERSONAL_KEYS: &[&str] = &["email", "username", "user_name", "user.name"];
 
+/// What a key's name says about its value.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct KeyClass {
+    secret: bool,
+    personal: bool,
+}
+
 /// Wraps a span processor and scrubs each finished span first.
 #[derive(Debug)]
 pub(crate) struct PrivacyProcessor<P> {
@@ -87,31 +94,45 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
 
 impl<P> PrivacyProcessor<P> {
     fn allowed(&self, kv: &KeyValue) -> bool {
-        let key = kv.key.as_str();
-        let personal_key = contains_any(key, PERSONAL_KEYS);
+        let class = classify(kv.key.as_str());
         let Value::String(value) = &kv.value else {
             // Numbers and booleans (a token's length, whether it was
             // present) carry no secret.
-            return self.allow_personal_data || !personal_key;
+            return self.allow_personal_data || !class.personal;
         };
         let value = value.as_str();
-        if contains_any(key, SECRET_KEYS) || holds_jwt(value) {
+        if class.secret || holds_jwt(value) {
             return false;
         }
-        self.allow_personal_data || !(personal_key || is_email(value))
+        self.allow_personal_data || !(class.personal || is_email(value))
     }
 }
 
-/// ASCII case-insensitive substring search for any of `needles`.
-fn contains_any(haystack: &str, needles: &[&str]) -> bool {
-    let hay = haystack.as_bytes();
-    needles.iter().any(|needle| {
-        let needle = needle.as_bytes();
-        hay.len() >= needle.len()
-            && hay
-                .windows(needle.len())
-                .any(|w| w.eq_ignore_ascii_case(needle))
-    })
+/// Classifies a key in one pass: at each byte, only the fragments starting
+/// with that (lower-cased) letter are compared. Runs for every attribute of
+/// every span, so it avoids the naive fragments-times-positions scan.
+fn classify(key: &str) -> KeyClass {
+    let bytes = key.as_bytes();
+    let mut class = KeyClass::default();
+    for i in 0..bytes.len() {
+        let rest = &bytes[i..];
+        let (fragments, secret) = match bytes[i].to_ascii_lowercase() {
+            b't' | b'j' | b'a' | b'p' | b's' | b'c' => (SECRET_KEYS, true),
+            b'e' | b'u' => (PERSONAL_KEYS, false),
+            _ => continue,
+        };
+        let hit = fragments
+            .iter()
+            .any(|f| rest.len() >= f.len() && rest[..f.len()].eq_ignore_ascii_case(f.as_bytes()));
+        if hit {
+            if secret {
+                class.secret = true;
+            } else {
+                class.personal = true;
+            }
+        }
+    }
+    class
 }
 
 /// Whether `value` holds a JWT: `eyJ` (base64url of `{"`) starting three
@@ -199,6 +220,37 @@ mod tests {
         }
         assert!(strict.allowed(&KeyValue::new("enduser.id", "3f1c-uuid")));
         assert!(strict.allowed(&KeyValue::new("note", "a @ sign alone")));
+    }
+
+    #[test]
+    fn keys_are_classified_by_fragment_case_insensitively() {
+        let secret = KeyClass {
+            secret: true,
+            personal: false,
+        };
+        let personal = KeyClass {
+            secret: false,
+            personal: true,
+        };
+        let neither = KeyClass::default();
+        for (key, class) in [
+            ("idToken", secret),
+            ("X-Authorization", secret),
+            ("db.password", secret),
+            ("ClientSecret", secret),
+            ("app.jwt", secret),
+            ("Email", personal),
+            ("cognito:username", personal),
+            ("user_name", personal),
+            ("app.user.name", personal),
+            ("app.connection.id", neither),
+            ("app.session.id", neither),
+            ("app.correlation_id", neither),
+            ("enduser.id", neither),
+            ("", neither),
+        ] {
+            assert_eq!(classify(key), class, "{key}");
+        }
     }
 
     #[test]

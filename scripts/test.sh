@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine: installs what the tests
+# need (idempotently), then runs formatting, lints and every test.
+#
+#   scripts/test.sh
+#
+# With CI set, tests that need the local collector fail instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROTEL_VERSION=0.0.1a15
+
+log() { printf '\n== %s\n' "$*"; }
+
+# System packages: python3-venv for the tools' virtualenv, libpython3.11 for
+# the rotel collector binary (it links libpython; ldd shows no other need).
+missing=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+ldconfig -p | grep -q 'libpython3\.11\.so\.1\.0' || missing+=(libpython3.11)
+if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python tools in .venv inside the clone.
+if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv"
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import rotel" 2>/dev/null; then
+    log "installing rotel==$ROTEL_VERSION"
+    .venv/bin/pip install -q --disable-pip-version-check "rotel==$ROTEL_VERSION"
+fi
+export PERFMON_ROTEL
+PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --all-targets --all-features -- -D warnings
+
+log "cargo test"
+cargo test --all-features
