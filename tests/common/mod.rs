@@ -121,6 +121,18 @@ impl TestTelemetry {
         out
     }
 
+    /// Attributes of the resource the metrics were exported with.
+    pub fn resource(&self) -> BTreeMap<String, String> {
+        self.flush();
+        let exported = self.metrics.get_finished_metrics().unwrap();
+        let first = exported.first().expect("something was exported");
+        first
+            .resource()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// Points of metric `name`.
     pub fn points_named(&self, name: &str) -> Vec<Point> {
         self.points()
