@@ -49,6 +49,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "app")]
+pub mod app;
 pub mod attributes;
 mod business;
 mod catalog;

@@ -1,21 +1,38 @@
 //! `perfmon`: the command-line entry point.
 //!
-//! - `perfmon demo [--operations N]`: monitors a realistic mix of the
-//!   guide's operations and prints the console summary. Needs no AWS.
-
-mod demo;
+//! - `perfmon demo [--sessions N] [--concurrency N] [--no-progress]`: the
+//!   chat app on a local WebSocket server, driven by simulated clients; prints
+//!   per-operation latency, memory and error rate against the thresholds,
+//!   and the business metrics. Needs no AWS, no Docker, no network.
+//! - `perfmon serve [--port N]`: the chat app on `ws://127.0.0.1:N` with
+//!   the embedded store and a local token issuer.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use perfmon::app::local::{run_demo, serve, DemoOptions, LocalApp};
+use perfmon::{PerformanceMonitor, Telemetry};
 
 #[global_allocator]
 static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 
-const USAGE: &str = "usage: perfmon demo [--operations N]";
+const USAGE: &str = "usage:
+  perfmon demo [--sessions N] [--concurrency N] [--no-progress]
+  perfmon serve [--port N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("perfmon: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo::Options::parse(&args[1..]).and_then(demo::run),
+        Some("demo") => demo_options(&args[1..]).and_then(|o| runtime.block_on(demo(o))),
+        Some("serve") => port(&args[1..]).and_then(|p| runtime.block_on(serve_local(p))),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -29,4 +46,65 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn number(value: Option<&String>, flag: &str) -> Result<usize, String> {
+    value
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .ok_or(format!("{flag} takes a positive number"))
+}
+
+fn demo_options(args: &[String]) -> Result<DemoOptions, String> {
+    let mut options = DemoOptions::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--sessions" => options.sessions = number(args.next(), "--sessions")?,
+            "--concurrency" => options.concurrency = number(args.next(), "--concurrency")?,
+            "--no-progress" => options.progress = false,
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+fn port(args: &[String]) -> Result<u16, String> {
+    match args {
+        [] => Ok(8080),
+        [flag, value] if flag == "--port" => value
+            .parse()
+            .map_err(|_| "--port takes a port number".to_owned()),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+async fn demo(options: DemoOptions) -> Result<(), String> {
+    let report = run_demo(options).await?;
+    print!("{report}");
+    Ok(())
+}
+
+async fn serve_local(port: u16) -> Result<(), String> {
+    let telemetry = Telemetry::builder()
+        .with_service_name("perfmon-serve")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let local = Arc::new(LocalApp::new(PerformanceMonitor::new(&telemetry)));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let token = local
+        .issuer
+        .id_token("local-user", "local", "local@example.com", 3600);
+    println!("perfmon serve: ws://127.0.0.1:{port}");
+    println!("authenticate with (valid 1 h):\n{{\"action\":\"auth\",\"token\":\"{token}\"}}");
+    serve(listener, local, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    telemetry
+        .shutdown(Duration::from_secs(5))
+        .map_err(|e| e.to_string())
 }

@@ -1,0 +1,63 @@
+//! The application without AWS: embedded store, in-process delivery, the
+//! local development token issuer; the WebSocket server that drives it and
+//! the demo.
+
+mod demo;
+mod event;
+mod serve;
+
+use std::sync::Arc;
+
+use crate::PerformanceMonitor;
+
+use super::auth::{AuthenticationService, DevIssuer};
+use super::chat::{ChatService, EchoResponder};
+use super::handlers::App;
+use super::post::LocalPoster;
+use super::store::MemoryStore;
+
+pub use demo::{run_demo, DemoOptions, DemoReport};
+pub use event::websocket_event;
+pub use serve::serve;
+
+/// An [`App`] wired to local parts.
+#[derive(Debug, Clone)]
+pub struct LocalApp {
+    /// The handlers.
+    pub app: App,
+    /// Delivers frames to the local server's sockets.
+    pub poster: Arc<LocalPoster>,
+    /// The embedded store.
+    pub store: Arc<MemoryStore>,
+    /// Issues tokens the app accepts.
+    pub issuer: Arc<DevIssuer>,
+}
+
+impl LocalApp {
+    /// A local app with a fresh signing key.
+    pub fn new(monitor: PerformanceMonitor) -> Self {
+        let issuer = Arc::new(DevIssuer::new());
+        let store = Arc::new(MemoryStore::new());
+        let poster = Arc::new(LocalPoster::new());
+        let auth = Arc::new(AuthenticationService::local(&issuer, monitor.clone()));
+        let chat = ChatService::new(
+            store.clone(),
+            store.clone(),
+            poster.clone(),
+            Arc::new(EchoResponder),
+            monitor.clone(),
+        );
+        LocalApp {
+            app: App {
+                monitor,
+                auth,
+                chat,
+                connections: store.clone(),
+                poster: poster.clone(),
+            },
+            poster,
+            store,
+            issuer,
+        }
+    }
+}

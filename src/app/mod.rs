@@ -1,0 +1,26 @@
+//! The WebSocket chat application the guide monitors (feature `app`).
+//!
+//! ## Layout
+//!
+//! - [`handlers`]: `$connect`, `$disconnect` and `$default`, one file each,
+//!   dispatched from [`Route`]; [`App`] holds the services.
+//! - [`frame`]: the chat frames and their typed errors; [`error`]: the
+//!   request errors and their codes.
+//! - [`auth`]: Cognito JWT verification and the local development issuer.
+//! - [`chat`]: `ChatService` and the `Responder` trait.
+//! - [`store`]: connection and message storage (memory; DynamoDB with
+//!   `aws`); [`post`]: frame delivery (local channels; the Management API
+//!   with `aws`).
+//! - [`local`]: the in-process application, `serve`, and the demo.
+
+pub mod auth;
+pub mod chat;
+pub mod error;
+pub mod frame;
+pub mod handlers;
+pub mod local;
+pub mod post;
+pub mod store;
+
+pub use error::AppError;
+pub use handlers::{App, Route};

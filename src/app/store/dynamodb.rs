@@ -1,0 +1,271 @@
+//! DynamoDB storage. Every call is a CLIENT span (`rpc.system=aws-api`,
+//! `rpc.service=DynamoDB`, `rpc.method`, `aws.dynamodb.table_names`).
+//!
+//! ## Table layouts
+//!
+//! **Connections** (`PERFMON_CONNECTIONS_TABLE`), one item per connection:
+//!
+//! | attribute | type | |
+//! |---|---|---|
+//! | `connectionId` | S | partition key |
+//! | `connectedAt` | N | ms since the epoch |
+//! | `userId` | S | Cognito `sub`, set by a successful `auth` |
+//! | `expiresAt` | N | seconds since the epoch; enable TTL on it (2 h, API Gateway's connection limit) |
+//!
+//! **Messages** (`PERFMON_MESSAGES_TABLE`), one item per chat message:
+//!
+//! | attribute | type | |
+//! |---|---|---|
+//! | `sessionId` | S | partition key |
+//! | `messageId` | S | sort key, `{timestamp:013}#{uuid}`: time-ordered |
+//! | `timestamp` | N | ms since the epoch |
+//! | `role` | S | `user` or `bot` |
+//! | `userId` | S | Cognito `sub` |
+//! | `connectionId` | S | |
+//! | `text` | S | |
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::Client;
+use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SdkTracer;
+
+use super::{ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError};
+
+/// Seconds a connection item lives: API Gateway closes connections after 2 h.
+const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
+
+/// The two table names.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    /// Connections table.
+    pub connections: String,
+    /// Messages table.
+    pub messages: String,
+}
+
+/// Connections and messages in DynamoDB.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+    tracer: SdkTracer,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+impl DynamoStore {
+    /// A store over `client`; `tracer` records the CLIENT spans.
+    pub fn new(client: Client, tables: Tables, tracer: SdkTracer) -> Self {
+        DynamoStore {
+            client,
+            tables,
+            tracer,
+        }
+    }
+
+    /// Runs `call` inside a CLIENT span for `method` on `table`.
+    async fn traced<T, F>(
+        &self,
+        cx: &Context,
+        method: &'static str,
+        table: &str,
+        call: F,
+    ) -> Result<T, StoreError>
+    where
+        F: std::future::Future<Output = Result<T, String>>,
+    {
+        let mut span = self
+            .tracer
+            .span_builder(format!("DynamoDB.{method}"))
+            .with_kind(SpanKind::Client)
+            .with_attributes([
+                KeyValue::new("rpc.system", "aws-api"),
+                KeyValue::new("rpc.service", "DynamoDB"),
+                KeyValue::new("rpc.method", method),
+                KeyValue::new(
+                    "aws.dynamodb.table_names",
+                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
+                ),
+            ])
+            .start_with_context(&self.tracer, cx);
+        let result = call.await;
+        match &result {
+            Ok(_) => span.set_status(Status::Ok),
+            Err(message) => span.set_status(Status::error(message.clone())),
+        }
+        span.end();
+        result.map_err(|message| StoreError {
+            operation: method,
+            message,
+        })
+    }
+}
+
+fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn get_n(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn error(e: impl std::error::Error) -> String {
+    DisplayErrorContext(e).to_string()
+}
+
+#[async_trait::async_trait]
+impl ConnectionStore for DynamoStore {
+    async fn put(&self, cx: &Context, connection: &Connection) -> Result<(), StoreError> {
+        let table = &self.tables.connections;
+        let mut item = Item::from([
+            ("connectionId".to_owned(), s(&connection.connection_id)),
+            ("connectedAt".to_owned(), n(connection.connected_at)),
+            (
+                "expiresAt".to_owned(),
+                n(connection.connected_at / 1000 + CONNECTION_TTL_SECONDS),
+            ),
+        ]);
+        if let Some(user) = &connection.user_id {
+            item.insert("userId".to_owned(), s(user));
+        }
+        let call = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send();
+        self.traced(cx, "PutItem", table, async {
+            call.await.map(|_| ()).map_err(error)
+        })
+        .await
+    }
+
+    async fn get(&self, cx: &Context, id: &str) -> Result<Option<Connection>, StoreError> {
+        let table = &self.tables.connections;
+        let call = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("connectionId", s(id))
+            .consistent_read(true)
+            .send();
+        let item = self
+            .traced(cx, "GetItem", table, async {
+                call.await.map(|o| o.item).map_err(error)
+            })
+            .await?;
+        Ok(item.map(|item| Connection {
+            connection_id: get_s(&item, "connectionId").unwrap_or_else(|| id.to_owned()),
+            connected_at: get_n(&item, "connectedAt").unwrap_or(0),
+            user_id: get_s(&item, "userId"),
+        }))
+    }
+
+    async fn authenticate(&self, cx: &Context, id: &str, user_id: &str) -> Result<(), StoreError> {
+        let table = &self.tables.connections;
+        let call = self
+            .client
+            .update_item()
+            .table_name(table)
+            .key("connectionId", s(id))
+            .update_expression("SET userId = :user")
+            .condition_expression("attribute_exists(connectionId)")
+            .expression_attribute_values(":user", s(user_id))
+            .send();
+        self.traced(cx, "UpdateItem", table, async {
+            call.await.map(|_| ()).map_err(error)
+        })
+        .await
+    }
+
+    async fn delete(&self, cx: &Context, id: &str) -> Result<(), StoreError> {
+        let table = &self.tables.connections;
+        let call = self
+            .client
+            .delete_item()
+            .table_name(table)
+            .key("connectionId", s(id))
+            .send();
+        self.traced(cx, "DeleteItem", table, async {
+            call.await.map(|_| ()).map_err(error)
+        })
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl MessageStore for DynamoStore {
+    async fn put(&self, cx: &Context, m: &ChatMessage) -> Result<(), StoreError> {
+        let table = &self.tables.messages;
+        let item = Item::from([
+            ("sessionId".to_owned(), s(&m.session_id)),
+            ("messageId".to_owned(), s(&m.message_id)),
+            ("timestamp".to_owned(), n(m.timestamp)),
+            ("role".to_owned(), s(m.role.as_str())),
+            ("userId".to_owned(), s(&m.user_id)),
+            ("connectionId".to_owned(), s(&m.connection_id)),
+            ("text".to_owned(), s(&m.text)),
+        ]);
+        let call = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send();
+        self.traced(cx, "PutItem", table, async {
+            call.await.map(|_| ()).map_err(error)
+        })
+        .await
+    }
+
+    async fn session(
+        &self,
+        cx: &Context,
+        session_id: &str,
+    ) -> Result<Vec<ChatMessage>, StoreError> {
+        let table = &self.tables.messages;
+        let call = self
+            .client
+            .query()
+            .table_name(table)
+            .key_condition_expression("sessionId = :session")
+            .expression_attribute_values(":session", s(session_id))
+            .consistent_read(true)
+            .send();
+        let items = self
+            .traced(cx, "Query", table, async {
+                call.await
+                    .map(|o| o.items.unwrap_or_default())
+                    .map_err(error)
+            })
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                Some(ChatMessage {
+                    session_id: get_s(item, "sessionId")?,
+                    message_id: get_s(item, "messageId")?,
+                    timestamp: get_n(item, "timestamp")?,
+                    role: Role::parse(&get_s(item, "role")?)?,
+                    user_id: get_s(item, "userId").unwrap_or_default(),
+                    connection_id: get_s(item, "connectionId").unwrap_or_default(),
+                    text: get_s(item, "text").unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+}

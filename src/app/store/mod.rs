@@ -1,0 +1,107 @@
+//! Storage behind traits: connections and chat messages.
+//!
+//! Two implementations: [`MemoryStore`] (the embedded default for local
+//! runs) and, with the `aws` feature, `DynamoStore`, whose table layouts are
+//! documented in `dynamodb.rs`. Every call takes the caller's context so a
+//! backend can record its calls as CLIENT child spans.
+
+#[cfg(feature = "aws")]
+mod dynamodb;
+mod memory;
+
+use opentelemetry::Context;
+
+#[cfg(feature = "aws")]
+pub use dynamodb::{DynamoStore, Tables};
+pub use memory::MemoryStore;
+
+/// A connected WebSocket client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// API Gateway connection id.
+    pub connection_id: String,
+    /// `requestContext.connectedAt`, ms since the epoch.
+    pub connected_at: i64,
+    /// The Cognito `sub` once the connection authenticated.
+    pub user_id: Option<String>,
+}
+
+/// Who wrote a chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The person.
+    User,
+    /// The bot.
+    Bot,
+}
+
+impl Role {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Bot => "bot",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "bot" => Some(Role::Bot),
+            _ => None,
+        }
+    }
+}
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// The conversation.
+    pub session_id: String,
+    /// Unique, sortable within the session: `{timestamp:013}#{uuid}`.
+    pub message_id: String,
+    /// ms since the epoch.
+    pub timestamp: i64,
+    /// Who wrote it.
+    pub role: Role,
+    /// The Cognito `sub` of the session's user.
+    pub user_id: String,
+    /// The connection it came in on or went out to.
+    pub connection_id: String,
+    /// The text.
+    pub text: String,
+}
+
+/// A storage failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct StoreError {
+    /// The call, e.g. `PutItem`.
+    pub operation: &'static str,
+    /// The backend's message.
+    pub message: String,
+}
+
+/// Where connections live.
+#[async_trait::async_trait]
+pub trait ConnectionStore: Send + Sync + std::fmt::Debug {
+    /// Stores a new connection.
+    async fn put(&self, cx: &Context, connection: &Connection) -> Result<(), StoreError>;
+    /// The connection `id`, if stored.
+    async fn get(&self, cx: &Context, id: &str) -> Result<Option<Connection>, StoreError>;
+    /// Marks the connection authenticated as `user_id`.
+    async fn authenticate(&self, cx: &Context, id: &str, user_id: &str) -> Result<(), StoreError>;
+    /// Removes the connection; removing an absent one is not an error.
+    async fn delete(&self, cx: &Context, id: &str) -> Result<(), StoreError>;
+}
+
+/// Where chat messages live.
+#[async_trait::async_trait]
+pub trait MessageStore: Send + Sync + std::fmt::Debug {
+    /// Stores a message.
+    async fn put(&self, cx: &Context, message: &ChatMessage) -> Result<(), StoreError>;
+    /// Every message of a session, oldest first.
+    async fn session(&self, cx: &Context, session_id: &str)
+        -> Result<Vec<ChatMessage>, StoreError>;
+}
