@@ -14,6 +14,19 @@
 //! | `PERFMON_METRIC_NAMESPACE` | the catalog's `namespace` | CloudWatch namespace |
 //! | `PERFMON_MEMORY_SOURCE` | `auto` | `auto`, `allocator` or `resident` |
 //! | `PERFMON_EXPORT_PERSONAL_DATA` | `false` | export email and user name attributes |
+//!
+//! The Lambda functions (feature `aws`) also read:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `PERFMON_CONNECTIONS_TABLE` | `perfmon-connections` | DynamoDB connections table |
+//! | `PERFMON_MESSAGES_TABLE` | `perfmon-messages` | DynamoDB messages table |
+//! | `PERFMON_COGNITO_ISSUER` | required | `https://cognito-idp.REGION.amazonaws.com/POOL_ID` |
+//! | `PERFMON_COGNITO_CLIENT_ID` | required | the app client id |
+//! | `PERFMON_COGNITO_JWKS_URL` | issuer + `/.well-known/jwks.json` | where the pool's keys are |
+//! | `PERFMON_AUTH_LEEWAY_SECONDS` | `30` | clock skew tolerated on `exp`/`nbf`/`iat` |
+//! | `PERFMON_MANAGEMENT_ENDPOINT` | required by `ws-conversation` | `https://API.execute-api.REGION.amazonaws.com/STAGE` |
+//! | `PERFMON_FLUSH_TIMEOUT_MS` | `500` | telemetry flush budget at the end of an invocation |
 
 /// `service.name`.
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -47,6 +60,31 @@ pub const PERFMON_EXPORT_PERSONAL_DATA: &str = "PERFMON_EXPORT_PERSONAL_DATA";
 pub const PERFMON_EXPORT_PERSONAL_DATA_DEFAULT: bool = false;
 /// Set by Lambda in every function; its presence means "running on Lambda".
 pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+
+/// DynamoDB connections table.
+pub const PERFMON_CONNECTIONS_TABLE: &str = "PERFMON_CONNECTIONS_TABLE";
+/// Default of [`PERFMON_CONNECTIONS_TABLE`].
+pub const PERFMON_CONNECTIONS_TABLE_DEFAULT: &str = "perfmon-connections";
+/// DynamoDB messages table.
+pub const PERFMON_MESSAGES_TABLE: &str = "PERFMON_MESSAGES_TABLE";
+/// Default of [`PERFMON_MESSAGES_TABLE`].
+pub const PERFMON_MESSAGES_TABLE_DEFAULT: &str = "perfmon-messages";
+/// Expected token issuer.
+pub const PERFMON_COGNITO_ISSUER: &str = "PERFMON_COGNITO_ISSUER";
+/// App client id.
+pub const PERFMON_COGNITO_CLIENT_ID: &str = "PERFMON_COGNITO_CLIENT_ID";
+/// JWKS URL, when not under the issuer.
+pub const PERFMON_COGNITO_JWKS_URL: &str = "PERFMON_COGNITO_JWKS_URL";
+/// Clock skew tolerated, seconds.
+pub const PERFMON_AUTH_LEEWAY_SECONDS: &str = "PERFMON_AUTH_LEEWAY_SECONDS";
+/// Default of [`PERFMON_AUTH_LEEWAY_SECONDS`].
+pub const PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT: u64 = 30;
+/// Management API endpoint of the WebSocket stage.
+pub const PERFMON_MANAGEMENT_ENDPOINT: &str = "PERFMON_MANAGEMENT_ENDPOINT";
+/// Flush budget at the end of an invocation, ms.
+pub const PERFMON_FLUSH_TIMEOUT_MS: &str = "PERFMON_FLUSH_TIMEOUT_MS";
+/// Default of [`PERFMON_FLUSH_TIMEOUT_MS`].
+pub const PERFMON_FLUSH_TIMEOUT_MS_DEFAULT: u64 = 500;
 
 /// The variable's value, when set and not blank.
 pub(crate) fn var(name: &str) -> Option<String> {

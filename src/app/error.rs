@@ -59,14 +59,14 @@ impl AppError {
     /// Whether the client caused it (answered with an error frame and a
     /// normal response) rather than the service (a failed invocation).
     pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
+        match self {
+            AppError::Auth(e) => !matches!(e, AuthError::KeysUnavailable(_)),
             AppError::UnauthenticatedConnection
-                | AppError::InvalidMessageFormat(_)
-                | AppError::MessageTooLarge { .. }
-                | AppError::UnknownAction(_)
-                | AppError::Auth(_)
-        )
+            | AppError::InvalidMessageFormat(_)
+            | AppError::MessageTooLarge { .. }
+            | AppError::UnknownAction(_) => true,
+            AppError::Store(_) | AppError::Post(_) | AppError::BadEvent(_) => false,
+        }
     }
 }
 

@@ -14,6 +14,8 @@
 //! - [`local`]: the in-process application, `serve`, and the demo.
 
 pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod chat;
 pub mod error;
 pub mod frame;

@@ -2,6 +2,8 @@
 //! in-memory ones, and flat views of what reached them.
 #![allow(dead_code)]
 
+#[cfg(feature = "app")]
+pub mod app;
 pub mod rotel;
 
 use std::collections::BTreeMap;

@@ -144,22 +144,24 @@ impl ChatService {
         session: &str,
         db_ops: &mut u64,
     ) -> Result<(), AppError> {
-        let stored = |role: Role, text: &str| {
-            let timestamp = now_ms();
-            ChatMessage {
-                session_id: session.to_owned(),
-                message_id: format!("{timestamp:013}#{}", uuid::Uuid::new_v4()),
-                timestamp,
-                role,
-                user_id: user_id.to_owned(),
-                connection_id: connection_id.to_owned(),
-                text: text.to_owned(),
-            }
+        let stored = |role: Role, text: &str, timestamp: i64| ChatMessage {
+            session_id: session.to_owned(),
+            message_id: format!("{timestamp:013}#{}", uuid::Uuid::new_v4()),
+            timestamp,
+            role,
+            user_id: user_id.to_owned(),
+            connection_id: connection_id.to_owned(),
+            text: text.to_owned(),
         };
+        let asked = now_ms();
         *db_ops += 1;
-        self.messages.put(cx, &stored(Role::User, message)).await?;
+        self.messages
+            .put(cx, &stored(Role::User, message, asked))
+            .await?;
         let answer = self.responder.respond(message).await;
-        let bot = stored(Role::Bot, &answer);
+        // Strictly after the question, so the session sorts question first
+        // even within one millisecond.
+        let bot = stored(Role::Bot, &answer, now_ms().max(asked + 1));
         *db_ops += 1;
         self.messages.put(cx, &bot).await?;
         let reply = Reply::Message {
