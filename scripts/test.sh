@@ -9,11 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROTEL_VERSION=0.0.1a15
+MOTO_VERSION=5.2.5
 
 log() { printf '\n== %s\n' "$*"; }
 
-# System packages: python3-venv for the tools' virtualenv, libpython3.11 for
-# the rotel collector binary (it links libpython; ldd shows no other need).
+# System packages: python3-venv for the tools' virtualenv (rotel, the OTLP
+# collector; moto, the AWS stand-in), libpython3.11 for the rotel binary (it
+# links libpython; ldd shows no other need).
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 ldconfig -p | grep -q 'libpython3\.11\.so\.1\.0' || missing+=(libpython3.11)
@@ -29,12 +31,14 @@ if [[ ! -x .venv/bin/python ]]; then
     log "creating .venv"
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import rotel" 2>/dev/null; then
-    log "installing rotel==$ROTEL_VERSION"
-    .venv/bin/pip install -q --disable-pip-version-check "rotel==$ROTEL_VERSION"
+if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3" 2>/dev/null; then
+    log "installing rotel==$ROTEL_VERSION moto[server]==$MOTO_VERSION"
+    .venv/bin/pip install -q --disable-pip-version-check \
+        "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION"
 fi
-export PERFMON_ROTEL
+export PERFMON_ROTEL PERFMON_MOTO
 PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
+PERFMON_MOTO=$PWD/.venv/bin/moto_server
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -345,3 +345,42 @@ async fn a_connect_that_cannot_be_stored_fails_the_invocation_with_its_code() {
     let diagnostic = lambda_runtime::Diagnostic::from(error);
     assert_eq!(diagnostic.error_type, "BAD_EVENT");
 }
+
+#[tokio::test]
+async fn a_connection_gone_while_answering_is_cleaned_up_not_crashed() {
+    use perfmon::app::chat::{ChatService, EchoResponder};
+    use perfmon::app::post::{PostError, Poster};
+
+    #[derive(Debug)]
+    struct Gone;
+    #[async_trait::async_trait]
+    impl Poster for Gone {
+        async fn post(
+            &self,
+            _: &opentelemetry::Context,
+            _: &str,
+            _: &str,
+        ) -> Result<(), PostError> {
+            Err(PostError::Gone)
+        }
+    }
+    let t = TestTelemetry::new();
+    let app = TestApp::new(&t);
+    let store = app.local.store.clone();
+    let chat = ChatService::new(
+        store.clone(),
+        store.clone(),
+        std::sync::Arc::new(Gone),
+        std::sync::Arc::new(EchoResponder),
+        t.monitor.clone(),
+    );
+    app.local.app.handle(fixture("connect")).await.unwrap();
+    let cx = opentelemetry::Context::new();
+    let processed = chat
+        .process(&cx, CONNECTION, "sub-1", "anyone there?", None)
+        .await
+        .unwrap();
+    assert_eq!(processed.database_operations, 3, "two puts and the cleanup");
+    assert!(store.get(&cx, CONNECTION).await.unwrap().is_none());
+    assert_eq!(t.span("chat_message_processing").status, Status::Ok);
+}

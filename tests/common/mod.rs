@@ -4,6 +4,8 @@
 
 #[cfg(feature = "app")]
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod moto;
 pub mod rotel;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,243 @@
+//! The DynamoDB store and the Management API poster against moto over
+//! HTTP, and the whole chat flow on them: every DynamoDB call is a CLIENT
+//! child span with the semantic-convention attributes.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use common::app::{fixture, fixture_with_body, CONNECTION};
+use common::moto::Moto;
+use common::{span_attrs, TestTelemetry, Value};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::Context;
+use perfmon::app::auth::{AuthConfig, AuthenticationService, HttpJwks};
+use perfmon::app::chat::{ChatService, EchoResponder};
+use perfmon::app::post::{ApiGatewayPoster, Poster};
+use perfmon::app::store::{
+    ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role, Tables,
+};
+use perfmon::app::App;
+use serde_json::json;
+
+async fn create_tables(sdk: &aws_config::SdkConfig) -> Tables {
+    let client = aws_sdk_dynamodb::Client::new(sdk);
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    client
+        .create_table()
+        .table_name("chat-connections")
+        .attribute_definitions(attr("connectionId"))
+        .key_schema(key("connectionId", KeyType::Hash))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_table()
+        .table_name("chat-messages")
+        .attribute_definitions(attr("sessionId"))
+        .attribute_definitions(attr("messageId"))
+        .key_schema(key("sessionId", KeyType::Hash))
+        .key_schema(key("messageId", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    Tables {
+        connections: "chat-connections".into(),
+        messages: "chat-messages".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_round_trips_and_traces_every_call() {
+    let Some(moto) = Moto::start() else { return };
+    let sdk = moto.sdk_config().await;
+    let tables = create_tables(&sdk).await;
+    let t = TestTelemetry::new();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables,
+        t.telemetry.tracer(),
+    );
+    let cx = Context::new();
+
+    let connection = Connection {
+        connection_id: "c-1=".into(),
+        connected_at: 1707503007396,
+        user_id: None,
+    };
+    ConnectionStore::put(&store, &cx, &connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&cx, "c-1=").await.unwrap(),
+        Some(connection.clone())
+    );
+    store.authenticate(&cx, "c-1=", "sub-9").await.unwrap();
+    assert_eq!(
+        store
+            .get(&cx, "c-1=")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("sub-9")
+    );
+    let missing = store.authenticate(&cx, "gone=", "sub-9").await.unwrap_err();
+    assert_eq!(
+        missing.operation, "UpdateItem",
+        "the condition holds: {missing}"
+    );
+    store.delete(&cx, "c-1=").await.unwrap();
+    assert_eq!(store.get(&cx, "c-1=").await.unwrap(), None);
+
+    for (i, role) in [Role::User, Role::Bot, Role::User].into_iter().enumerate() {
+        let m = ChatMessage {
+            session_id: "s-1".into(),
+            message_id: format!("{:013}#{i}", 1_000 + i),
+            timestamp: 1_000 + i as i64,
+            role,
+            user_id: "sub-9".into(),
+            connection_id: "c-1=".into(),
+            text: format!("text {i}"),
+        };
+        MessageStore::put(&store, &cx, &m).await.unwrap();
+    }
+    let session = store.session(&cx, "s-1").await.unwrap();
+    let texts: Vec<_> = session.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["text 0", "text 1", "text 2"]);
+
+    let spans = t.spans();
+    let methods: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(
+        &methods[..6],
+        [
+            "DynamoDB.PutItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.UpdateItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.UpdateItem",
+            "DynamoDB.DeleteItem"
+        ]
+    );
+    let put = &spans[0];
+    assert_eq!(put.span_kind, SpanKind::Client);
+    let attrs = span_attrs(put);
+    assert_eq!(attrs["rpc.system"], "aws-api");
+    assert_eq!(attrs["rpc.service"], "DynamoDB");
+    assert_eq!(attrs["rpc.method"], "PutItem");
+    assert_eq!(attrs["aws.dynamodb.table_names"], "[\"chat-connections\"]");
+    assert!(
+        matches!(spans[4].status, Status::Error { .. }),
+        "the failed update"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_to_a_connection_uses_the_management_api() {
+    let Some(moto) = Moto::start() else { return };
+    let sdk = moto.sdk_config().await;
+    // moto serves the Management API without a stage prefix.
+    let poster = ApiGatewayPoster::new(&sdk, &moto.endpoint);
+    poster
+        .post(
+            &Context::new(),
+            CONNECTION,
+            r#"{"type":"pong","timestamp":1}"#,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
+    let Some(moto) = Moto::start() else { return };
+    let pool = moto.cognito();
+    let sdk = moto.sdk_config().await;
+    let tables = create_tables(&sdk).await;
+    let t = TestTelemetry::new();
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables,
+        t.telemetry.tracer(),
+    ));
+    let poster = Arc::new(ApiGatewayPoster::new(&sdk, &moto.endpoint));
+    let auth = Arc::new(AuthenticationService::new(
+        AuthConfig::new(
+            pool["issuer"].as_str().unwrap(),
+            pool["client_id"].as_str().unwrap(),
+        ),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap()),
+        t.monitor.clone(),
+    ));
+    let app = App {
+        monitor: t.monitor.clone(),
+        auth,
+        chat: ChatService::new(
+            store.clone(),
+            store.clone(),
+            poster.clone(),
+            Arc::new(EchoResponder),
+            t.monitor.clone(),
+        ),
+        connections: store.clone(),
+        poster,
+    };
+    let cx = Context::new();
+
+    app.handle(fixture("connect")).await.unwrap();
+    let auth_frame = json!({"action": "auth", "token": pool["id_token"]}).to_string();
+    app.handle(fixture_with_body("default-auth", &auth_frame))
+        .await
+        .unwrap();
+    let stored = store.get(&cx, CONNECTION).await.unwrap().unwrap();
+    assert_eq!(
+        stored.user_id.as_ref(),
+        pool["sub"].as_str().map(str::to_owned).as_ref()
+    );
+    app.handle(fixture("default-message")).await.unwrap();
+    let history = store.session(&cx, "session-42").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].role, Role::User);
+    assert_eq!(
+        history[1].text,
+        "Hello! I am the perfmon demo bot. Ask me anything."
+    );
+    app.handle(fixture("default-ping")).await.unwrap();
+    app.handle(fixture("disconnect")).await.unwrap();
+    assert_eq!(store.get(&cx, CONNECTION).await.unwrap(), None);
+
+    let spans = t.spans();
+    let chat = spans
+        .iter()
+        .find(|s| s.name == "chat_message_processing")
+        .unwrap();
+    assert_eq!(chat.status, Status::Ok);
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == chat.span_context.span_id())
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(children, ["DynamoDB.PutItem", "DynamoDB.PutItem"]);
+    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(2));
+    assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(1));
+}
