@@ -46,5 +46,12 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
 
+log "the monitoring core builds alone, without any AWS SDK crate"
+cargo check --no-default-features --lib
+if cargo tree --no-default-features -e normal | grep -q 'aws-sdk-'; then
+    echo "the core depends on an AWS SDK crate" >&2
+    exit 1
+fi
+
 log "cargo test"
 cargo test --all-features

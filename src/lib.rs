@@ -35,17 +35,22 @@
 //! - [`BusinessMetrics`]: typed recorders for the business metrics.
 //! - [`Telemetry`]: providers, exporters (`otlp`, `console`, `none`), the
 //!   privacy rules, bounded flush and shutdown.
-//! - [`env`]: every environment variable and its default.
+//! - [`env`](mod@env): every environment variable and its default.
+//! - `app` (feature `app`): the chat application the guide monitors.
 //!
 //! ## Environment
 //!
 //! Settings resolve in the order code (`TelemetryBuilder::with_*`), then the
-//! variable, then the default. The table is in [`env`].
+//! variable, then the default. The table is in [`env`](mod@env).
 //!
 //! ## Features
 //!
-//! The library has no optional features yet, and it depends on no AWS SDK
-//! crate.
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `app` | yes | [`app`]: the WebSocket chat application, its local server and demo (no AWS SDK) |
+//! | `aws` | no | DynamoDB storage, Management API posting, Cognito JWKS over HTTPS, the Lambda entry point |
+//!
+//! The monitoring core (`--no-default-features`) depends on no AWS SDK crate.
 
 #![warn(missing_docs)]
 

@@ -2,8 +2,8 @@
 //!
 //! The catalog (`dashboards/catalog.json`) is the single source of names,
 //! units and dimension sets. This file is the code's side of that contract:
-//! loading a catalog fails unless it declares every metric listed in
-//! [`EMITTED`] with exactly these dimension keys, so the two cannot drift.
+//! loading a catalog fails unless it declares every metric the code emits
+//! with exactly these dimension keys, so the two cannot drift.
 
 use crate::catalog::Instrument;
 
