@@ -47,7 +47,8 @@ pub struct AwsConfig {
     pub auth: AuthConfig,
     /// Where the pool's keys are.
     pub jwks_url: String,
-    /// Management API endpoint; `ws-connection` does not post.
+    /// Management API endpoint; required by `ws-conversation`,
+    /// `ws-connection` does not post.
     pub management_endpoint: Option<String>,
     /// Telemetry flush budget per invocation.
     pub flush_timeout: Duration,
@@ -136,6 +137,10 @@ pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::
     let telemetry = Telemetry::builder().build().map_err(ConfigError::from)?;
     telemetry.install_global();
     let config = AwsConfig::from_env()?;
+    if routes.contains(&Route::Default) && config.management_endpoint.is_none() {
+        // Without it no reply could reach a client.
+        return Err(ConfigError::Missing(env::PERFMON_MANAGEMENT_ENDPOINT).into());
+    }
     let sdk = aws_config::load_from_env().await;
     let app = build_app(&config, &sdk, &telemetry);
     let handler = service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
