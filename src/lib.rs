@@ -47,6 +47,7 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
+//! | `lambda` | with `app` | [`lambda`]: the per-invocation Lambda layer (root span, cold starts, bounded flush) |
 //! | `app` | yes | [`app`]: the WebSocket chat application, its local server and demo (no AWS SDK) |
 //! | `aws` | no | DynamoDB storage, Management API posting, Cognito JWKS over HTTPS, the Lambda entry point |
 //!
@@ -60,6 +61,8 @@ pub mod attributes;
 mod business;
 mod catalog;
 pub mod env;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 mod monitor;
 pub mod names;
 mod telemetry;

@@ -17,6 +17,8 @@ pub const INVOCATIONS: &str = "Invocations";
 pub const ERRORS: &str = "Errors";
 /// In-process threshold breaches.
 pub const THRESHOLD_BREACHES: &str = "ThresholdBreaches";
+/// Invocations that started a new Lambda execution environment.
+pub const COLD_STARTS: &str = "ColdStarts";
 /// Conversation frames by type.
 pub const MESSAGES: &str = "Messages";
 /// Chat message length.
@@ -54,6 +56,8 @@ pub mod dim {
     pub const EVENT_TYPE: &str = "EventType";
     /// `normal`, `error` or `timeout`.
     pub const REASON: &str = "Reason";
+    /// The Lambda function name.
+    pub const FUNCTION: &str = "Function";
 }
 
 /// What the code emits for one metric: its instrument and the union of the
@@ -81,6 +85,11 @@ pub(crate) const EMITTED: &[Emitted] = &[
         THRESHOLD_BREACHES,
         Instrument::Counter,
         &[dim::HANDLER, dim::ENVIRONMENT, dim::METRIC],
+    ),
+    emitted(
+        COLD_STARTS,
+        Instrument::Counter,
+        &[dim::FUNCTION, dim::ENVIRONMENT],
     ),
     emitted(
         MESSAGES,

@@ -116,8 +116,8 @@ fn bad_catalogs_name_the_field_and_value() {
         ),
         (
             "bad dimension name",
-            Box::new(|d| d["metrics"][5]["dimensions"][0][2] = json!("Message Type")),
-            "metrics[5].dimensions[0][2]",
+            Box::new(|d| d["metrics"][6]["dimensions"][0][2] = json!("Message Type")),
+            "metrics[6].dimensions[0][2]",
             "Message Type",
             true,
         ),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use lambda_runtime::tower::Layer;
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use super::auth::{AuthConfig, AuthenticationService, HttpJwks};
@@ -14,6 +15,7 @@ use super::error::AppError;
 use super::handlers::{App, Route};
 use super::post::ApiGatewayPoster;
 use super::store::{DynamoStore, Tables};
+use crate::lambda::PerformanceLayer;
 use crate::{env, PerformanceMonitor, Telemetry};
 
 /// A missing or invalid setting.
@@ -131,10 +133,11 @@ pub fn build_app(config: &AwsConfig, sdk: &aws_config::SdkConfig, telemetry: &Te
 }
 
 /// The Lambda entry point of a function serving `routes`: reads the
-/// configuration, builds the clients once, and handles every invocation,
-/// flushing telemetry at its end within the configured budget.
+/// configuration, builds the clients once, and handles every invocation
+/// inside the [`PerformanceLayer`] (root span on the X-Ray header, cold
+/// starts, telemetry flushed at its end within the configured budget).
 pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::Error> {
-    let telemetry = Telemetry::builder().build().map_err(ConfigError::from)?;
+    let telemetry = Arc::new(Telemetry::builder().build().map_err(ConfigError::from)?);
     telemetry.install_global();
     let config = AwsConfig::from_env()?;
     if routes.contains(&Route::Default) && config.management_endpoint.is_none() {
@@ -143,8 +146,9 @@ pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::
     }
     let sdk = aws_config::load_from_env().await;
     let app = build_app(&config, &sdk, &telemetry);
+    let layer = PerformanceLayer::new(telemetry.clone(), app.monitor.clone(), config.flush_timeout);
     let handler = service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
-        let (app, telemetry, budget) = (&app, &telemetry, config.flush_timeout);
+        let app = &app;
         async move {
             let route = Route::of(event.payload.request_context.route_key.as_deref());
             let result: Result<ApiGatewayProxyResponse, AppError> = if routes.contains(&route) {
@@ -152,12 +156,10 @@ pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::
             } else {
                 Err(AppError::BadEvent(format!("{route:?} is not served here")))
             };
-            // Telemetry failures are counted inside; they never fail the invocation.
-            let _ = telemetry.force_flush(budget);
             result
         }
     });
-    let result = lambda_runtime::run(handler).await;
+    let result = lambda_runtime::run(layer.layer(handler)).await;
     let _ = telemetry.shutdown(Duration::from_secs(1));
     result
 }

@@ -184,6 +184,18 @@ impl PerformanceMonitor {
         &self.inner.business
     }
 
+    /// Counts one cold start of the Lambda function `function`
+    /// (`ColdStarts{Function, Environment}`).
+    pub fn record_cold_start(&self, function: &str) {
+        self.inner.shared.instruments.cold_starts.add(
+            1,
+            &[
+                KeyValue::new(dim::FUNCTION, intern(function)),
+                KeyValue::new(dim::ENVIRONMENT, self.inner.environment.clone()),
+            ],
+        );
+    }
+
     /// The `Environment` dimension this monitor records.
     pub fn environment(&self) -> &str {
         self.inner.environment.as_str()

@@ -24,7 +24,7 @@ use perfmon::{Catalog, PerformanceMonitor, Telemetry, TelemetryBuilder};
 static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 
 pub struct TestTelemetry {
-    pub telemetry: Telemetry,
+    pub telemetry: std::sync::Arc<Telemetry>,
     pub monitor: PerformanceMonitor,
     spans: InMemorySpanExporter,
     metrics: InMemoryMetricExporter,
@@ -64,7 +64,7 @@ impl TestTelemetry {
             .with_environment("test")
             .with_span_exporter(spans.clone())
             .with_metric_exporter(metrics.clone());
-        let telemetry = configure(builder).build().expect("telemetry builds");
+        let telemetry = std::sync::Arc::new(configure(builder).build().expect("telemetry builds"));
         let monitor = PerformanceMonitor::new(&telemetry);
         TestTelemetry {
             telemetry,
@@ -78,6 +78,11 @@ impl TestTelemetry {
         self.telemetry
             .force_flush(Duration::from_secs(5))
             .expect("in-memory flush succeeds");
+    }
+
+    /// Spans the pipeline exported on its own, without a flush from here.
+    pub fn exported_spans(&self) -> Vec<SpanData> {
+        self.spans.get_finished_spans().unwrap()
     }
 
     /// Every span finished so far.
