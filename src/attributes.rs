@@ -48,6 +48,10 @@ pub const USER_EMAIL: &str = "app.user.email";
 /// User name: personal data, dropped unless exporting it is enabled.
 pub const USER_NAME: &str = "app.user.name";
 
+/// The operation name, an X-Ray annotation (searchable).
+pub const PERF_HANDLER: &str = "perf.handler";
+/// `success` or the error code, an X-Ray annotation (searchable).
+pub const PERF_OUTCOME: &str = "perf.outcome";
 /// Memory at completion, in bytes.
 pub const PERF_MEMORY_BYTES: &str = "perf.memory_bytes";
 /// Span event added for each threshold breach.

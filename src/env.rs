@@ -4,8 +4,9 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `OTEL_SERVICE_NAME` | `AWS_LAMBDA_FUNCTION_NAME`, else `perfmon` | `service.name` |
-//! | `OTEL_TRACES_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `console` or `none` |
-//! | `OTEL_METRICS_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `console` or `none` |
+//! | `OTEL_TRACES_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `xray`, `console` or `none` |
+//! | `OTEL_METRICS_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `emf`, `console` or `none` |
+//! | `AWS_XRAY_DAEMON_ADDRESS` | `127.0.0.1:2000` | X-Ray daemon (UDP); set by Lambda when active tracing is on |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf` or `grpc` |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
@@ -58,6 +59,10 @@ pub const PERFMON_MEMORY_SOURCE: &str = "PERFMON_MEMORY_SOURCE";
 pub const PERFMON_EXPORT_PERSONAL_DATA: &str = "PERFMON_EXPORT_PERSONAL_DATA";
 /// Default of [`PERFMON_EXPORT_PERSONAL_DATA`].
 pub const PERFMON_EXPORT_PERSONAL_DATA_DEFAULT: bool = false;
+/// X-Ray daemon endpoint; Lambda sets it when active tracing is on.
+pub const AWS_XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
+/// The function's log group, linked from X-Ray segments.
+pub const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 /// Set by Lambda in every function; its presence means "running on Lambda".
 pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 

@@ -32,7 +32,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_aws::trace::XrayPropagator;
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::{PerformanceMonitor, Telemetry};
+use crate::{Invocation, PerformanceMonitor, Telemetry};
 
 /// Deadlines further than this from now are not believed (Lambda's longest
 /// timeout is 15 minutes).
@@ -61,6 +61,12 @@ pub fn trace_header_context(header: Option<&str>) -> Context {
     };
     let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header.to_owned())]);
     XrayPropagator::default().extract_with_context(&Context::new(), &carrier)
+}
+
+/// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form.
+pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
+    let hex = id.to_string();
+    format!("1-{}-{}", &hex[..8], &hex[8..])
 }
 
 fn now_ms() -> u64 {
@@ -161,6 +167,11 @@ where
             ])
             .start_with_context(&shared.tracer, &parent);
         let cx = parent.with_span(root);
+        // EMF lines flushed for this invocation carry its ids.
+        shared.telemetry.set_invocation(Invocation {
+            trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
+            request_id: Some(lambda.request_id.clone()),
+        });
         let timeout = flush_timeout(shared.budget, lambda.deadline, now_ms());
         let inner = Box::pin(self.inner.call(event).with_context(cx.clone()));
         PerformanceFuture {

@@ -84,6 +84,6 @@ pub use monitor::{
 };
 pub use names::operation;
 pub use telemetry::{
-    BuildError, ExporterKind, OtlpProtocol, Settings, Signal, Telemetry, TelemetryBuilder,
-    TelemetryError, TelemetryStats, SCOPE,
+    BuildError, ExporterKind, Invocation, OtlpProtocol, Settings, Signal, Telemetry,
+    TelemetryBuilder, TelemetryError, TelemetryStats, SCOPE,
 };

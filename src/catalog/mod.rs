@@ -36,6 +36,9 @@ pub struct Catalog {
     pub version: u32,
     /// CloudWatch namespace of every metric.
     pub namespace: String,
+    /// Span attributes exported as X-Ray annotations (searchable); every
+    /// other attribute goes to metadata.
+    pub indexed_attributes: Vec<String>,
     /// Every metric, with its unit and dimension sets.
     pub metrics: Vec<MetricSpec>,
     /// Operations that have thresholds, alarms and dashboard widgets.
@@ -172,6 +175,19 @@ impl Catalog {
                 &self.namespace,
                 "the AWS/ prefix is reserved",
             ));
+        }
+        for (i, attr) in self.indexed_attributes.iter().enumerate() {
+            let valid = attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && attr
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            if !valid {
+                return Err(CatalogError::invalid(
+                    format!("indexed_attributes[{i}]"),
+                    attr,
+                    "attribute keys are ASCII letters, digits, _ and . and start with a letter",
+                ));
+            }
         }
         let mut seen = HashSet::new();
         for (i, metric) in self.metrics.iter().enumerate() {

@@ -157,10 +157,14 @@ impl OperationMonitor {
 
         let end = |span: &mut dyn SpanLike| {
             span.set_attributes(&mut attributes.into_iter());
-            span.set_attributes(&mut std::iter::once(KeyValue::new(
-                attr::PERF_MEMORY_BYTES,
-                memory as i64,
-            )));
+            span.set_attributes(
+                &mut [
+                    KeyValue::new(attr::PERF_HANDLER, state.name),
+                    KeyValue::new(attr::PERF_OUTCOME, error.unwrap_or("success")),
+                    KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
+                ]
+                .into_iter(),
+            );
             for breach in breaches.iter().flatten().flatten() {
                 span.add_event(vec![
                     KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),

@@ -12,8 +12,13 @@ pub enum ExporterKind {
     /// A readable summary on stdout. The default off Lambda when nothing is
     /// configured.
     Console,
-    /// Nothing is exported. The default on Lambda when no endpoint is
-    /// configured.
+    /// Metrics only: CloudWatch EMF lines on stdout. The default for
+    /// metrics on Lambda when no OTLP endpoint is configured.
+    Emf,
+    /// Traces only: X-Ray segments over UDP to the daemon. The default for
+    /// traces on Lambda with active tracing and no OTLP endpoint.
+    Xray,
+    /// Nothing is exported.
     None,
     /// An exporter given in code
     /// ([`TelemetryBuilder::with_span_exporter`](crate::TelemetryBuilder::with_span_exporter)
@@ -27,8 +32,10 @@ impl FromStr for ExporterKind {
         match s.trim() {
             "otlp" => Ok(ExporterKind::Otlp),
             "console" => Ok(ExporterKind::Console),
+            "emf" => Ok(ExporterKind::Emf),
+            "xray" => Ok(ExporterKind::Xray),
             "none" => Ok(ExporterKind::None),
-            _ => Err("otlp, console or none".to_owned()),
+            _ => Err("otlp, emf, xray, console or none".to_owned()),
         }
     }
 }
@@ -38,6 +45,8 @@ impl std::fmt::Display for ExporterKind {
         f.write_str(match self {
             ExporterKind::Otlp => "otlp",
             ExporterKind::Console => "console",
+            ExporterKind::Emf => "emf",
+            ExporterKind::Xray => "xray",
             ExporterKind::None => "none",
             ExporterKind::Custom => "custom",
         })
@@ -45,15 +54,25 @@ impl std::fmt::Display for ExporterKind {
 }
 
 impl ExporterKind {
-    /// The default when neither code nor the environment chose: OTLP when an
-    /// endpoint is configured, nothing on Lambda, the console elsewhere.
-    pub(crate) fn default_for(otlp_endpoint: bool, on_lambda: bool) -> ExporterKind {
-        if otlp_endpoint {
-            ExporterKind::Otlp
-        } else if on_lambda {
-            ExporterKind::None
-        } else {
-            ExporterKind::Console
+    /// The default for traces when neither code nor the environment chose:
+    /// OTLP when an endpoint is configured; on Lambda the X-Ray daemon when
+    /// active tracing gave its address, else nothing; the console elsewhere.
+    pub(crate) fn default_traces(otlp_endpoint: bool, on_lambda: bool, xray_daemon: bool) -> Self {
+        match (otlp_endpoint, on_lambda, xray_daemon) {
+            (true, _, _) => ExporterKind::Otlp,
+            (false, true, true) => ExporterKind::Xray,
+            (false, true, false) => ExporterKind::None,
+            (false, false, _) => ExporterKind::Console,
+        }
+    }
+
+    /// The default for metrics: OTLP when an endpoint is configured, EMF on
+    /// Lambda, the console elsewhere.
+    pub(crate) fn default_metrics(otlp_endpoint: bool, on_lambda: bool) -> Self {
+        match (otlp_endpoint, on_lambda) {
+            (true, _) => ExporterKind::Otlp,
+            (false, true) => ExporterKind::Emf,
+            (false, false) => ExporterKind::Console,
         }
     }
 }

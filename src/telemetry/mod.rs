@@ -2,12 +2,14 @@
 //! code, then the standard `OTEL_*` variables, then defaults.
 
 mod console;
+pub(crate) mod emf;
 mod error;
 mod exporter;
 mod flush;
 mod otlp;
 mod privacy;
 mod views;
+mod xray;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 
+pub use emf::Invocation;
 pub use error::{BuildError, Signal, TelemetryError};
 pub use exporter::ExporterKind;
 pub use otlp::OtlpProtocol;
@@ -82,6 +85,10 @@ pub struct TelemetryStats {
     pub flush_timeouts: u64,
     /// Span attributes dropped by the privacy rules.
     pub attributes_dropped: u64,
+    /// EMF lines written.
+    pub emf_lines: u64,
+    /// Metric points the EMF exporter dropped as invalid.
+    pub emf_dropped: u64,
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +97,7 @@ struct Counters {
     flush_failures: AtomicU64,
     flush_timeouts: AtomicU64,
     attributes_dropped: Arc<AtomicU64>,
+    emf: Arc<emf::EmfCounters>,
     logged_failure: AtomicBool,
     logged_timeout: AtomicBool,
 }
@@ -122,6 +130,8 @@ pub struct Telemetry {
     workers: [Worker; 2],
     counters: Counters,
     shut_down: AtomicBool,
+    /// The invocation EMF lines are correlated with.
+    invocation: emf::InvocationSlot,
     /// Declared last: dropped after the providers that may export on it.
     _grpc: Option<otlp::GrpcRuntime>,
 }
@@ -203,6 +213,13 @@ impl Telemetry {
         self.on_workers(timeout, |w| w.shutdown(timeout))
     }
 
+    /// Sets the invocation the next exported EMF lines belong to (their
+    /// `traceId` and `requestId` root fields). The Lambda layer calls it
+    /// before each flush.
+    pub fn set_invocation(&self, invocation: Invocation) {
+        *self.invocation.lock().unwrap_or_else(|e| e.into_inner()) = invocation;
+    }
+
     /// Failure counters.
     pub fn stats(&self) -> TelemetryStats {
         let c = &self.counters;
@@ -211,6 +228,8 @@ impl Telemetry {
             flush_failures: c.flush_failures.load(Ordering::Relaxed),
             flush_timeouts: c.flush_timeouts.load(Ordering::Relaxed),
             attributes_dropped: c.attributes_dropped.load(Ordering::Relaxed),
+            emf_lines: c.emf.lines.load(Ordering::Relaxed),
+            emf_dropped: c.emf.dropped.load(Ordering::Relaxed),
         }
     }
 
@@ -293,6 +312,8 @@ pub struct TelemetryBuilder {
     span_pipeline: Option<SpanPipeline>,
     metric_pipeline: Option<MetricPipeline>,
     console: Option<console::Sink>,
+    emf_writer: Option<Box<dyn std::io::Write + Send>>,
+    xray_daemon: Option<std::net::SocketAddr>,
 }
 
 impl TelemetryBuilder {
@@ -392,6 +413,19 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Where EMF lines go instead of stdout (on Lambda, stdout is what the
+    /// log pipeline reads).
+    pub fn with_emf_writer(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
+        self.emf_writer = Some(Box::new(writer));
+        self
+    }
+
+    /// The X-Ray daemon's UDP address; overrides `AWS_XRAY_DAEMON_ADDRESS`.
+    pub fn with_xray_daemon_address(mut self, address: std::net::SocketAddr) -> Self {
+        self.xray_daemon = Some(address);
+        self
+    }
+
     #[cfg(test)]
     pub(crate) fn with_console_sink(mut self, sink: console::Sink) -> Self {
         self.console = Some(sink);
@@ -429,9 +463,32 @@ impl TelemetryBuilder {
             ]
             .iter()
             .any(|v| env::var(v).is_some());
-        let default_kind = ExporterKind::default_for(endpoint_configured, on_lambda);
-        let traces_exporter = resolve(self.traces, env::OTEL_TRACES_EXPORTER, default_kind)?;
-        let metrics_exporter = resolve(self.metrics, env::OTEL_METRICS_EXPORTER, default_kind)?;
+        let xray_daemon =
+            self.xray_daemon.is_some() || env::var(env::AWS_XRAY_DAEMON_ADDRESS).is_some();
+        let traces_exporter = resolve(
+            self.traces,
+            env::OTEL_TRACES_EXPORTER,
+            ExporterKind::default_traces(endpoint_configured, on_lambda, xray_daemon),
+        )?;
+        let metrics_exporter = resolve(
+            self.metrics,
+            env::OTEL_METRICS_EXPORTER,
+            ExporterKind::default_metrics(endpoint_configured, on_lambda),
+        )?;
+        if traces_exporter == ExporterKind::Emf {
+            return Err(BuildError::InvalidEnv {
+                var: env::OTEL_TRACES_EXPORTER,
+                value: "emf".to_owned(),
+                expected: "otlp, xray, console or none (emf carries metrics only)".to_owned(),
+            });
+        }
+        if metrics_exporter == ExporterKind::Xray {
+            return Err(BuildError::InvalidEnv {
+                var: env::OTEL_METRICS_EXPORTER,
+                value: "xray".to_owned(),
+                expected: "otlp, emf, console or none (xray carries traces only)".to_owned(),
+            });
+        }
         let settings = Settings {
             otlp_protocol: resolve(
                 self.otlp_protocol,
@@ -469,6 +526,7 @@ impl TelemetryBuilder {
         let console = self.console.unwrap_or_else(console::stdout);
         let resource = resource(&settings);
         let counters = Counters::default();
+        let invocation = emf::InvocationSlot::default();
         let privacy = Privacy {
             allow_personal_data: settings.export_personal_data,
             dropped: counters.attributes_dropped.clone(),
@@ -488,6 +546,13 @@ impl TelemetryBuilder {
                         .build(),
                 ),
             ),
+            (ExporterKind::Xray, _) => {
+                let address = xray::daemon_address(self.xray_daemon)?;
+                let exporter = xray::exporter(address, &settings.catalog.indexed_attributes)?;
+                tracer.with_span_processor(
+                    privacy.wrap(BatchSpanProcessor::builder(exporter).build()),
+                )
+            }
             _ => tracer,
         };
         let tracer_provider = tracer.build();
@@ -505,6 +570,17 @@ impl TelemetryBuilder {
                 console::ConsoleMetricExporter::new(console),
                 self.metric_interval,
             )),
+            (ExporterKind::Emf, _) => meter.with_reader(reader_for(
+                emf::EmfExporter::new(
+                    self.emf_writer
+                        .unwrap_or_else(|| Box::new(std::io::stdout())),
+                    &settings.catalog,
+                    &settings.namespace,
+                    invocation.clone(),
+                    counters.emf.clone(),
+                ),
+                self.metric_interval,
+            )),
             _ => meter,
         };
         let meter_provider = meter.build();
@@ -520,6 +596,7 @@ impl TelemetryBuilder {
             workers,
             counters,
             shut_down: AtomicBool::new(false),
+            invocation,
             _grpc: grpc,
         })
     }

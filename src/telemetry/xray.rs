@@ -1,0 +1,76 @@
+//! Traces to X-Ray without a collector: the X-Ray exporter of
+//! `opentelemetry-aws`, sending segment documents over UDP to the daemon
+//! endpoint Lambda provides when active tracing is on
+//! (`AWS_XRAY_DAEMON_ADDRESS`).
+//!
+//! The catalog's `indexed_attributes` (`perf.handler`, `perf.outcome`)
+//! become annotations, so traces are searchable by handler and outcome;
+//! every other attribute goes to metadata. Spans pass the privacy processor
+//! before they reach this exporter, like every other.
+
+use std::net::SocketAddr;
+
+use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
+use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
+
+use super::error::BuildError;
+use crate::env;
+
+/// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS`, then
+/// `127.0.0.1:2000`.
+pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, BuildError> {
+    if let Some(addr) = code {
+        return Ok(addr);
+    }
+    match env::var(env::AWS_XRAY_DAEMON_ADDRESS) {
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 2000))),
+        // Lambda may give "host:port" or, in older runtimes, "udp:host:port tcp:host:port".
+        Some(value) => value
+            .split_whitespace()
+            .map(|part| part.trim_start_matches("udp:"))
+            .find_map(|part| part.parse().ok())
+            .ok_or(BuildError::InvalidEnv {
+                var: env::AWS_XRAY_DAEMON_ADDRESS,
+                value,
+                expected: "host:port".to_owned(),
+            }),
+    }
+}
+
+/// The exporter for `addr`, annotating `indexed` attributes.
+pub(crate) fn exporter(
+    addr: SocketAddr,
+    indexed: &[String],
+) -> Result<XrayExporter<XrayDaemonClient>, BuildError> {
+    let client = XrayDaemonClient::new(addr).map_err(|source| BuildError::Spawn {
+        what: "the X-Ray daemon client",
+        source,
+    })?;
+    let mut translator = SegmentTranslator::new()
+        .with_indexed_attrs(indexed.iter().cloned())
+        .metadata_all_attrs();
+    if let Some(group) = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME) {
+        translator = translator.with_log_group_name(group);
+    }
+    Ok(XrayExporter::new(client).with_translator(translator))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daemon_address_accepts_both_lambda_forms() {
+        let parse = |value: &str| {
+            temp_env::with_var(env::AWS_XRAY_DAEMON_ADDRESS, Some(value), || {
+                daemon_address(None)
+            })
+        };
+        assert_eq!(parse("127.0.0.1:2000").unwrap().port(), 2000);
+        assert_eq!(
+            parse("udp:169.254.79.129:2000 tcp:169.254.79.129:2000").unwrap(),
+            "169.254.79.129:2000".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse("nowhere").is_err());
+    }
+}
