@@ -17,6 +17,7 @@ const VARS: &[&str] = &[
     "PERFMON_MEMORY_SOURCE",
     "PERFMON_EXPORT_PERSONAL_DATA",
     "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_XRAY_DAEMON_ADDRESS",
 ];
 
 /// Runs `f` with exactly `set` in the environment among perfmon's variables.
@@ -46,15 +47,64 @@ fn defaults_off_lambda_are_console_dev_and_the_embedded_catalog() {
 }
 
 #[test]
-fn on_lambda_without_an_endpoint_nothing_is_exported_by_default() {
+fn on_lambda_without_an_endpoint_metrics_go_to_emf_and_traces_to_the_daemon() {
     with_env(&[("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation")], || {
         let t = Telemetry::builder().build().unwrap();
         let s = t.settings();
         assert!(s.on_lambda);
         assert_eq!(s.service_name, "ws-conversation");
-        assert_eq!(s.traces_exporter, ExporterKind::None);
-        assert_eq!(s.metrics_exporter, ExporterKind::None);
+        assert_eq!(s.metrics_exporter, ExporterKind::Emf);
+        assert_eq!(
+            s.traces_exporter,
+            ExporterKind::None,
+            "tracing is not active"
+        );
     });
+    with_env(
+        &[
+            ("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation"),
+            ("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
+        ],
+        || {
+            let t = Telemetry::builder().build().unwrap();
+            assert_eq!(t.settings().traces_exporter, ExporterKind::Xray);
+        },
+    );
+}
+
+#[test]
+fn an_explicit_exporter_wins_and_signals_keep_their_own_kinds() {
+    let lambda = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation"),
+        ("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
+        ("OTEL_METRICS_EXPORTER", "console"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ];
+    with_env(&lambda, || {
+        let t = Telemetry::builder().build().unwrap();
+        assert_eq!(t.settings().metrics_exporter, ExporterKind::Console);
+        assert_eq!(t.settings().traces_exporter, ExporterKind::None);
+    });
+    with_env(
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_METRICS_EXPORTER", "emf"),
+        ],
+        || {
+            let t = Telemetry::builder().build().unwrap();
+            assert_eq!(t.settings().metrics_exporter, ExporterKind::Emf);
+            assert_eq!(t.settings().traces_exporter, ExporterKind::Otlp);
+        },
+    );
+    for (var, value) in [
+        ("OTEL_TRACES_EXPORTER", "emf"),
+        ("OTEL_METRICS_EXPORTER", "xray"),
+    ] {
+        with_env(&[(var, value)], || {
+            let err = Telemetry::builder().build().unwrap_err();
+            assert!(err.to_string().contains(var), "{err}");
+        });
+    }
 }
 
 #[test]

@@ -97,6 +97,9 @@ pub(crate) struct EmfExporter {
     counters: Arc<EmfCounters>,
 }
 
+/// A point's dimensions, sorted by key.
+type Dimensions = Vec<(String, String)>;
+
 /// One metric value in a line.
 enum Datum {
     Single(f64),
@@ -154,7 +157,7 @@ impl EmfExporter {
     /// Renders one export as EMF lines.
     pub(crate) fn render(&self, metrics: &ResourceMetrics, timestamp_ms: u64) -> Vec<String> {
         // Points grouped by their exact attributes: one line (or more) each.
-        let mut groups: BTreeMap<Vec<(String, String)>, Vec<(&str, Datum)>> = BTreeMap::new();
+        let mut groups: BTreeMap<Dimensions, Vec<(&str, Datum)>> = BTreeMap::new();
         for scope in metrics.scope_metrics() {
             for metric in scope.metrics() {
                 let name = metric.name();

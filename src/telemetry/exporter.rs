@@ -86,6 +86,8 @@ mod tests {
         for kind in [
             ExporterKind::Otlp,
             ExporterKind::Console,
+            ExporterKind::Emf,
+            ExporterKind::Xray,
             ExporterKind::None,
         ] {
             assert_eq!(kind.to_string().parse::<ExporterKind>(), Ok(kind));
@@ -96,12 +98,13 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_export_path_table() {
-        assert_eq!(ExporterKind::default_for(true, true), ExporterKind::Otlp);
-        assert_eq!(ExporterKind::default_for(true, false), ExporterKind::Otlp);
-        assert_eq!(ExporterKind::default_for(false, true), ExporterKind::None);
-        assert_eq!(
-            ExporterKind::default_for(false, false),
-            ExporterKind::Console
-        );
+        use ExporterKind::*;
+        assert_eq!(ExporterKind::default_traces(true, true, true), Otlp);
+        assert_eq!(ExporterKind::default_traces(false, true, true), Xray);
+        assert_eq!(ExporterKind::default_traces(false, true, false), None);
+        assert_eq!(ExporterKind::default_traces(false, false, true), Console);
+        assert_eq!(ExporterKind::default_metrics(true, true), Otlp);
+        assert_eq!(ExporterKind::default_metrics(false, true), Emf);
+        assert_eq!(ExporterKind::default_metrics(false, false), Console);
     }
 }
