@@ -4,7 +4,6 @@
 
 #[cfg(feature = "app")]
 pub mod app;
-#[cfg(feature = "aws")]
 pub mod moto;
 pub mod rotel;
 

@@ -56,6 +56,7 @@ impl Moto {
     }
 
     /// SDK configuration pointed at this server with static test credentials.
+    #[cfg(feature = "aws")]
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
@@ -69,16 +70,37 @@ impl Moto {
 
     /// Runs `tests/support/moto_cognito.py` against this server.
     pub fn cognito(&self) -> serde_json::Value {
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_cognito.py");
-        let out = Command::new(venv().join("python"))
+        self.script("moto_cognito.py", "")
+    }
+
+    /// Runs `tests/support/moto_xray.py` with `documents` against this server.
+    pub fn xray(&self, documents: &serde_json::Value) -> serde_json::Value {
+        self.script("moto_xray.py", &documents.to_string())
+    }
+
+    fn script(&self, name: &str, stdin: &str) -> serde_json::Value {
+        use std::io::Write;
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/support")
+            .join(name);
+        let mut child = Command::new(venv().join("python"))
             .arg(script)
             .arg(&self.endpoint)
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the venv's python runs");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()

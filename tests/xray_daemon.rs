@@ -1,0 +1,157 @@
+//! Traces without a collector: X-Ray segment documents over UDP to the
+//! daemon address, checked datagram by datagram, then sent to moto's X-Ray
+//! API (`PutTraceSegments`) and read back with `BatchGetTraces`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::KeyValue;
+use perfmon::{attributes as a, operation, ExporterKind, PerformanceMonitor, Telemetry};
+use serde_json::Value;
+
+/// X-Ray refuses trace ids older than 30 days: the root is stamped now.
+fn trace_root() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("1-{now:08x}-bd862e3fe1be46a994272793")
+}
+const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
+const TOKEN: &str = "eyJraWQiOiJrMSJ9.eyJzdWIiOiIxIn0.c2ln";
+
+/// Runs one invocation's operations with the X-Ray exporter and returns the
+/// segment documents the daemon address received.
+pub fn segments() -> Vec<Value> {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let telemetry = Telemetry::builder()
+        .with_traces_exporter(ExporterKind::Xray)
+        .with_metrics_exporter(ExporterKind::None)
+        .with_xray_daemon_address(daemon.local_addr().unwrap())
+        .build()
+        .unwrap();
+    let monitor = PerformanceMonitor::new(&telemetry);
+    let header = format!("Root={};Parent=53995c3f42cd8ad8;Sampled=1", trace_root());
+    let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
+    let lambda = telemetry.propagator().extract(&carrier);
+    let mut conversation = monitor.start_with_context(
+        operation::WEBSOCKET_CONVERSATION,
+        &lambda,
+        [
+            KeyValue::new(a::CONNECTION_ID, "SlRtFcbfoAMCJRg="),
+            KeyValue::new("token", TOKEN),
+            KeyValue::new(a::USER_EMAIL, "alice@example.com"),
+        ],
+    );
+    let cx = conversation.context();
+    monitor
+        .start_with_context(operation::CHAT_MESSAGE_PROCESSING, &cx, [])
+        .fail("DATABASE_ERROR", []);
+    conversation.complete(true, []);
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+
+    let mut docs = Vec::new();
+    let mut buf = [0u8; 65536];
+    while docs.len() < 2 {
+        let n = daemon.recv(&mut buf).expect("a datagram from the exporter");
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let body = text
+            .strip_prefix(DAEMON_HEADER)
+            .unwrap_or_else(|| panic!("the daemon header starts {text}"));
+        assert!(
+            !body.contains(TOKEN) && !body.contains("alice@example.com"),
+            "{body}"
+        );
+        docs.push(serde_json::from_str(body).unwrap());
+    }
+    docs
+}
+
+/// The document of `operation`, found by its `perf.handler` annotation (a
+/// SERVER span becomes a segment named after the service, as X-Ray names
+/// segments; its subsegments keep the span names).
+fn by_handler<'a>(docs: &'a [Value], operation: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["annotations"]["perf_handler"] == operation)
+        .unwrap_or_else(|| panic!("{operation} in {docs:#?}"))
+}
+
+#[test]
+fn segments_reach_the_daemon_joined_to_the_lambda_segment() {
+    let docs = segments();
+    let root = by_handler(&docs, operation::WEBSOCKET_CONVERSATION);
+    let child = by_handler(&docs, operation::CHAT_MESSAGE_PROCESSING);
+    assert_eq!(
+        root["name"], "perfmon",
+        "the segment is named after service.name"
+    );
+    assert_eq!(child["name"], operation::CHAT_MESSAGE_PROCESSING);
+    assert_eq!(child["type"], "subsegment");
+    assert_eq!(child["fault"], true);
+    for doc in [root, child] {
+        assert_eq!(doc["trace_id"].as_str().unwrap()[..11], trace_root()[..11]);
+        assert!(doc["trace_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("-bd862e3fe1be46a994272793"));
+        let id = doc["id"].as_str().unwrap();
+        assert!(
+            id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()),
+            "{id}"
+        );
+        assert!(doc["start_time"].as_f64().unwrap() <= doc["end_time"].as_f64().unwrap());
+    }
+    assert_eq!(
+        root["parent_id"], "53995c3f42cd8ad8",
+        "the root joins the Lambda segment"
+    );
+    assert_eq!(child["parent_id"], root["id"]);
+    let annotations = |doc: &Value| doc["annotations"].as_object().cloned().unwrap_or_default();
+    let root_notes = annotations(root);
+    let child_notes = annotations(child);
+    let find = |notes: &serde_json::Map<String, Value>, suffix: &str| {
+        notes
+            .iter()
+            .find(|(k, _)| k.ends_with(suffix))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("annotation *{suffix} in {notes:?}"))
+    };
+    assert_eq!(find(&root_notes, "handler"), "websocket_conversation");
+    assert_eq!(find(&root_notes, "outcome"), "success");
+    assert_eq!(find(&child_notes, "outcome"), "DATABASE_ERROR");
+    let metadata = serde_json::to_string(&child["metadata"]).unwrap();
+    assert!(
+        metadata.contains("perf") || metadata.contains("memory"),
+        "other attributes are metadata: {child}"
+    );
+}
+
+#[test]
+fn moto_accepts_the_same_segments_and_returns_them_by_trace_id() {
+    let Some(moto) = common::moto::Moto::start() else {
+        return;
+    };
+    let docs = segments();
+    let answer = moto.xray(&Value::Array(docs.clone()));
+    assert_eq!(answer["unprocessed"], serde_json::json!([]), "{answer}");
+    let traces = answer["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0]["id"], docs[0]["trace_id"]);
+    let mut sent: Vec<_> = docs.iter().map(|d| d["id"].clone()).collect();
+    let mut got: Vec<_> = traces[0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].clone())
+        .collect();
+    sent.sort_by_key(|v| v.to_string());
+    got.sort_by_key(|v| v.to_string());
+    assert_eq!(got, sent);
+}
