@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::catalog::Catalog;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::{
@@ -45,9 +46,6 @@ use opentelemetry_sdk::metrics::data::{
 };
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
-use serde_json::{json, Map, Value};
-
-use crate::catalog::{Catalog, Unit};
 
 /// Most metrics in one directive (EMF specification).
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
@@ -84,8 +82,11 @@ pub(crate) struct EmfCounters {
 }
 
 struct Spec {
-    unit: Unit,
     dimensions: Vec<Vec<String>>,
+    /// `"Dimensions":[[...],...]`, rendered once.
+    dimensions_json: String,
+    /// `{"Name":...,"Unit":...,"StorageResolution":60}`, rendered once.
+    metric_json: String,
 }
 
 /// The EMF push exporter.
@@ -99,6 +100,14 @@ pub(crate) struct EmfExporter {
 
 /// A point's dimensions, sorted by key.
 type Dimensions = Vec<(String, String)>;
+
+impl std::fmt::Debug for EmfExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmfExporter")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
 
 /// One metric value in a line.
 enum Datum {
@@ -125,13 +134,19 @@ impl EmfExporter {
             .metrics
             .iter()
             .map(|m| {
-                (
-                    m.name.clone(),
-                    Spec {
-                        unit: m.unit,
-                        dimensions: m.dimensions.clone(),
-                    },
-                )
+                let spec = Spec {
+                    dimensions: m.dimensions.clone(),
+                    dimensions_json: format!(
+                        "\"Dimensions\":{}",
+                        serde_json::to_string(&m.dimensions).expect("strings serialize")
+                    ),
+                    metric_json: format!(
+                        "{{\"Name\":{},\"Unit\":\"{}\",\"StorageResolution\":{STORAGE_RESOLUTION}}}",
+                        serde_json::to_string(&m.name).expect("strings serialize"),
+                        m.unit.cloudwatch()
+                    ),
+                };
+                (m.name.clone(), spec)
             })
             .collect();
         EmfExporter {
@@ -258,7 +273,7 @@ impl EmfExporter {
         invocation: &Invocation,
     ) -> Vec<String> {
         // Each metric's value(s), split into chunks of at most 100 pairs.
-        let mut chunks: Vec<Vec<(&str, Value)>> = Vec::new();
+        let mut chunks: Vec<Vec<(&str, String)>> = Vec::new();
         for (name, datum) in data {
             for (i, value) in datum_values(datum).into_iter().enumerate() {
                 if chunks.len() <= i {
@@ -276,59 +291,113 @@ impl EmfExporter {
         lines
     }
 
+    /// Writes one line straight into a string: no JSON value tree, since
+    /// this runs at the end of every invocation.
     fn line(
         &self,
         dims: &[(String, String)],
-        metrics: &[(&str, Value)],
+        metrics: &[(&str, String)],
         timestamp_ms: u64,
         invocation: &Invocation,
     ) -> String {
+        use std::fmt::Write as _;
         // One directive per distinct list of dimension sets.
-        let mut directives: BTreeMap<&Vec<Vec<String>>, Vec<Value>> = BTreeMap::new();
-        let mut root = Map::new();
-        for (name, value) in metrics {
+        let mut directives: BTreeMap<&str, Vec<&Spec>> = BTreeMap::new();
+        for (name, _) in metrics {
             let spec = &self.specs[*name];
-            directives.entry(&spec.dimensions).or_default().push(json!({
-                "Name": name,
-                "Unit": spec.unit.cloudwatch(),
-                "StorageResolution": STORAGE_RESOLUTION,
-            }));
-            root.insert((*name).to_owned(), value.clone());
+            directives
+                .entry(&spec.dimensions_json)
+                .or_default()
+                .push(spec);
         }
-        for (key, value) in dims {
-            root.insert(key.clone(), Value::String(value.clone()));
-        }
-        if let Some(trace_id) = &invocation.trace_id {
-            root.insert("traceId".to_owned(), json!(trace_id));
-        }
-        if let Some(request_id) = &invocation.request_id {
-            root.insert("requestId".to_owned(), json!(request_id));
-        }
-        let directives: Vec<Value> = directives
-            .into_iter()
-            .map(|(sets, metrics)| {
-                json!({
-                    "Namespace": self.namespace,
-                    "Dimensions": sets,
-                    "Metrics": metrics,
-                })
-            })
-            .collect();
-        root.insert(
-            "_aws".to_owned(),
-            json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
+        let mut out = String::with_capacity(512);
+        let _ = write!(
+            out,
+            "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},\"CloudWatchMetrics\":["
         );
-        Value::Object(root).to_string()
+        for (i, (dimensions, specs)) in directives.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"Namespace\":");
+            push_str_json(&mut out, &self.namespace);
+            out.push(',');
+            out.push_str(dimensions);
+            out.push_str(",\"Metrics\":[");
+            for (j, spec) in specs.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push_str(&spec.metric_json);
+            }
+            out.push_str("]}");
+        }
+        out.push_str("]}");
+        for (key, value) in dims {
+            out.push(',');
+            push_str_json(&mut out, key);
+            out.push(':');
+            push_str_json(&mut out, value);
+        }
+        for (name, value) in metrics {
+            out.push(',');
+            push_str_json(&mut out, name);
+            out.push(':');
+            out.push_str(value);
+        }
+        for (key, value) in [
+            ("traceId", &invocation.trace_id),
+            ("requestId", &invocation.request_id),
+        ] {
+            if let Some(value) = value {
+                out.push(',');
+                push_str_json(&mut out, key);
+                out.push(':');
+                push_str_json(&mut out, value);
+            }
+        }
+        out.push('}');
+        out
     }
+}
+
+/// Appends `s` as a JSON string.
+fn push_str_json(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a finite number.
+fn push_number(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{v}");
 }
 
 /// A datum's JSON values: one for a single value, one per chunk of at most
 /// 100 pairs for a distribution. Chunk counts add up to the whole; chunk
 /// sums are estimated from the midpoints except the last, which takes the
 /// remainder, so the sums add up exactly.
-fn datum_values(datum: Datum) -> Vec<Value> {
+fn datum_values(datum: Datum) -> Vec<String> {
     match datum {
-        Datum::Single(v) => vec![json!(v)],
+        Datum::Single(v) => {
+            let mut out = String::new();
+            push_number(&mut out, v);
+            vec![out]
+        }
         Datum::Distribution {
             values,
             counts,
@@ -337,12 +406,10 @@ fn datum_values(datum: Datum) -> Vec<Value> {
             count,
             sum,
         } => {
-            if values.is_empty() {
-                return vec![
-                    json!({"Values": [], "Counts": [], "Max": max, "Min": min, "Count": count, "Sum": sum}),
-                ];
-            }
             let pairs: Vec<(f64, u64)> = values.into_iter().zip(counts).collect();
+            if pairs.is_empty() {
+                return vec![distribution_json(&[], min, max, count, sum)];
+            }
             let chunks: Vec<&[(f64, u64)]> = pairs.chunks(MAX_VALUES_PER_METRIC).collect();
             let last = chunks.len() - 1;
             let mut sum_left = sum;
@@ -364,18 +431,38 @@ fn datum_values(datum: Datum) -> Vec<Value> {
                     } else {
                         chunk[chunk.len() - 1].0
                     };
-                    json!({
-                        "Values": chunk.iter().map(|(v, _)| *v).collect::<Vec<_>>(),
-                        "Counts": chunk.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
-                        "Max": hi,
-                        "Min": lo,
-                        "Count": chunk_count,
-                        "Sum": chunk_sum,
-                    })
+                    distribution_json(chunk, lo, hi, chunk_count, chunk_sum)
                 })
                 .collect()
         }
     }
+}
+
+fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: f64) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(32 + pairs.len() * 16);
+    out.push_str("{\"Values\":[");
+    for (i, (v, _)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_number(&mut out, *v);
+    }
+    out.push_str("],\"Counts\":[");
+    for (i, (_, c)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{c}");
+    }
+    out.push_str("],\"Max\":");
+    push_number(&mut out, max);
+    out.push_str(",\"Min\":");
+    push_number(&mut out, min);
+    let _ = write!(out, ",\"Count\":{count},\"Sum\":");
+    push_number(&mut out, sum);
+    out.push('}');
+    out
 }
 
 /// Every point of a metric, as attributes and a datum.
@@ -485,5 +572,56 @@ impl PushMetricExporter for EmfExporter {
 
     fn temporality(&self) -> Temporality {
         Temporality::Delta
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_json() {
+        for s in [
+            "plain",
+            "quo\"te",
+            "back\\slash",
+            "line\nbreak\ttab\r",
+            "\u{1}\u{1f}",
+            "é✓",
+        ] {
+            let mut out = String::new();
+            push_str_json(&mut out, s);
+            let back: String = serde_json::from_str(&out).unwrap();
+            assert_eq!(back, s);
+        }
+    }
+
+    #[test]
+    fn split_distributions_add_up() {
+        let values: Vec<f64> = (1..=250).map(f64::from).collect();
+        let counts = vec![2u64; 250];
+        let sum: f64 = values.iter().map(|v| v * 2.0).sum();
+        let parts = datum_values(Datum::Distribution {
+            values,
+            counts,
+            min: 1.0,
+            max: 250.0,
+            count: 500,
+            sum,
+        });
+        assert_eq!(parts.len(), 3);
+        let parsed: Vec<serde_json::Value> = parts
+            .iter()
+            .map(|p| serde_json::from_str(p).unwrap())
+            .collect();
+        let total: u64 = parsed.iter().map(|p| p["Count"].as_u64().unwrap()).sum();
+        let total_sum: f64 = parsed.iter().map(|p| p["Sum"].as_f64().unwrap()).sum();
+        assert_eq!(total, 500);
+        assert!((total_sum - sum).abs() < 1e-6);
+        assert_eq!(parsed[0]["Min"], 1.0);
+        assert_eq!(parsed[2]["Max"], 250.0);
+        assert!(parsed
+            .iter()
+            .all(|p| p["Values"].as_array().unwrap().len() <= 100));
     }
 }

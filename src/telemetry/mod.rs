@@ -6,6 +6,7 @@ pub(crate) mod emf;
 mod error;
 mod exporter;
 mod flush;
+mod inline;
 mod otlp;
 mod privacy;
 mod views;
@@ -85,6 +86,8 @@ pub struct TelemetryStats {
     pub flush_timeouts: u64,
     /// Span attributes dropped by the privacy rules.
     pub attributes_dropped: u64,
+    /// Finished spans dropped because the inline buffer was full.
+    pub spans_dropped: u64,
     /// EMF lines written.
     pub emf_lines: u64,
     /// Metric points the EMF exporter dropped as invalid.
@@ -97,6 +100,7 @@ struct Counters {
     flush_failures: AtomicU64,
     flush_timeouts: AtomicU64,
     attributes_dropped: Arc<AtomicU64>,
+    spans_dropped: Arc<AtomicU64>,
     emf: Arc<emf::EmfCounters>,
     logged_failure: AtomicBool,
     logged_timeout: AtomicBool,
@@ -127,7 +131,9 @@ pub struct Telemetry {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     settings: Settings,
-    workers: [Worker; 2],
+    /// How each signal is flushed: on a worker thread, or inline for the
+    /// exporters that cannot hang.
+    signals: [SignalFlush; 2],
     counters: Counters,
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
@@ -194,7 +200,7 @@ impl Telemetry {
     /// on in the background. Failures are counted in [`stats`](Self::stats)
     /// and logged once; they are returned for the caller to ignore.
     pub fn force_flush(&self, timeout: Duration) -> Result<(), TelemetryError> {
-        let result = self.on_workers(timeout, |w| w.flush());
+        let result = self.on_signals(timeout, false);
         match &result {
             Ok(()) => {
                 self.counters.flushes.fetch_add(1, Ordering::Relaxed);
@@ -210,7 +216,7 @@ impl Telemetry {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.on_workers(timeout, |w| w.shutdown(timeout))
+        self.on_signals(timeout, true)
     }
 
     /// Sets the invocation the next exported EMF lines belong to (their
@@ -228,19 +234,48 @@ impl Telemetry {
             flush_failures: c.flush_failures.load(Ordering::Relaxed),
             flush_timeouts: c.flush_timeouts.load(Ordering::Relaxed),
             attributes_dropped: c.attributes_dropped.load(Ordering::Relaxed),
+            spans_dropped: c.spans_dropped.load(Ordering::Relaxed),
             emf_lines: c.emf.lines.load(Ordering::Relaxed),
             emf_dropped: c.emf.dropped.load(Ordering::Relaxed),
         }
     }
 
-    fn on_workers(
-        &self,
-        timeout: Duration,
-        job: impl Fn(&Worker) -> Result<std::sync::mpsc::Receiver<OTelSdkResult>, TelemetryError>,
-    ) -> Result<(), TelemetryError> {
+    /// Flushes (or shuts down) every signal within `timeout`: worker jobs
+    /// are queued first, inline signals run meanwhile on this thread, then
+    /// the workers' answers are awaited until the deadline.
+    fn on_signals(&self, timeout: Duration, shutdown: bool) -> Result<(), TelemetryError> {
         let deadline = Instant::now() + timeout;
-        let answers: Vec<_> = self.workers.iter().map(|w| (w.signal(), job(w))).collect();
+        let answers: Vec<_> = self
+            .signals
+            .iter()
+            .filter_map(|s| match s {
+                SignalFlush::Worker(w) => Some((
+                    w.signal(),
+                    if shutdown {
+                        w.shutdown(timeout)
+                    } else {
+                        w.flush()
+                    },
+                )),
+                SignalFlush::Inline(..) => None,
+            })
+            .collect();
         let mut first = Ok(());
+        for s in &self.signals {
+            if let SignalFlush::Inline(signal, target) = s {
+                let result = if shutdown {
+                    target.shutdown(timeout)
+                } else {
+                    target.flush()
+                };
+                if let (Err(e), true) = (result, first.is_ok()) {
+                    first = Err(TelemetryError::Export {
+                        signal: *signal,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
         for (signal, answer) in answers {
             let result = answer.and_then(|a| flush::wait(signal, a, deadline, timeout));
             if first.is_ok() {
@@ -269,12 +304,29 @@ impl Drop for Telemetry {
     fn drop(&mut self) {
         if !self.shut_down.swap(true, Ordering::SeqCst) {
             // The workers hold provider clones, so the blocking SDK shutdown
-            // runs on their threads, never on the dropping one.
-            for worker in &self.workers {
-                let _ = worker.shutdown(Duration::from_secs(5));
+            // runs on their threads, never on the dropping one. Inline
+            // signals cannot hang and shut down here.
+            for signal in &self.signals {
+                match signal {
+                    SignalFlush::Worker(worker) => {
+                        let _ = worker.shutdown(Duration::from_secs(5));
+                    }
+                    SignalFlush::Inline(_, target) => {
+                        let _ = target.shutdown(Duration::from_secs(1));
+                    }
+                }
             }
         }
     }
+}
+
+/// How one signal is flushed.
+enum SignalFlush {
+    /// On its worker thread, bounded by the caller's timeout.
+    Worker(Worker),
+    /// On the caller's thread: for exporters that cannot hang (EMF, X-Ray
+    /// over UDP) and for signals that export nothing.
+    Inline(Signal, Box<dyn Flushable + Sync>),
 }
 
 impl Flushable for SdkTracerProvider {
@@ -549,9 +601,10 @@ impl TelemetryBuilder {
             (ExporterKind::Xray, _) => {
                 let address = xray::daemon_address(self.xray_daemon)?;
                 let exporter = xray::exporter(address, &settings.catalog.indexed_attributes)?;
-                tracer.with_span_processor(
-                    privacy.wrap(BatchSpanProcessor::builder(exporter).build()),
-                )
+                tracer.with_span_processor(privacy.wrap(inline::InvocationSpanProcessor::new(
+                    exporter,
+                    counters.spans_dropped.clone(),
+                )))
             }
             _ => tracer,
         };
@@ -570,30 +623,37 @@ impl TelemetryBuilder {
                 console::ConsoleMetricExporter::new(console),
                 self.metric_interval,
             )),
-            (ExporterKind::Emf, _) => meter.with_reader(reader_for(
-                emf::EmfExporter::new(
+            (ExporterKind::Emf, _) => {
+                meter.with_reader(inline::InvocationReader::new(emf::EmfExporter::new(
                     self.emf_writer
                         .unwrap_or_else(|| Box::new(std::io::stdout())),
                     &settings.catalog,
                     &settings.namespace,
                     invocation.clone(),
                     counters.emf.clone(),
-                ),
-                self.metric_interval,
-            )),
+                )))
+            }
             _ => meter,
         };
         let meter_provider = meter.build();
 
-        let workers = [
-            Worker::spawn(Signal::Traces, tracer_provider.clone())?,
-            Worker::spawn(Signal::Metrics, meter_provider.clone())?,
+        let signals = [
+            if matches!(traces_exporter, ExporterKind::Xray | ExporterKind::None) {
+                SignalFlush::Inline(Signal::Traces, Box::new(tracer_provider.clone()))
+            } else {
+                SignalFlush::Worker(Worker::spawn(Signal::Traces, tracer_provider.clone())?)
+            },
+            if matches!(metrics_exporter, ExporterKind::Emf | ExporterKind::None) {
+                SignalFlush::Inline(Signal::Metrics, Box::new(meter_provider.clone()))
+            } else {
+                SignalFlush::Worker(Worker::spawn(Signal::Metrics, meter_provider.clone())?)
+            },
         ];
         Ok(Telemetry {
             tracer_provider,
             meter_provider,
             settings,
-            workers,
+            signals,
             counters,
             shut_down: AtomicBool::new(false),
             invocation,

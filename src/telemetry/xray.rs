@@ -3,6 +3,11 @@
 //! endpoint Lambda provides when active tracing is on
 //! (`AWS_XRAY_DAEMON_ADDRESS`).
 //!
+//! Spans flushed together are nested into one segment document (at most
+//! [`SPANS_PER_DOCUMENT`](super::inline::SPANS_PER_DOCUMENT) spans each, so a
+//! document stays far below the 64 KiB datagram limit): the end of an
+//! invocation usually costs one datagram, not one per span.
+//!
 //! The catalog's `indexed_attributes` (`perf.handler`, `perf.outcome`)
 //! become annotations, so traces are searchable by handler and outcome;
 //! every other attribute goes to metadata. Spans pass the privacy processor
@@ -46,9 +51,12 @@ pub(crate) fn exporter(
         what: "the X-Ray daemon client",
         source,
     })?;
+    // Spans flushed together become one document with nested subsegments:
+    // one datagram per invocation instead of one per span.
     let mut translator = SegmentTranslator::new()
         .with_indexed_attrs(indexed.iter().cloned())
-        .metadata_all_attrs();
+        .metadata_all_attrs()
+        .always_nest_subsegments();
     if let Some(group) = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME) {
         translator = translator.with_log_group_name(group);
     }

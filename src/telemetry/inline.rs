@@ -1,0 +1,136 @@
+//! Same-thread export for the collector-less path.
+//!
+//! On Lambda the process is frozen between invocations, so background
+//! export threads buy nothing, and every hop to one costs a context switch
+//! at the end of each invocation. The EMF and X-Ray exporters cannot hang
+//! (a write to stdout, a non-blocking UDP send), so their pipelines export
+//! on the flushing thread itself:
+//!
+//! - [`InvocationSpanProcessor`] keeps finished spans in a bounded buffer
+//!   (drops beyond [`MAX_BUFFERED_SPANS`] are counted) and exports them when
+//!   flushed;
+//! - [`InvocationReader`] collects and exports metrics when flushed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+
+/// Most finished spans held between two flushes.
+pub const MAX_BUFFERED_SPANS: usize = 2048;
+/// Most spans exported in one batch. The X-Ray exporter nests a batch into
+/// one document per root; a span is well under 2 KiB, so a batch stays far
+/// below the 64 KiB datagram limit.
+pub const SPANS_PER_DOCUMENT: usize = 24;
+
+/// Buffers finished spans and exports them on the flushing thread.
+#[derive(Debug)]
+pub(crate) struct InvocationSpanProcessor<E> {
+    exporter: Mutex<E>,
+    buffer: Mutex<Vec<SpanData>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl<E: SpanExporter> InvocationSpanProcessor<E> {
+    pub(crate) fn new(exporter: E, dropped: Arc<AtomicU64>) -> Self {
+        InvocationSpanProcessor {
+            exporter: Mutex::new(exporter),
+            buffer: Mutex::new(Vec::new()),
+            dropped,
+        }
+    }
+}
+
+impl<E: SpanExporter> SpanProcessor for InvocationSpanProcessor<E> {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        if buffer.len() < MAX_BUFFERED_SPANS {
+            buffer.push(span);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let mut spans = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
+        let exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
+        let mut result = Ok(());
+        while !spans.is_empty() {
+            let rest = spans.split_off(spans.len().min(SPANS_PER_DOCUMENT));
+            let exported = futures_executor::block_on(exporter.export(spans));
+            result = result.and(exported);
+            spans = rest;
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let flushed = self.force_flush();
+        let exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
+        flushed.and(exporter.shutdown_with_timeout(timeout))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_resource(resource);
+    }
+}
+
+/// Collects and exports metrics on the flushing thread.
+#[derive(Debug)]
+pub(crate) struct InvocationReader<E> {
+    reader: ManualReader,
+    exporter: E,
+}
+
+impl<E: PushMetricExporter + std::fmt::Debug> InvocationReader<E> {
+    pub(crate) fn new(exporter: E) -> Self {
+        InvocationReader {
+            reader: ManualReader::builder()
+                .with_temporality(exporter.temporality())
+                .build(),
+            exporter,
+        }
+    }
+}
+
+impl<E: PushMetricExporter + std::fmt::Debug> MetricReader for InvocationReader<E> {
+    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
+        self.reader.register_pipeline(pipeline)
+    }
+
+    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
+        self.reader.collect(rm)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let mut metrics = ResourceMetrics::default();
+        self.reader.collect(&mut metrics)?;
+        futures_executor::block_on(self.exporter.export(&metrics))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let flushed = self.force_flush();
+        let stopped = self.reader.shutdown_with_timeout(timeout);
+        flushed
+            .and(stopped)
+            .and(self.exporter.shutdown_with_timeout(timeout))
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+    }
+
+    fn temporality(&self, kind: InstrumentKind) -> Temporality {
+        self.reader.temporality(kind)
+    }
+}
