@@ -200,6 +200,9 @@ impl Telemetry {
     /// on in the background. Failures are counted in [`stats`](Self::stats)
     /// and logged once; they are returned for the caller to ignore.
     pub fn force_flush(&self, timeout: Duration) -> Result<(), TelemetryError> {
+        if self.shut_down.load(Ordering::SeqCst) {
+            return Err(TelemetryError::ShutDown);
+        }
         let result = self.on_signals(timeout, false);
         match &result {
             Ok(()) => {
