@@ -33,7 +33,7 @@
 //! - [`attributes`]: span attribute keys.
 //! - [`PerformanceMonitor`] / [`OperationMonitor`]: `start` and `complete`.
 //! - [`BusinessMetrics`]: typed recorders for the business metrics.
-//! - [`Telemetry`]: providers, exporters (`otlp`, `console`, `none`), the
+//! - [`Telemetry`]: providers, exporters (`otlp`, `emf`, `xray`, `console`, `none`), the
 //!   privacy rules, bounded flush and shutdown.
 //! - [`env`](mod@env): every environment variable and its default.
 //! - `app` (feature `app`): the chat application the guide monitors.
