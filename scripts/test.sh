@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 ROTEL_VERSION=0.0.1a15
 MOTO_VERSION=5.2.5
+CFN_LINT_VERSION=1.58.0
 
 log() { printf '\n== %s\n' "$*"; }
 
@@ -31,10 +32,10 @@ if [[ ! -x .venv/bin/python ]]; then
     log "creating .venv"
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3" 2>/dev/null; then
-    log "installing rotel==$ROTEL_VERSION moto[server]==$MOTO_VERSION"
+if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3, cfnlint" 2>/dev/null; then
+    log "installing rotel==$ROTEL_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION"
     .venv/bin/pip install -q --disable-pip-version-check \
-        "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION"
+        "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 fi
 export PERFMON_ROTEL PERFMON_MOTO
 PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
@@ -52,6 +53,9 @@ if cargo tree --no-default-features -e normal | grep -q 'aws-sdk-'; then
     echo "the core depends on an AWS SDK crate" >&2
     exit 1
 fi
+
+log "cfn-lint on the generated CloudFormation template"
+.venv/bin/cfn-lint dashboards/generated/cloudformation.json
 
 log "cargo test"
 cargo test --all-features

@@ -60,6 +60,7 @@ pub mod app;
 pub mod attributes;
 mod business;
 mod catalog;
+pub mod dashboards;
 pub mod env;
 #[cfg(feature = "lambda")]
 pub mod lambda;
@@ -72,7 +73,8 @@ pub use business::{
     VerificationOutcome,
 };
 pub use catalog::{
-    Catalog, CatalogError, Instrument, MetricSpec, OperationSpec, SpanKindName, Thresholds, Unit,
+    Catalog, CatalogError, Instrument, MetricSpec, OperationSpec, SpanKindName, TeamSpec,
+    Thresholds, Unit,
 };
 pub use monitor::memory::{
     read_resident_bytes, CountingAllocator, MemorySource, RESIDENT_RESAMPLE_INTERVAL,

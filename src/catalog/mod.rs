@@ -43,6 +43,21 @@ pub struct Catalog {
     pub metrics: Vec<MetricSpec>,
     /// Operations that have thresholds, alarms and dashboard widgets.
     pub operations: Vec<OperationSpec>,
+    /// Per-team dashboards, each a selection of operations.
+    #[serde(default)]
+    pub teams: Vec<TeamSpec>,
+}
+
+/// One team's dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSpec {
+    /// Short name, used in file and dashboard names.
+    pub name: String,
+    /// The dashboard's title.
+    pub title: String,
+    /// The catalog operations it shows.
+    pub operations: Vec<String>,
 }
 
 /// One metric of the catalog.
@@ -262,6 +277,33 @@ impl Catalog {
                     t.error_rate_percent,
                     "must be a percentage in (0, 100]",
                 ));
+            }
+        }
+        for (i, team) in self.teams.iter().enumerate() {
+            let valid = team
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_lowercase())
+                && team
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid {
+                return Err(CatalogError::invalid(
+                    format!("teams[{i}].name"),
+                    &team.name,
+                    "team names are lower-case letters, digits and -",
+                ));
+            }
+            for (j, op) in team.operations.iter().enumerate() {
+                if self.operation(op).is_none() {
+                    return Err(CatalogError::invalid(
+                        format!("teams[{i}].operations[{j}]"),
+                        op,
+                        "not an operation of the catalog",
+                    ));
+                }
             }
         }
         Ok(())

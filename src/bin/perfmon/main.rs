@@ -19,7 +19,8 @@ static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 
 const USAGE: &str = "usage:
   perfmon demo [--sessions N] [--concurrency N] [--no-progress]
-  perfmon serve [--port N]";
+  perfmon serve [--port N]
+  perfmon dashboards generate|check [--catalog PATH] [--dir DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo_options(&args[1..]).and_then(|o| runtime.block_on(demo(o))),
         Some("serve") => port(&args[1..]).and_then(|p| runtime.block_on(serve_local(p))),
+        Some("dashboards") => dashboards(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -75,6 +77,52 @@ fn port(args: &[String]) -> Result<u16, String> {
         [flag, value] if flag == "--port" => value
             .parse()
             .map_err(|_| "--port takes a port number".to_owned()),
+        _ => Err(USAGE.to_owned()),
+    }
+}
+
+/// `perfmon dashboards generate|check`: writes the dashboards, alarms and
+/// template generated from the catalog, or checks the committed ones.
+fn dashboards(args: &[String]) -> Result<(), String> {
+    let (command, rest) = args.split_first().ok_or(USAGE)?;
+    let mut catalog = perfmon::Catalog::embedded();
+    let mut dir = std::path::PathBuf::from(perfmon::dashboards::GENERATED_DIR);
+    let mut rest = rest.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(format!("{flag} takes a value"))?;
+        match flag.as_str() {
+            "--catalog" => {
+                catalog = perfmon::Catalog::from_path(value).map_err(|e| e.to_string())?
+            }
+            "--dir" => dir = value.into(),
+            _ => return Err(USAGE.to_owned()),
+        }
+    }
+    match command.as_str() {
+        "generate" => {
+            let written = perfmon::dashboards::write_all(&catalog, &dir)
+                .map_err(|e| format!("cannot write {}: {e}", dir.display()))?;
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        "check" => match perfmon::dashboards::drifted(&catalog, &dir).as_slice() {
+            [] => {
+                println!(
+                    "{} matches catalog version {}",
+                    dir.display(),
+                    catalog.version
+                );
+                Ok(())
+            }
+            files => Err(format!(
+                "{} differ from catalog version {}: run `{}`",
+                files.join(", "),
+                catalog.version,
+                perfmon::dashboards::REGENERATE
+            )),
+        },
         _ => Err(USAGE.to_owned()),
     }
 }
