@@ -54,8 +54,8 @@ if cargo tree --no-default-features -e normal | grep -q 'aws-sdk-'; then
     exit 1
 fi
 
-log "cfn-lint on the generated CloudFormation template"
-.venv/bin/cfn-lint dashboards/generated/cloudformation.json
+log "cfn-lint on the dashboards template and the deployment template"
+.venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml
 
 log "cargo test"
 cargo test --all-features
