@@ -5,6 +5,7 @@
 #                                # needed, build the image, run, wait ready
 #   scripts/collector.sh stop
 #   scripts/collector.sh logs    # what the collector received
+#   scripts/collector.sh engine  # only make sure a Docker engine runs
 #
 # Settings (environment): PERFMON_COLLECTOR_GRPC_PORT (4317),
 # PERFMON_COLLECTOR_HTTP_PORT (4318), PERFMON_COLLECTOR_TRACES_EXPORTER
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NAME=perfmon-collector
+NAME=${PERFMON_COLLECTOR_NAME:-perfmon-collector}
 IMAGE=perfmon-collector:local
 GRPC_PORT=${PERFMON_COLLECTOR_GRPC_PORT:-4317}
 HTTP_PORT=${PERFMON_COLLECTOR_HTTP_PORT:-4318}
@@ -53,6 +54,10 @@ stage() {
     rm -rf "$root"
     mkdir -p "$root"
     cp "$bin" "$root/rotel-agent"
+    # Root certificates: the X-Ray exporter's TLS client insists on them even
+    # for a plain-HTTP endpoint.
+    mkdir -p "$root/etc/ssl/certs"
+    cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
     # The binary and every library ldd resolves, at the same paths.
     for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
         mkdir -p "$root$(dirname "$lib")"
@@ -76,8 +81,8 @@ start() {
             -e ROTEL_EXPORTERS="traces:${PERFMON_COLLECTOR_TRACES_EXPORTER:-blackhole},hole:blackhole" \
             -e ROTEL_EXPORTERS_TRACES=traces \
             -e ROTEL_EXPORTERS_METRICS=hole \
-            -e ROTEL_XRAY_EXPORTER_CUSTOM_ENDPOINT="${PERFMON_COLLECTOR_XRAY_ENDPOINT:-http://127.0.0.1:4566}" \
-            -e ROTEL_XRAY_EXPORTER_REGION=us-east-1 \
+            -e ROTEL_EXPORTER_TRACES_CUSTOM_ENDPOINT="${PERFMON_COLLECTOR_XRAY_ENDPOINT:-http://127.0.0.1:4566}" \
+            -e ROTEL_EXPORTER_TRACES_REGION=us-east-1 \
             -e AWS_ACCESS_KEY_ID=test -e AWS_SECRET_ACCESS_KEY=test \
             "$IMAGE" start --debug-log traces --debug-log metrics \
             --debug-log-verbosity detailed >/dev/null
@@ -102,8 +107,9 @@ stop() {
 }
 
 case "${1:-}" in
+    engine) ensure_docker ;;
     start) start ;;
     stop) stop ;;
     logs) docker logs "$NAME" 2>&1 ;;
-    *) echo "usage: scripts/collector.sh start|stop|logs" >&2; exit 2 ;;
+    *) echo "usage: scripts/collector.sh start|stop|logs|engine" >&2; exit 2 ;;
 esac

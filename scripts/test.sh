@@ -11,12 +11,14 @@ cd "$(dirname "$0")/.."
 ROTEL_VERSION=0.0.1a15
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
 
 log() { printf '\n== %s\n' "$*"; }
 
 # System packages: python3-venv for the tools' virtualenv (rotel, the OTLP
-# collector; moto, the AWS stand-in), libpython3.11 for the rotel binary (it
-# links libpython; ldd shows no other need).
+# collector; moto, the AWS stand-in; cfn-lint; cargo-lambda), libpython3.11
+# for the rotel binary (it links libpython; ldd shows no other need).
+# docker.io is installed by scripts/collector.sh when missing.
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 ldconfig -p | grep -q 'libpython3\.11\.so\.1\.0' || missing+=(libpython3.11)
@@ -37,9 +39,18 @@ if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3, cfnlint" 2>/dev/nu
     .venv/bin/pip install -q --disable-pip-version-check \
         "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 fi
+# cargo-lambda's wheel carries its binary; --no-deps skips ziglang (400 MB),
+# which x86_64 builds with the plain cargo compiler do not need.
+if [[ ! -x .venv/bin/cargo-lambda ]]; then
+    log "installing cargo-lambda==$CARGO_LAMBDA_VERSION"
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
 export PERFMON_ROTEL PERFMON_MOTO
 PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
 PERFMON_MOTO=$PWD/.venv/bin/moto_server
+
+log "Docker engine for the collector tests"
+bash scripts/collector.sh engine
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

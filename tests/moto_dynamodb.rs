@@ -7,9 +7,6 @@ mod common;
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use common::app::{fixture, fixture_with_body, CONNECTION};
 use common::moto::Moto;
 use common::{span_attrs, TestTelemetry, Value};
@@ -19,58 +16,16 @@ use perfmon::app::auth::{AuthConfig, AuthenticationService, HttpJwks};
 use perfmon::app::chat::{ChatService, EchoResponder};
 use perfmon::app::post::{ApiGatewayPoster, Poster};
 use perfmon::app::store::{
-    ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role, Tables,
+    ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role,
 };
 use perfmon::app::App;
 use serde_json::json;
-
-async fn create_tables(sdk: &aws_config::SdkConfig) -> Tables {
-    let client = aws_sdk_dynamodb::Client::new(sdk);
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    client
-        .create_table()
-        .table_name("chat-connections")
-        .attribute_definitions(attr("connectionId"))
-        .key_schema(key("connectionId", KeyType::Hash))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_table()
-        .table_name("chat-messages")
-        .attribute_definitions(attr("sessionId"))
-        .attribute_definitions(attr("messageId"))
-        .key_schema(key("sessionId", KeyType::Hash))
-        .key_schema(key("messageId", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    Tables {
-        connections: "chat-connections".into(),
-        messages: "chat-messages".into(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_store_round_trips_and_traces_every_call() {
     let Some(moto) = Moto::start() else { return };
     let sdk = moto.sdk_config().await;
-    let tables = create_tables(&sdk).await;
+    let tables = moto.create_tables(&sdk).await;
     let t = TestTelemetry::new();
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
@@ -173,7 +128,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     let Some(moto) = Moto::start() else { return };
     let pool = moto.cognito();
     let sdk = moto.sdk_config().await;
-    let tables = create_tables(&sdk).await;
+    let tables = moto.create_tables(&sdk).await;
     let t = TestTelemetry::new();
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
