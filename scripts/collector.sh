@@ -6,6 +6,8 @@
 #   scripts/collector.sh stop
 #   scripts/collector.sh logs    # what the collector received
 #   scripts/collector.sh engine  # only make sure a Docker engine runs
+#   scripts/collector.sh stage   # only stage collector/build for a build
+#                                # with docker-compose -f collector/docker-compose.yml
 #
 # Settings (environment): PERFMON_COLLECTOR_GRPC_PORT (4317),
 # PERFMON_COLLECTOR_HTTP_PORT (4318), PERFMON_COLLECTOR_TRACES_EXPORTER
@@ -108,8 +110,9 @@ stop() {
 
 case "${1:-}" in
     engine) ensure_docker ;;
+    stage) stage ;;
     start) start ;;
     stop) stop ;;
     logs) docker logs "$NAME" 2>&1 ;;
-    *) echo "usage: scripts/collector.sh start|stop|logs|engine" >&2; exit 2 ;;
+    *) echo "usage: scripts/collector.sh start|stop|logs|engine|stage" >&2; exit 2 ;;
 esac

@@ -329,6 +329,9 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
+    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
+        eprintln!("{logs}");
+    }
     let roots: Vec<&Span> = spans
         .iter()
         .filter(|s| s.name == "ws-connection" || s.name == "ws-conversation")
