@@ -13,7 +13,6 @@ use common::{span_attrs, TestTelemetry, Value};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Context;
 use perfmon::app::auth::{AuthConfig, AuthenticationService, HttpJwks};
-use perfmon::app::chat::{ChatService, EchoResponder};
 use perfmon::app::post::{ApiGatewayPoster, Poster};
 use perfmon::app::store::{
     ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role,
@@ -136,27 +135,15 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
         t.telemetry.tracer(),
     ));
     let poster = Arc::new(ApiGatewayPoster::new(&sdk, &moto.endpoint));
-    let auth = Arc::new(AuthenticationService::new(
+    let auth = AuthenticationService::new(
         AuthConfig::new(
             pool["issuer"].as_str().unwrap(),
             pool["client_id"].as_str().unwrap(),
         ),
         HttpJwks::new(pool["jwks_url"].as_str().unwrap()),
         t.monitor.clone(),
-    ));
-    let app = App {
-        monitor: t.monitor.clone(),
-        auth,
-        chat: ChatService::new(
-            store.clone(),
-            store.clone(),
-            poster.clone(),
-            Arc::new(EchoResponder),
-            t.monitor.clone(),
-        ),
-        connections: store.clone(),
-        poster,
-    };
+    );
+    let app = App::new(t.monitor.clone(), auth, store.clone(), poster);
     let cx = Context::new();
 
     app.handle(fixture("connect")).await.unwrap();

@@ -10,7 +10,6 @@ use lambda_runtime::tower::Layer;
 use lambda_runtime::{service_fn, LambdaEvent};
 
 use super::auth::{AuthConfig, AuthenticationService, HttpJwks};
-use super::chat::{ChatService, EchoResponder};
 use super::error::AppError;
 use super::handlers::{App, Route};
 use super::post::ApiGatewayPoster;
@@ -111,25 +110,12 @@ pub fn build_app(config: &AwsConfig, sdk: &aws_config::SdkConfig, telemetry: &Te
         Some(endpoint) => Arc::new(ApiGatewayPoster::new(sdk, endpoint)),
         None => Arc::new(super::post::LocalPoster::new()),
     };
-    let auth = Arc::new(AuthenticationService::new(
+    let auth = AuthenticationService::new(
         config.auth.clone(),
         HttpJwks::new(config.jwks_url.clone()),
         monitor.clone(),
-    ));
-    let chat = ChatService::new(
-        store.clone(),
-        store.clone(),
-        poster.clone(),
-        Arc::new(EchoResponder),
-        monitor.clone(),
     );
-    App {
-        monitor,
-        auth,
-        chat,
-        connections: store,
-        poster,
-    }
+    App::new(monitor, auth, store, poster)
 }
 
 /// The Lambda entry point of a function serving `routes`: reads the

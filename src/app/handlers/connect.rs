@@ -1,10 +1,10 @@
 //! `$connect`: store the connection.
 
-use crate::{attributes as a, operation, ConnectionEvent};
+use crate::{attributes as a, ConnectionEvent};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
 
-use super::{connection_id, App};
+use super::{start_connection, App};
 use crate::app::error::AppError;
 use crate::app::store::Connection;
 
@@ -14,16 +14,7 @@ pub(super) async fn handle(
     event: &ApiGatewayWebsocketProxyRequest,
 ) -> Result<(), AppError> {
     let rc = &event.request_context;
-    let id = connection_id(event)?;
-    let mut op = app.monitor.start_with_context(
-        operation::WEBSOCKET_CONNECTION,
-        cx,
-        [
-            KeyValue::new(a::CONNECTION_ID, id.to_owned()),
-            KeyValue::new(a::EVENT_TYPE, rc.event_type.clone().unwrap_or_default()),
-            KeyValue::new(a::REQUEST_ID, rc.request_id.clone().unwrap_or_default()),
-        ],
-    );
+    let (id, mut op) = start_connection(app, cx, event)?;
     app.monitor.business().connection(ConnectionEvent::Connect);
     let connection = Connection {
         connection_id: id.to_owned(),

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use crate::{attributes as a, operation, ConnectionEvent, DisconnectReason, ErrorCode};
+use crate::{attributes as a, ConnectionEvent, DisconnectReason, ErrorCode};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
 
-use super::{connection_id, App};
+use super::{start_connection, App};
 use crate::app::chat::now_ms;
 use crate::app::error::AppError;
 
@@ -17,16 +17,7 @@ pub(super) async fn handle(
     event: &ApiGatewayWebsocketProxyRequest,
 ) -> Result<(), AppError> {
     let rc = &event.request_context;
-    let id = connection_id(event)?;
-    let mut op = app.monitor.start_with_context(
-        operation::WEBSOCKET_CONNECTION,
-        cx,
-        [
-            KeyValue::new(a::CONNECTION_ID, id.to_owned()),
-            KeyValue::new(a::EVENT_TYPE, rc.event_type.clone().unwrap_or_default()),
-            KeyValue::new(a::REQUEST_ID, rc.request_id.clone().unwrap_or_default()),
-        ],
-    );
+    let (id, mut op) = start_connection(app, cx, event)?;
     let business = app.monitor.business();
     business.connection(ConnectionEvent::Disconnect);
     business.disconnect(DisconnectReason::from_status_code(

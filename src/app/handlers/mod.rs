@@ -57,6 +57,33 @@ pub struct App {
 }
 
 impl App {
+    /// Wires the services: one store serves connections and messages, the
+    /// built-in responder answers.
+    pub fn new<S>(
+        monitor: PerformanceMonitor,
+        auth: AuthenticationService,
+        store: Arc<S>,
+        poster: Arc<dyn Poster>,
+    ) -> Self
+    where
+        S: ConnectionStore + super::store::MessageStore + 'static,
+    {
+        let chat = ChatService::new(
+            store.clone(),
+            store.clone(),
+            poster.clone(),
+            Arc::new(super::chat::EchoResponder),
+            monitor.clone(),
+        );
+        App {
+            monitor,
+            auth: Arc::new(auth),
+            chat,
+            connections: store,
+            poster,
+        }
+    }
+
     /// Handles one API Gateway WebSocket event. Client mistakes are answered
     /// with an error frame and a 200; only service failures are errors,
     /// which Lambda reports with the error code as the diagnostic type.
@@ -86,6 +113,29 @@ fn ok() -> ApiGatewayProxyResponse {
     let mut response = ApiGatewayProxyResponse::default();
     response.status_code = 200;
     response
+}
+
+/// Starts `websocket_connection` with the guide's attributes, for `$connect`
+/// and `$disconnect`; returns the connection id and the operation.
+fn start_connection<'e>(
+    app: &App,
+    cx: &Context,
+    event: &'e ApiGatewayWebsocketProxyRequest,
+) -> Result<(&'e str, crate::OperationMonitor), AppError> {
+    use crate::attributes as a;
+    use opentelemetry::KeyValue;
+    let rc = &event.request_context;
+    let id = connection_id(event)?;
+    let op = app.monitor.start_with_context(
+        crate::operation::WEBSOCKET_CONNECTION,
+        cx,
+        [
+            KeyValue::new(a::CONNECTION_ID, id.to_owned()),
+            KeyValue::new(a::EVENT_TYPE, rc.event_type.clone().unwrap_or_default()),
+            KeyValue::new(a::REQUEST_ID, rc.request_id.clone().unwrap_or_default()),
+        ],
+    );
+    Ok((id, op))
 }
 
 /// The connection id of `event`, required on every WebSocket route.

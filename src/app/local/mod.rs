@@ -11,7 +11,6 @@ use std::sync::Arc;
 use crate::PerformanceMonitor;
 
 use super::auth::{AuthenticationService, DevIssuer};
-use super::chat::{ChatService, EchoResponder};
 use super::handlers::App;
 use super::post::LocalPoster;
 use super::store::MemoryStore;
@@ -39,22 +38,9 @@ impl LocalApp {
         let issuer = Arc::new(DevIssuer::new());
         let store = Arc::new(MemoryStore::new());
         let poster = Arc::new(LocalPoster::new());
-        let auth = Arc::new(AuthenticationService::local(&issuer, monitor.clone()));
-        let chat = ChatService::new(
-            store.clone(),
-            store.clone(),
-            poster.clone(),
-            Arc::new(EchoResponder),
-            monitor.clone(),
-        );
+        let auth = AuthenticationService::local(&issuer, monitor.clone());
         LocalApp {
-            app: App {
-                monitor,
-                auth,
-                chat,
-                connections: store.clone(),
-                poster: poster.clone(),
-            },
+            app: App::new(monitor, auth, store.clone(), poster.clone()),
             poster,
             store,
             issuer,
