@@ -5,35 +5,20 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use perfmon::{operation, Catalog, ExporterKind, Invocation, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
-/// A writer the test can read back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
+type Buffer = common::SharedBuffer;
 
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn lines(&self) -> Vec<Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
-            .collect()
-    }
+/// Every line written, parsed.
+fn lines(buffer: &Buffer) -> Vec<Value> {
+    buffer
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
+        .collect()
 }
 
 fn emf(environment: &str) -> (Telemetry, PerformanceMonitor, Buffer) {
@@ -180,7 +165,7 @@ fn every_line_follows_the_specification_and_the_catalog() {
     flush(&telemetry);
 
     let catalog = Catalog::embedded();
-    let lines = buffer.lines();
+    let lines = lines(&buffer);
     assert!(!lines.is_empty());
     for line in &lines {
         check_line(line, &catalog, now_ms());
@@ -245,8 +230,7 @@ fn percentiles_computed_from_the_lines_are_within_one_percent() {
     }
     flush(&telemetry);
     let catalog = Catalog::embedded();
-    let lines: Vec<Value> = buffer
-        .lines()
+    let lines: Vec<Value> = lines(&buffer)
         .into_iter()
         .filter(|l| l.get("ConnectionDuration").is_some())
         .collect();
@@ -314,7 +298,7 @@ fn invalid_points_are_dropped_counted_and_never_written() {
         .build()
         .add(1, &[]);
     flush(&telemetry);
-    assert!(buffer.lines().is_empty(), "{:?}", buffer.lines());
+    assert!(lines(&buffer).is_empty(), "{:?}", lines(&buffer));
     assert!(
         telemetry.stats().emf_dropped >= 4,
         "{:?}",
@@ -327,7 +311,7 @@ fn invalid_points_are_dropped_counted_and_never_written() {
         .complete(true, []);
     flush(&telemetry);
     assert!(
-        buffer.lines().is_empty(),
+        lines(&buffer).is_empty(),
         "non-ASCII dimension values are refused"
     );
     assert!(telemetry.stats().emf_dropped > 0);
@@ -340,7 +324,7 @@ fn without_an_invocation_lines_carry_no_ids() {
         .start(operation::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     flush(&telemetry);
-    let lines = buffer.lines();
+    let lines = lines(&buffer);
     assert!(!lines.is_empty());
     let keys: BTreeMap<_, _> = lines[0].as_object().unwrap().iter().collect();
     assert!(!keys.contains_key(&"traceId".to_owned()));
