@@ -108,28 +108,26 @@ impl ChatService {
         match result {
             Ok(()) => {
                 business.message_processed();
-                op.complete(
-                    true,
-                    [
-                        KeyValue::new(a::ENDUSER_ID, user_id.to_owned()),
-                        KeyValue::new(a::SESSION_ID, session.clone()),
-                        KeyValue::new(a::MESSAGE_LENGTH, message.len() as i64),
-                        KeyValue::new(a::MESSAGE_TYPE, "user_and_bot"),
-                    ],
-                );
+                // The length (and a given session) are already start attributes.
+                let mut attrs = vec![
+                    KeyValue::new(a::ENDUSER_ID, user_id.to_owned()),
+                    KeyValue::new(a::MESSAGE_TYPE, "user_and_bot"),
+                ];
+                if session_id.is_none() {
+                    attrs.push(KeyValue::new(a::SESSION_ID, session.clone()));
+                }
+                op.complete(true, attrs);
                 Ok(Processed {
                     session_id: session,
                     database_operations: db_ops,
                 })
             }
             Err(error) => {
-                op.fail(
-                    &error,
-                    [
-                        KeyValue::new(a::ERROR_MESSAGE, error.to_string()),
-                        KeyValue::new(a::SESSION_ID, session),
-                    ],
-                );
+                let mut attrs = vec![KeyValue::new(a::ERROR_MESSAGE, error.to_string())];
+                if session_id.is_none() {
+                    attrs.push(KeyValue::new(a::SESSION_ID, session));
+                }
+                op.fail(&error, attrs);
                 Err(error)
             }
         }
