@@ -4,6 +4,7 @@
 
 mod demo;
 mod event;
+mod load;
 mod serve;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::store::MemoryStore;
 
 pub use demo::{run_demo, DemoOptions, DemoReport};
 pub use event::websocket_event;
+pub use load::{run_load, LoadOptions, Round};
 pub use serve::serve;
 
 /// An [`App`] wired to local parts.

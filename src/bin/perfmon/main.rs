@@ -20,6 +20,7 @@ static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 const USAGE: &str = "usage:
   perfmon demo [--sessions N] [--concurrency N] [--no-progress]
   perfmon serve [--port N]
+  perfmon load [--connections N] [--seconds S] [--rounds R] [--no-progress]
   perfmon dashboards generate|check [--catalog PATH] [--dir DIR]";
 
 fn main() -> ExitCode {
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
         Some("demo") => demo_options(&args[1..]).and_then(|o| runtime.block_on(demo(o))),
         Some("serve") => port(&args[1..]).and_then(|p| runtime.block_on(serve_local(p))),
         Some("dashboards") => dashboards(&args[1..]),
+        Some("load") => load_options(&args[1..]).and_then(|o| runtime.block_on(load(o))),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -79,6 +81,64 @@ fn port(args: &[String]) -> Result<u16, String> {
             .map_err(|_| "--port takes a port number".to_owned()),
         _ => Err(USAGE.to_owned()),
     }
+}
+
+fn load_options(args: &[String]) -> Result<perfmon::app::local::LoadOptions, String> {
+    let mut options = perfmon::app::local::LoadOptions::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--connections" => options.connections = number(args.next(), "--connections")?,
+            "--seconds" => {
+                options.round =
+                    std::time::Duration::from_secs(number(args.next(), "--seconds")? as u64)
+            }
+            "--rounds" => options.rounds = number(args.next(), "--rounds")?,
+            "--no-progress" => options.progress = false,
+            other => return Err(format!("unknown option {other}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+async fn load(options: perfmon::app::local::LoadOptions) -> Result<(), String> {
+    let connections = options.connections;
+    let rounds = perfmon::app::local::run_load(options).await?;
+    println!(
+        "perfmon load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip\n"
+    );
+    println!(
+        "{:<6} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
+        "round", "monitoring", "messages", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+    );
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "{:<6} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+            i + 1,
+            if r.monitoring { "on" } else { "off" },
+            r.messages,
+            r.throughput(),
+            r.latency_ms[0],
+            r.latency_ms[1],
+            r.latency_ms[2],
+            r.errors
+        );
+    }
+    let mean = |on: bool| {
+        let picked: Vec<f64> = rounds
+            .iter()
+            .filter(|r| r.monitoring == on)
+            .map(|r| r.throughput())
+            .collect();
+        picked.iter().sum::<f64>() / picked.len().max(1) as f64
+    };
+    if rounds.iter().any(|r| !r.monitoring) {
+        println!(
+            "\nthroughput with monitoring = {:.1} % of without (mean of alternating rounds)",
+            100.0 * mean(true) / mean(false)
+        );
+    }
+    Ok(())
 }
 
 /// `perfmon dashboards generate|check`: writes the dashboards, alarms and
