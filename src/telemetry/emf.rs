@@ -38,12 +38,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::histogram::Distribution;
 use crate::catalog::Catalog;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::metrics::data::{
-    AggregatedMetrics, ExponentialHistogramDataPoint, MetricData, ResourceMetrics,
-};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
@@ -112,14 +111,7 @@ impl std::fmt::Debug for EmfExporter {
 /// One metric value in a line.
 enum Datum {
     Single(f64),
-    Distribution {
-        values: Vec<f64>,
-        counts: Vec<u64>,
-        min: f64,
-        max: f64,
-        count: u64,
-        sum: f64,
-    },
+    Distribution(Distribution),
 }
 
 impl EmfExporter {
@@ -219,17 +211,11 @@ impl EmfExporter {
         }
         let finite = match datum {
             Datum::Single(v) => v.is_finite(),
-            Datum::Distribution {
-                values,
-                min,
-                max,
-                sum,
-                ..
-            } => {
-                values.iter().all(|v| v.is_finite())
-                    && min.is_finite()
-                    && max.is_finite()
-                    && sum.is_finite()
+            Datum::Distribution(d) => {
+                d.pairs.iter().all(|(v, _)| v.is_finite())
+                    && d.min.is_finite()
+                    && d.max.is_finite()
+                    && d.sum.is_finite()
             }
         };
         if !finite {
@@ -398,15 +384,13 @@ fn datum_values(datum: Datum) -> Vec<String> {
             push_number(&mut out, v);
             vec![out]
         }
-        Datum::Distribution {
-            values,
-            counts,
+        Datum::Distribution(Distribution {
+            pairs,
             min,
             max,
             count,
             sum,
-        } => {
-            let pairs: Vec<(f64, u64)> = values.into_iter().zip(counts).collect();
+        }) => {
             if pairs.is_empty() {
                 return vec![distribution_json(&[], min, max, count, sum)];
             }
@@ -485,11 +469,21 @@ fn points(data: &AggregatedMetrics) -> Vec<(Vec<KeyValue>, Datum)> {
             .collect(),
         AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => h
             .data_points()
-            .map(|p| (attrs(p.attributes()), distribution(p, |v| v)))
+            .map(|p| {
+                (
+                    attrs(p.attributes()),
+                    Datum::Distribution(Distribution::of(p, |v| v)),
+                )
+            })
             .collect(),
         AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => h
             .data_points()
-            .map(|p| (attrs(p.attributes()), distribution(p, |v| v as f64)))
+            .map(|p| {
+                (
+                    attrs(p.attributes()),
+                    Datum::Distribution(Distribution::of(p, |v| v as f64)),
+                )
+            })
             .collect(),
         AggregatedMetrics::F64(MetricData::Gauge(g)) => g
             .data_points()
@@ -500,39 +494,6 @@ fn points(data: &AggregatedMetrics) -> Vec<(Vec<KeyValue>, Datum)> {
             .map(|p| (attrs(p.attributes()), Datum::Single(p.value() as f64)))
             .collect(),
         _ => Vec::new(),
-    }
-}
-
-/// Bucket `offset + i` of scale `s` covers `(base^(offset+i), base^(offset+i+1)]`
-/// with `base = 2^(2^-s)`; its midpoint stands for its values. Midpoints
-/// are clamped to the recorded min and max.
-fn distribution<T: Copy>(p: &ExponentialHistogramDataPoint<T>, to_f64: impl Fn(T) -> f64) -> Datum {
-    let min = p.min().map(&to_f64).unwrap_or(0.0);
-    let max = p.max().map(&to_f64).unwrap_or(0.0);
-    let base = 2f64.powf(2f64.powi(-(p.scale() as i32)));
-    let offset = p.positive_bucket().offset();
-    let mut values = Vec::new();
-    let mut counts = Vec::new();
-    if p.zero_count() > 0 {
-        values.push(0.0);
-        counts.push(p.zero_count());
-    }
-    for (i, count) in p.positive_bucket().counts().enumerate() {
-        if count == 0 {
-            continue;
-        }
-        let lower = base.powi(offset + i as i32);
-        let mid = ((lower + lower * base) / 2.0).clamp(min, max);
-        values.push(mid);
-        counts.push(count);
-    }
-    Datum::Distribution {
-        values,
-        counts,
-        min,
-        max,
-        count: p.count() as u64,
-        sum: to_f64(p.sum()),
     }
 }
 
@@ -601,14 +562,13 @@ mod tests {
         let values: Vec<f64> = (1..=250).map(f64::from).collect();
         let counts = vec![2u64; 250];
         let sum: f64 = values.iter().map(|v| v * 2.0).sum();
-        let parts = datum_values(Datum::Distribution {
-            values,
-            counts,
+        let parts = datum_values(Datum::Distribution(Distribution {
+            pairs: values.into_iter().zip(counts).collect(),
             min: 1.0,
             max: 250.0,
             count: 500,
             sum,
-        });
+        }));
         assert_eq!(parts.len(), 3);
         let parsed: Vec<serde_json::Value> = parts
             .iter()

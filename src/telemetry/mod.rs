@@ -6,6 +6,7 @@ pub(crate) mod emf;
 mod error;
 mod exporter;
 mod flush;
+pub(crate) mod histogram;
 mod inline;
 mod otlp;
 mod privacy;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::telemetry::histogram::Distribution;
 use crate::{Catalog, PerformanceMonitor, Telemetry};
 use futures_util::{SinkExt, StreamExt};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -39,40 +40,6 @@ impl Default for DemoOptions {
             sessions: 300,
             concurrency: 20,
             progress: true,
-        }
-    }
-}
-
-/// One value distribution, from exported histogram buckets.
-#[derive(Debug, Clone, Default)]
-struct Distribution {
-    /// (bucket midpoint, count)
-    buckets: Vec<(f64, u64)>,
-    count: u64,
-    sum: f64,
-    max: f64,
-}
-
-impl Distribution {
-    fn quantile(&self, q: f64) -> f64 {
-        let mut sorted = self.buckets.clone();
-        sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let rank = (q * self.count as f64).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (value, count) in sorted {
-            seen += count;
-            if seen >= rank {
-                return value.min(self.max);
-            }
-        }
-        self.max
-    }
-
-    fn mean(&self) -> f64 {
-        if self.count == 0 {
-            0.0
-        } else {
-            self.sum / self.count as f64
         }
     }
 }
@@ -110,38 +77,18 @@ impl PushMetricExporter for ReportExporter {
                     }
                     AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => {
                         for p in h.data_points() {
-                            let d = c
-                                .histograms
+                            c.histograms
                                 .entry((name.clone(), key(p.attributes())))
-                                .or_default();
-                            merge(
-                                d,
-                                p.scale(),
-                                p.positive_bucket().offset(),
-                                p.positive_bucket().counts(),
-                                p.zero_count(),
-                                p.count() as u64,
-                                p.sum(),
-                                p.max().unwrap_or(0.0),
-                            );
+                                .or_default()
+                                .merge(Distribution::of(p, |v| v));
                         }
                     }
                     AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => {
                         for p in h.data_points() {
-                            let d = c
-                                .histograms
+                            c.histograms
                                 .entry((name.clone(), key(p.attributes())))
-                                .or_default();
-                            merge(
-                                d,
-                                p.scale(),
-                                p.positive_bucket().offset(),
-                                p.positive_bucket().counts(),
-                                p.zero_count(),
-                                p.count() as u64,
-                                p.sum() as f64,
-                                p.max().unwrap_or(0) as f64,
-                            );
+                                .or_default()
+                                .merge(Distribution::of(p, |v| v as f64));
                         }
                     }
                     _ => {}
@@ -162,34 +109,6 @@ impl PushMetricExporter for ReportExporter {
     fn temporality(&self) -> Temporality {
         Temporality::Delta
     }
-}
-
-/// Adds one exponential-histogram point: bucket `offset + i` covers
-/// `(base^(offset+i), base^(offset+i+1)]` with `base = 2^(2^-scale)`.
-#[allow(clippy::too_many_arguments)]
-fn merge(
-    d: &mut Distribution,
-    scale: i8,
-    offset: i32,
-    counts: impl Iterator<Item = u64>,
-    zero_count: u64,
-    count: u64,
-    sum: f64,
-    max: f64,
-) {
-    let base = 2f64.powf(2f64.powi(-(scale as i32)));
-    for (i, n) in counts.enumerate() {
-        if n > 0 {
-            let lower = base.powi(offset + i as i32);
-            d.buckets.push(((lower + lower * base) / 2.0, n));
-        }
-    }
-    if zero_count > 0 {
-        d.buckets.push((0.0, zero_count));
-    }
-    d.count += count;
-    d.sum += sum;
-    d.max = d.max.max(max);
 }
 
 /// What the demo measured.
