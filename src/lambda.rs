@@ -21,7 +21,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::LambdaEvent;
@@ -67,13 +67,6 @@ pub fn trace_header_context(header: Option<&str>) -> Context {
 pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
     let hex = id.to_string();
     format!("1-{}-{}", &hex[..8], &hex[8..])
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// What every invocation shares.
@@ -172,7 +165,11 @@ where
             trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
             request_id: Some(lambda.request_id.clone()),
         });
-        let timeout = flush_timeout(shared.budget, lambda.deadline, now_ms());
+        let timeout = flush_timeout(
+            shared.budget,
+            lambda.deadline,
+            crate::clock::now_ms().max(0) as u64,
+        );
         let inner = Box::pin(self.inner.call(event).with_context(cx.clone()));
         PerformanceFuture {
             state: State::Running { inner, cx, timeout },

@@ -60,6 +60,7 @@ pub mod app;
 pub mod attributes;
 mod business;
 mod catalog;
+mod clock;
 pub mod dashboards;
 pub mod env;
 #[cfg(feature = "lambda")]

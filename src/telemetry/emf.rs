@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::histogram::Distribution;
 use crate::catalog::Catalog;
@@ -499,10 +499,7 @@ fn points(data: &AggregatedMetrics) -> Vec<(Vec<KeyValue>, Datum)> {
 
 impl PushMetricExporter for EmfExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now = crate::clock::now_ms().max(0) as u64;
         let lines = self.render(metrics, now);
         if lines.is_empty() {
             return Ok(());

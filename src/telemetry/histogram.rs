@@ -47,6 +47,7 @@ impl Distribution {
         }
     }
 
+    #[cfg(feature = "app")]
     /// The `q` quantile as CloudWatch computes it from the pairs: the
     /// smallest value whose cumulative count reaches the rank.
     pub(crate) fn quantile(&self, q: f64) -> f64 {
@@ -63,6 +64,7 @@ impl Distribution {
         self.max
     }
 
+    #[cfg(feature = "app")]
     /// The exact mean, 0 when empty.
     pub(crate) fn mean(&self) -> f64 {
         if self.count == 0 {
@@ -72,6 +74,7 @@ impl Distribution {
         }
     }
 
+    #[cfg(feature = "app")]
     /// Adds `other` (e.g. the next export of the same point).
     pub(crate) fn merge(&mut self, other: Distribution) {
         self.min = if self.count == 0 {

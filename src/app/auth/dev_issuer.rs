@@ -2,8 +2,6 @@
 //! tokens shaped like Cognito's, signed with the real AWS issuer URL so the
 //! verifier runs exactly as in production.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rsa::pkcs1v15::SigningKey;
@@ -83,7 +81,7 @@ impl DevIssuer {
     /// Claims of a Cognito id token for `sub`, valid for `ttl_seconds` (a
     /// negative value gives an expired token).
     pub fn id_claims(&self, sub: &str, username: &str, email: &str, ttl_seconds: i64) -> Value {
-        let now = now_seconds();
+        let now = crate::clock::now_seconds();
         json!({
             "sub": sub,
             "aud": DEV_CLIENT_ID,
@@ -111,11 +109,4 @@ impl Default for DevIssuer {
     fn default() -> Self {
         Self::new()
     }
-}
-
-pub(crate) fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

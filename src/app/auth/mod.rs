@@ -220,7 +220,7 @@ impl AuthenticationService {
     }
 
     fn check_claims(&self, claims: &Value) -> Result<User, AuthError> {
-        let now = dev_issuer::now_seconds();
+        let now = crate::clock::now_seconds();
         let leeway = self.config.leeway.as_secs() as i64;
         let text = |name: &'static str| claims.get(name).and_then(Value::as_str);
         let number = |name: &'static str| claims.get(name).and_then(Value::as_i64);

@@ -11,6 +11,7 @@ use super::error::AppError;
 use super::frame::Reply;
 use super::post::{PostError, Poster};
 use super::store::{ChatMessage, ConnectionStore, MessageStore, Role};
+use crate::clock::now_ms;
 
 /// Produces the bot's answer.
 #[async_trait::async_trait]
@@ -178,12 +179,4 @@ impl ChatService {
             Err(PostError::Failed(message)) => Err(AppError::Post(message)),
         }
     }
-}
-
-/// ms since the epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

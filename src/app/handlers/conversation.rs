@@ -5,9 +5,9 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
 
 use super::{connection_id, App};
-use crate::app::chat::now_ms;
 use crate::app::error::AppError;
 use crate::app::frame::{self, Frame, Reply};
+use crate::clock::now_ms;
 
 pub(super) async fn handle(
     app: &App,

@@ -8,8 +8,8 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
 
 use super::{start_connection, App};
-use crate::app::chat::now_ms;
 use crate::app::error::AppError;
+use crate::clock::now_ms;
 
 pub(super) async fn handle(
     app: &App,

@@ -17,7 +17,7 @@ pub fn websocket_event(
         "$disconnect" => "DISCONNECT",
         _ => "MESSAGE",
     };
-    let now = crate::app::chat::now_ms();
+    let now = crate::clock::now_ms();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let mut context = json!({
         "routeKey": route_key,

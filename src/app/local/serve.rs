@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{websocket_event, LocalApp};
-use crate::app::chat::now_ms;
+use crate::clock::now_ms;
 
 /// Serves WebSocket clients on `listener` until `shutdown` completes.
 pub async fn serve(

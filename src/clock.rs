@@ -1,0 +1,17 @@
+//! The wall clock, in the units the telemetry and the app use.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Seconds since the Unix epoch.
+#[cfg(feature = "app")]
+pub(crate) fn now_seconds() -> i64 {
+    now_ms() / 1000
+}
