@@ -37,6 +37,8 @@ pub const VERIFICATIONS: &str = "Verifications";
 pub const MESSAGES_PROCESSED: &str = "MessagesProcessed";
 /// Database calls made while processing chat messages.
 pub const DATABASE_OPERATIONS: &str = "DatabaseOperations";
+/// Spans and metric points this process has lost since it started.
+pub const TELEMETRY_LOST: &str = "TelemetryLost";
 
 /// Dimension keys. Only these ever become metric attributes.
 pub mod dim {
@@ -58,6 +60,8 @@ pub mod dim {
     pub const REASON: &str = "Reason";
     /// The Lambda function name.
     pub const FUNCTION: &str = "Function";
+    /// `traces` or `metrics`.
+    pub const SIGNAL: &str = "Signal";
 }
 
 /// What the code emits for one metric: its instrument and the union of the
@@ -120,6 +124,11 @@ pub(crate) const EMITTED: &[Emitted] = &[
     ),
     emitted(MESSAGES_PROCESSED, Instrument::Counter, BASE),
     emitted(DATABASE_OPERATIONS, Instrument::Counter, BASE),
+    emitted(
+        TELEMETRY_LOST,
+        Instrument::Gauge,
+        &[dim::SIGNAL, dim::ENVIRONMENT],
+    ),
 ];
 
 const fn emitted(

@@ -109,6 +109,7 @@ fn no_id_ever_becomes_a_metric_attribute() {
         "Outcome",
         "EventType",
         "Reason",
+        "Signal",
     ];
     for point in &points {
         for (key, value) in &point.attributes {

@@ -86,6 +86,8 @@ pub enum Instrument {
     Histogram,
     /// A monotonic sum.
     Counter,
+    /// The latest value of a running total.
+    Gauge,
 }
 
 /// One operation of the catalog.

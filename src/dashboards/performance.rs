@@ -1,12 +1,15 @@
 //! The performance dashboard (and the team dashboards, which select
 //! operations): per handler, duration (average and p99), memory and error
-//! rate, each with its threshold drawn as a horizontal annotation.
+//! rate, each with its threshold drawn as a horizontal annotation; last,
+//! the telemetry the functions lost, so a gap in the graphs is explained.
 
 use serde_json::{json, Value};
 
 use super::widgets::{graph, handler_dims, header, metric, Grid};
+use super::ENVIRONMENT;
 use crate::catalog::Catalog;
-use crate::names;
+use crate::names::{self, dim};
+use crate::Signal;
 
 /// A DashboardBody for `operations`.
 pub fn body(catalog: &Catalog, operations: &[&str], title: &str) -> Value {
@@ -81,5 +84,25 @@ pub fn body(catalog: &Catalog, operations: &[&str], title: &str) -> Value {
             ),
         );
     }
+    grid.newline();
+    let lost = |signal: Signal| {
+        let signal = signal.to_string();
+        metric(
+            catalog,
+            names::TELEMETRY_LOST,
+            &[(dim::SIGNAL, &signal), (dim::ENVIRONMENT, ENVIRONMENT)],
+            json!({"stat": "Maximum", "label": format!("{signal} lost")}),
+        )
+    };
+    grid.place(
+        24,
+        6,
+        graph(
+            "Telemetry lost (running total per process: spans, metric points)",
+            vec![lost(Signal::Traces), lost(Signal::Metrics)],
+            "Maximum",
+            None,
+        ),
+    );
     json!({"widgets": grid.widgets})
 }

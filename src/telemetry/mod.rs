@@ -8,6 +8,7 @@ mod exporter;
 mod flush;
 pub(crate) mod histogram;
 mod inline;
+mod loss;
 mod otlp;
 mod privacy;
 mod views;
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::{Meter, MeterProvider as _};
+use opentelemetry::metrics::{Meter, MeterProvider as _, ObservableGauge};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_aws::detector::LambdaResourceDetector;
@@ -26,26 +27,30 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter,
+    SpanProcessor, TracerProviderBuilder,
 };
 use opentelemetry_sdk::Resource;
 
 pub use emf::Invocation;
 pub use error::{BuildError, Signal, TelemetryError};
 pub use exporter::ExporterKind;
+pub use loss::DEFAULT_SPAN_QUEUE;
 pub use otlp::OtlpProtocol;
 
 use crate::catalog::Catalog;
 use crate::env;
 use crate::monitor::memory::MemorySource;
+use crate::names::{self, dim};
 use flush::{Flushable, Worker};
+use loss::{BoundedQueue, CountingMetricExporter, CountingSpanExporter, Loss};
 use privacy::PrivacyProcessor;
 
 /// Instrumentation scope of everything perfmon records.
 pub const SCOPE: &str = "perfmon";
 
-type SpanPipeline = Box<dyn FnOnce(TracerProviderBuilder, &Privacy) -> TracerProviderBuilder>;
-type MetricPipeline = Box<dyn FnOnce(MeterProviderBuilder) -> MeterProviderBuilder>;
+type SpanPipeline = Box<dyn FnOnce(TracerProviderBuilder, &SpanPipe) -> TracerProviderBuilder>;
+type MetricPipeline = Box<dyn FnOnce(MeterProviderBuilder, &Arc<Loss>) -> MeterProviderBuilder>;
 
 /// The resolved configuration of a [`Telemetry`].
 #[derive(Debug, Clone)]
@@ -93,6 +98,22 @@ pub struct TelemetryStats {
     pub emf_lines: u64,
     /// Metric points the EMF exporter dropped as invalid.
     pub emf_dropped: u64,
+    /// Spans lost: dropped on a full export queue, or in an export that
+    /// failed or timed out. `spans_dropped` is counted apart.
+    pub spans_lost: u64,
+    /// Metric data points in exports that failed or timed out.
+    pub metric_points_lost: u64,
+}
+
+impl TelemetryStats {
+    /// What the `TelemetryLost` gauge reports for `signal`: every span or
+    /// metric point this process has lost since it started.
+    pub fn lost(&self, signal: Signal) -> u64 {
+        match signal {
+            Signal::Traces => self.spans_lost + self.spans_dropped,
+            Signal::Metrics => self.metric_points_lost + self.emf_dropped,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -103,19 +124,37 @@ struct Counters {
     attributes_dropped: Arc<AtomicU64>,
     spans_dropped: Arc<AtomicU64>,
     emf: Arc<emf::EmfCounters>,
+    loss: Arc<Loss>,
     logged_failure: AtomicBool,
     logged_timeout: AtomicBool,
 }
 
-/// What the privacy processor needs.
-pub(crate) struct Privacy {
+/// What every span pipeline shares: the privacy rules in front, and a
+/// bounded, loss-counting batch processor for exporters that may block.
+pub(crate) struct SpanPipe {
     allow_personal_data: bool,
     dropped: Arc<AtomicU64>,
+    loss: Arc<Loss>,
+    queue: usize,
 }
 
-impl Privacy {
+impl SpanPipe {
     fn wrap<P>(&self, processor: P) -> PrivacyProcessor<P> {
         PrivacyProcessor::new(processor, self.allow_personal_data, self.dropped.clone())
+    }
+
+    /// `exporter` behind the privacy rules, a queue of `queue` spans and the
+    /// SDK's batch processor; every span is exported or counted lost.
+    fn batch<E: SpanExporter + 'static>(&self, exporter: E) -> impl SpanProcessor {
+        let processor =
+            BatchSpanProcessor::builder(CountingSpanExporter::queued(exporter, self.loss.clone()))
+                .with_batch_config(
+                    BatchConfigBuilder::default()
+                        .with_max_queue_size(self.queue)
+                        .build(),
+                )
+                .build();
+        self.wrap(BoundedQueue::new(processor, self.queue, self.loss.clone()))
     }
 }
 
@@ -139,6 +178,8 @@ pub struct Telemetry {
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
     invocation: emf::InvocationSlot,
+    /// `TelemetryLost`, observed at every collection.
+    _lost: ObservableGauge<u64>,
     /// Declared last: dropped after the providers that may export on it.
     _grpc: Option<otlp::GrpcRuntime>,
 }
@@ -241,6 +282,8 @@ impl Telemetry {
             spans_dropped: c.spans_dropped.load(Ordering::Relaxed),
             emf_lines: c.emf.lines.load(Ordering::Relaxed),
             emf_dropped: c.emf.dropped.load(Ordering::Relaxed),
+            spans_lost: c.loss.spans.load(Ordering::Relaxed),
+            metric_points_lost: c.loss.metric_points.load(Ordering::Relaxed),
         }
     }
 
@@ -453,8 +496,8 @@ impl TelemetryBuilder {
     /// privacy rules), instead of the selected exporter.
     pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.traces = Some(ExporterKind::Custom);
-        self.span_pipeline = Some(Box::new(move |builder, privacy| {
-            builder.with_span_processor(privacy.wrap(BatchSpanProcessor::builder(exporter).build()))
+        self.span_pipeline = Some(Box::new(move |builder, pipe| {
+            builder.with_span_processor(pipe.batch(exporter))
         }));
         self
     }
@@ -463,8 +506,8 @@ impl TelemetryBuilder {
     /// selected exporter.
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metrics = Some(ExporterKind::Custom);
-        self.metric_pipeline = Some(Box::new(move |builder| {
-            builder.with_periodic_exporter(exporter)
+        self.metric_pipeline = Some(Box::new(move |builder, loss| {
+            builder.with_periodic_exporter(CountingMetricExporter::new(exporter, loss.clone()))
         }));
         self
     }
@@ -583,30 +626,29 @@ impl TelemetryBuilder {
         let resource = resource(&settings);
         let counters = Counters::default();
         let invocation = emf::InvocationSlot::default();
-        let privacy = Privacy {
+        let pipe = SpanPipe {
             allow_personal_data: settings.export_personal_data,
             dropped: counters.attributes_dropped.clone(),
+            loss: counters.loss.clone(),
+            queue: span_queue()?,
         };
 
         let mut tracer = SdkTracerProvider::builder()
             .with_id_generator(XrayIdGenerator::default())
             .with_resource(resource.clone());
         tracer = match (traces_exporter, self.span_pipeline) {
-            (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &privacy),
-            (ExporterKind::Otlp, _) => tracer.with_span_processor(
-                privacy.wrap(BatchSpanProcessor::builder(target.span_exporter()?).build()),
-            ),
+            (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &pipe),
+            (ExporterKind::Otlp, _) => {
+                tracer.with_span_processor(pipe.batch(target.span_exporter()?))
+            }
             (ExporterKind::Console, _) => tracer.with_span_processor(
-                privacy.wrap(
-                    BatchSpanProcessor::builder(console::ConsoleSpanExporter::new(console.clone()))
-                        .build(),
-                ),
+                pipe.batch(console::ConsoleSpanExporter::new(console.clone())),
             ),
             (ExporterKind::Xray, _) => {
                 let address = xray::daemon_address(self.xray_daemon)?;
                 let exporter = xray::exporter(address, &settings.catalog.indexed_attributes)?;
-                tracer.with_span_processor(privacy.wrap(inline::InvocationSpanProcessor::new(
-                    exporter,
+                tracer.with_span_processor(pipe.wrap(inline::InvocationSpanProcessor::new(
+                    CountingSpanExporter::unqueued(exporter, counters.loss.clone()),
                     counters.spans_dropped.clone(),
                 )))
             }
@@ -619,27 +661,35 @@ impl TelemetryBuilder {
             &settings.catalog,
         );
         meter = match (metrics_exporter, self.metric_pipeline) {
-            (ExporterKind::Custom, Some(pipeline)) => pipeline(meter),
-            (ExporterKind::Otlp, _) => {
-                meter.with_reader(reader_for(target.metric_exporter()?, self.metric_interval))
-            }
+            (ExporterKind::Custom, Some(pipeline)) => pipeline(meter, &counters.loss),
+            (ExporterKind::Otlp, _) => meter.with_reader(reader_for(
+                CountingMetricExporter::new(target.metric_exporter()?, counters.loss.clone()),
+                self.metric_interval,
+            )),
             (ExporterKind::Console, _) => meter.with_reader(reader_for(
-                console::ConsoleMetricExporter::new(console),
+                CountingMetricExporter::new(
+                    console::ConsoleMetricExporter::new(console),
+                    counters.loss.clone(),
+                ),
                 self.metric_interval,
             )),
             (ExporterKind::Emf, _) => {
-                meter.with_reader(inline::InvocationReader::new(emf::EmfExporter::new(
-                    self.emf_writer
-                        .unwrap_or_else(|| Box::new(std::io::stdout())),
-                    &settings.catalog,
-                    &settings.namespace,
-                    invocation.clone(),
-                    counters.emf.clone(),
+                meter.with_reader(inline::InvocationReader::new(CountingMetricExporter::new(
+                    emf::EmfExporter::new(
+                        self.emf_writer
+                            .unwrap_or_else(|| Box::new(std::io::stdout())),
+                        &settings.catalog,
+                        &settings.namespace,
+                        invocation.clone(),
+                        counters.emf.clone(),
+                    ),
+                    counters.loss.clone(),
                 )))
             }
             _ => meter,
         };
         let meter_provider = meter.build();
+        let lost = telemetry_lost(&meter_provider, &settings, &counters);
 
         let signals = [
             if matches!(traces_exporter, ExporterKind::Xray | ExporterKind::None) {
@@ -661,8 +711,62 @@ impl TelemetryBuilder {
             counters,
             shut_down: AtomicBool::new(false),
             invocation,
+            _lost: lost,
             _grpc: grpc,
         })
+    }
+}
+
+/// Registers `TelemetryLost{Signal, Environment}`: the running totals of
+/// [`TelemetryStats::lost`], observed at every collection. A gauge of the
+/// total rather than a delta counter, so that the first export to succeed
+/// after an outage reports everything lost during it.
+fn telemetry_lost(
+    provider: &SdkMeterProvider,
+    settings: &Settings,
+    counters: &Counters,
+) -> ObservableGauge<u64> {
+    let spec = settings
+        .catalog
+        .metric(names::TELEMETRY_LOST)
+        .expect("a validated catalog declares every emitted metric");
+    let loss = counters.loss.clone();
+    let spans_dropped = counters.spans_dropped.clone();
+    let emf = counters.emf.clone();
+    let attributes = |signal: Signal| {
+        [
+            KeyValue::new(dim::SIGNAL, signal.to_string()),
+            KeyValue::new(dim::ENVIRONMENT, settings.environment.clone()),
+        ]
+    };
+    let (traces, metrics) = (attributes(Signal::Traces), attributes(Signal::Metrics));
+    provider
+        .meter(SCOPE)
+        .u64_observable_gauge(names::TELEMETRY_LOST)
+        .with_unit(spec.unit.ucum())
+        .with_description(spec.description.clone())
+        .with_callback(move |observer| {
+            let spans = loss.spans.load(Ordering::Relaxed) + spans_dropped.load(Ordering::Relaxed);
+            let points =
+                loss.metric_points.load(Ordering::Relaxed) + emf.dropped.load(Ordering::Relaxed);
+            observer.observe(spans, &traces);
+            observer.observe(points, &metrics);
+        })
+        .build()
+}
+
+/// The span queue's capacity: `OTEL_BSP_MAX_QUEUE_SIZE`, else the SDK's.
+fn span_queue() -> Result<usize, BuildError> {
+    match env::var(env::OTEL_BSP_MAX_QUEUE_SIZE) {
+        None => Ok(DEFAULT_SPAN_QUEUE),
+        Some(value) => match value.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(BuildError::InvalidEnv {
+                var: env::OTEL_BSP_MAX_QUEUE_SIZE,
+                value,
+                expected: "a positive number of spans".to_owned(),
+            }),
+        },
     }
 }
 

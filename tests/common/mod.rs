@@ -41,6 +41,8 @@ pub struct Point {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Sum(u64),
+    /// The latest value.
+    Gauge(u64),
     /// count, sum, min, max
     Histogram(u64, f64, f64, f64),
 }
@@ -153,6 +155,7 @@ impl TestTelemetry {
 fn merge(a: &Value, b: &Value) -> Value {
     match (a, b) {
         (Value::Sum(x), Value::Sum(y)) => Value::Sum(x + y),
+        (Value::Gauge(_), Value::Gauge(y)) => Value::Gauge(*y),
         (Value::Histogram(c1, s1, n1, x1), Value::Histogram(c2, s2, n2, x2)) => {
             Value::Histogram(c1 + c2, s1 + s2, n1.min(*n2), x1.max(*x2))
         }
@@ -170,6 +173,10 @@ fn points_of(data: &AggregatedMetrics) -> Vec<(BTreeMap<String, String>, Value)>
         AggregatedMetrics::U64(MetricData::Sum(s)) => s
             .data_points()
             .map(|p| (attrs(p.attributes()), Value::Sum(p.value())))
+            .collect(),
+        AggregatedMetrics::U64(MetricData::Gauge(g)) => g
+            .data_points()
+            .map(|p| (attrs(p.attributes()), Value::Gauge(p.value())))
             .collect(),
         AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => h
             .data_points()
