@@ -11,95 +11,18 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::app::fixture_json;
+use common::collector::{free_port, in_ci, Collector};
 use common::moto::Moto;
 use serde_json::{json, Value};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some()
-}
-
-/// The collector container, removed on drop.
-struct Collector {
-    name: String,
-    env: Vec<(String, String)>,
-}
-
-impl Collector {
-    fn start(xray_endpoint: &str, grpc: u16, http: u16) -> Option<Collector> {
-        let name = format!("perfmon-collector-e2e-{}", std::process::id());
-        let env = vec![
-            ("PERFMON_COLLECTOR_NAME".to_owned(), name.clone()),
-            ("PERFMON_COLLECTOR_GRPC_PORT".to_owned(), grpc.to_string()),
-            ("PERFMON_COLLECTOR_HTTP_PORT".to_owned(), http.to_string()),
-            (
-                "PERFMON_COLLECTOR_TRACES_EXPORTER".to_owned(),
-                "xray".to_owned(),
-            ),
-            (
-                "PERFMON_COLLECTOR_XRAY_ENDPOINT".to_owned(),
-                xray_endpoint.to_owned(),
-            ),
-        ];
-        let docker_usable = Command::new("sh")
-            .args(["-c", "command -v dockerd || command -v apt-get"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !docker_usable && !in_ci() {
-            eprintln!("SKIPPED: no Docker and no apt-get to install it");
-            return None;
-        }
-        let collector = Collector { name, env };
-        let out = collector.script("start");
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr).into_owned();
-            assert!(!in_ci(), "the collector must start in CI: {why}");
-            eprintln!("SKIPPED: the collector did not start: {why}");
-            return None;
-        }
-        Some(collector)
-    }
-
-    fn script(&self, command: &str) -> std::process::Output {
-        Command::new("bash")
-            .arg(root().join("scripts/collector.sh"))
-            .arg(command)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap()
-    }
-
-    fn logs(&self) -> String {
-        let out = Command::new("docker")
-            .args(["logs", &self.name])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-    }
-}
-
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.script("stop");
-    }
 }
 
 /// `tests/support/xray_relay.py` between the collector and moto (rotel
@@ -254,18 +177,21 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
     let pool = moto.cognito();
     let sdk = moto.sdk_config().await;
     let tables = moto.create_tables(&sdk).await;
-    let (grpc, http, relay_port) = (free_port(), free_port(), free_port());
+    let relay_port = free_port();
     let _relay = Relay::start(relay_port, &moto.endpoint);
     let relay = format!("http://127.0.0.1:{relay_port}");
-    let Some(collector) = Collector::start(&relay, grpc, http) else {
+    let Some(collector) = Collector::start(
+        "e2e",
+        &[
+            ("PERFMON_COLLECTOR_TRACES_EXPORTER", "xray"),
+            ("PERFMON_COLLECTOR_XRAY_ENDPOINT", &relay),
+        ],
+    ) else {
         return;
     };
     let s = |v: &Value| v.as_str().unwrap().to_owned();
     let env = [
-        (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{http}"),
-        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
         ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
         ("PERFMON_FLUSH_TIMEOUT_MS", "3000".to_owned()),
         ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),

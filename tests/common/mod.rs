@@ -4,6 +4,7 @@
 
 #[cfg(feature = "app")]
 pub mod app;
+pub mod collector;
 pub mod moto;
 pub mod rotel;
 
