@@ -482,7 +482,10 @@ struct Tally {
 /// One simulated client session over a real WebSocket.
 async fn client(url: &str, issuer: &DevIssuer, session: usize) -> Tally {
     let mut tally = Tally::default();
-    let Ok((mut ws, _)) = tokio_tungstenite::connect_async(url).await else {
+    let Ok((mut ws, _)) =
+        tokio_tungstenite::connect_async_with_config(url, Some(super::websocket_config()), true)
+            .await
+    else {
         tally.failed = true;
         return tally;
     };

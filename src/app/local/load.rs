@@ -123,9 +123,13 @@ async fn round(options: &LoadOptions, monitoring: bool) -> Result<Round, String>
         let token = local
             .issuer
             .id_token(&format!("load-{i}"), "load", "load@example.com", 3600);
-        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+            url.as_str(),
+            Some(super::websocket_config()),
+            true,
+        )
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
         ws.send(Message::text(
             json!({"action": "auth", "token": token}).to_string(),
         ))

@@ -21,6 +21,14 @@ pub use event::websocket_event;
 pub use load::{run_load, LoadOptions, Round};
 pub use serve::serve;
 
+/// WebSocket settings of the local server and its clients. Frames here are
+/// small (the largest accepted is [`crate::app::frame::MAX_FRAME_BYTES`]);
+/// the library's 128 KiB read buffer is zeroed on every read, which cost
+/// more CPU than the handlers.
+pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
 /// An [`App`] wired to local parts.
 #[derive(Debug, Clone)]
 pub struct LocalApp {

@@ -36,7 +36,7 @@ pub async fn serve(
 
 async fn connection(stream: TcpStream, local: Arc<LocalApp>) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
-    let ws = tokio_tungstenite::accept_async(stream)
+    let ws = tokio_tungstenite::accept_async_with_config(stream, Some(super::websocket_config()))
         .await
         .map_err(|e| e.to_string())?;
     let (mut sink, mut source) = ws.split();
