@@ -54,6 +54,7 @@ bash scripts/collector.sh engine
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 log "cargo clippy"
 cargo clippy --all-targets --all-features -- -D warnings
@@ -70,3 +71,6 @@ log "cfn-lint on the dashboards template and the deployment template"
 
 log "cargo test"
 cargo test --all-features
+
+log "fuzzing: every cargo-fuzz target for 20 s"
+bash scripts/fuzz.sh 20

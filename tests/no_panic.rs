@@ -1,8 +1,8 @@
-//! Property tests (proptest; cargo-fuzz needs a nightly toolchain this
-//! project does not have): hostile input to the frame parser, the JWT
-//! handling, catalog loading and the EMF writer never panics, and every
-//! rejection is typed. CI runs a bounded number of cases; raise
-//! `PROPTEST_CASES` for a longer run.
+//! Property tests beside the cargo-fuzz targets (`fuzz/`, which need a
+//! nightly toolchain; `scripts/fuzz.sh`): hostile input to the frame
+//! parser, the JWT handling, catalog loading and the EMF writer never
+//! panics, and every rejection is typed. They run on stable with every
+//! `cargo test`; raise `PROPTEST_CASES` for a longer run.
 #![cfg(feature = "app")]
 
 mod common;
