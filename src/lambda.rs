@@ -228,9 +228,14 @@ where
                     });
                     span.end();
                     let telemetry = this.telemetry.clone();
+                    // The budget runs from here, not from whenever the
+                    // blocking pool gets to the flush.
+                    let deadline = std::time::Instant::now() + timeout;
                     let flush = tokio::task::spawn_blocking(move || {
                         // Counted and logged once inside; never returned.
-                        let _ = telemetry.force_flush(timeout);
+                        let _ = telemetry.force_flush(
+                            deadline.saturating_duration_since(std::time::Instant::now()),
+                        );
                     });
                     this.state = State::Flushing {
                         flush,
