@@ -35,3 +35,36 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
     }
     assert!(text.contains("throughput with monitoring ="), "{text}");
 }
+
+#[test]
+fn a_fixed_rate_run_offers_about_that_rate() {
+    let out = Command::new(env!("CARGO_BIN_EXE_perfmon"))
+        .args([
+            "load",
+            "--connections",
+            "10",
+            "--seconds",
+            "2",
+            "--rounds",
+            "1",
+            "--rate",
+            "200",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("200 msg/s offered"), "{text}");
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with('1'))
+        .expect("one round")
+        .split_whitespace()
+        .collect();
+    let messages: u64 = row[2].parse().unwrap();
+    // 200/s for 2 s: paced, never more than offered (the last sends of the
+    // round may be cut off).
+    assert!((300..=400).contains(&messages), "{text}");
+    assert_eq!(row[7], "0", "no failed requests: {text}");
+}

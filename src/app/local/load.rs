@@ -1,6 +1,8 @@
 //! `perfmon load`: N concurrent real WebSocket clients against the local
-//! server, each authenticating once and then chatting as fast as replies
-//! come back, for a fixed time. Rounds alternate monitoring on (the Lambda
+//! server, each authenticating once and then chatting for a fixed time:
+//! as fast as replies come back (saturation), or at a fixed total rate,
+//! each client sending on its own schedule and its latency measured from
+//! the scheduled send time, so a server that falls behind shows it. Rounds alternate monitoring on (the Lambda
 //! default path: EMF lines to a discarding writer and X-Ray segments over
 //! UDP to a local drain, flushed every 1000 messages) and off (no exporter,
 //! spans not recorded), so the cost of monitoring is measured in one run.
@@ -25,6 +27,9 @@ pub struct LoadOptions {
     pub round: Duration,
     /// Rounds, alternating monitoring on and off (on first).
     pub rounds: usize,
+    /// Messages per second offered by all clients together; `None` sends
+    /// as fast as replies come back.
+    pub rate: Option<u64>,
     /// Show a progress bar on stderr.
     pub progress: bool,
 }
@@ -35,6 +40,7 @@ impl Default for LoadOptions {
             connections: 200,
             round: Duration::from_secs(5),
             rounds: 4,
+            rate: None,
             progress: true,
         }
     }
@@ -156,16 +162,33 @@ async fn round(options: &LoadOptions, monitoring: bool) -> Result<Round, String>
             }
         })
     };
+    // Each client's gap between sends at a fixed rate; clients start
+    // staggered across one gap.
+    let gap = options
+        .rate
+        .map(|rate| Duration::from_secs_f64(options.connections as f64 / rate.max(1) as f64));
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
         .map(|(i, mut ws)| {
             let (replies, errors, latencies) = (replies.clone(), errors.clone(), latencies.clone());
+            let mut next = gap.map(|gap| started + gap.mul_f64(i as f64 / options.connections as f64));
             tokio::spawn(async move {
                 let mut local_latencies = Vec::new();
                 let frame = json!({"action": "message", "message": format!("load message from {i}"), "sessionId": format!("s-{i}")}).to_string();
                 while Instant::now() < deadline {
-                    let sent = Instant::now();
+                    let sent = match (&mut next, gap) {
+                        (Some(at), Some(gap)) => {
+                            tokio::time::sleep_until((*at).into()).await;
+                            let scheduled = *at;
+                            *at += gap;
+                            if scheduled >= deadline {
+                                break;
+                            }
+                            scheduled
+                        }
+                        _ => Instant::now(),
+                    };
                     if ws.send(Message::text(frame.clone())).await.is_err() {
                         errors.fetch_add(1, Ordering::Relaxed);
                         break;

@@ -20,7 +20,7 @@ static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 const USAGE: &str = "usage:
   perfmon demo [--sessions N] [--concurrency N] [--no-progress]
   perfmon serve [--port N]
-  perfmon load [--connections N] [--seconds S] [--rounds R] [--no-progress]
+  perfmon load [--connections N] [--seconds S] [--rounds R] [--rate MSGS_PER_S] [--no-progress]
   perfmon dashboards generate|check [--catalog PATH] [--dir DIR]";
 
 fn main() -> ExitCode {
@@ -94,6 +94,7 @@ fn load_options(args: &[String]) -> Result<perfmon::app::local::LoadOptions, Str
                     std::time::Duration::from_secs(number(args.next(), "--seconds")? as u64)
             }
             "--rounds" => options.rounds = number(args.next(), "--rounds")?,
+            "--rate" => options.rate = Some(number(args.next(), "--rate")? as u64),
             "--no-progress" => options.progress = false,
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
@@ -103,9 +104,13 @@ fn load_options(args: &[String]) -> Result<perfmon::app::local::LoadOptions, Str
 
 async fn load(options: perfmon::app::local::LoadOptions) -> Result<(), String> {
     let connections = options.connections;
+    let offered = match options.rate {
+        Some(rate) => format!("{rate} msg/s offered, latency from the scheduled send"),
+        None => "as fast as replies come back".to_owned(),
+    };
     let rounds = perfmon::app::local::run_load(options).await?;
     println!(
-        "perfmon load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip\n"
+        "perfmon load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\n"
     );
     println!(
         "{:<6} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
