@@ -1,6 +1,9 @@
-//! JWT header and claims handling: raw tokens, and tokens correctly signed
-//! by the local issuer whose header and claims are fuzzed, are accepted or
-//! rejected with a typed outcome, never a panic.
+//! JWT header and claims handling. Three kinds of input, all accepted or
+//! rejected with a typed outcome, never a panic:
+//! - any string as the token;
+//! - a correctly signed token whose valid header and claims are edited
+//!   field by field (so every claim check is reached with hostile values);
+//! - a correctly signed token with an arbitrary header and claims text.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -9,14 +12,94 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use perfmon::app::auth::{AuthenticationService, DevIssuer};
 use perfmon::{ErrorCode, PerformanceMonitor, Telemetry};
+use serde_json::{json, Value};
 
 #[derive(Debug, Arbitrary)]
 enum Input {
-    /// Any string as the token.
     Raw(String),
-    /// A validly signed token with this header and these claims (JSON text,
-    /// or a string when it is not JSON).
-    Signed { header: String, claims: String },
+    Edited {
+        header: Vec<(Field, Fuzzed)>,
+        claims: Vec<(Field, Fuzzed)>,
+    },
+    Signed {
+        header: String,
+        claims: String,
+    },
+}
+
+#[derive(Debug, Arbitrary)]
+enum Field {
+    Alg,
+    Kid,
+    Typ,
+    Iss,
+    Aud,
+    ClientId,
+    TokenUse,
+    Exp,
+    Nbf,
+    Iat,
+    Sub,
+    Email,
+    Username,
+    Other(String),
+}
+
+impl Field {
+    fn key(&self) -> &str {
+        match self {
+            Field::Alg => "alg",
+            Field::Kid => "kid",
+            Field::Typ => "typ",
+            Field::Iss => "iss",
+            Field::Aud => "aud",
+            Field::ClientId => "client_id",
+            Field::TokenUse => "token_use",
+            Field::Exp => "exp",
+            Field::Nbf => "nbf",
+            Field::Iat => "iat",
+            Field::Sub => "sub",
+            Field::Email => "email",
+            Field::Username => "cognito:username",
+            Field::Other(key) => key,
+        }
+    }
+}
+
+#[derive(Debug, Arbitrary)]
+enum Fuzzed {
+    Missing,
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<String>),
+    Object(Vec<(String, String)>),
+}
+
+impl Fuzzed {
+    fn apply(&self, doc: &mut Value, key: &str) {
+        let Some(map) = doc.as_object_mut() else {
+            return;
+        };
+        let value = match self {
+            Fuzzed::Missing => {
+                map.remove(key);
+                return;
+            }
+            Fuzzed::Null => Value::Null,
+            Fuzzed::Bool(b) => json!(b),
+            Fuzzed::Int(i) => json!(i),
+            Fuzzed::Float(f) => json!(f),
+            Fuzzed::Str(s) => json!(s),
+            Fuzzed::List(l) => json!(l),
+            Fuzzed::Object(o) => {
+                Value::Object(o.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+            }
+        };
+        map.insert(key.to_owned(), value);
+    }
 }
 
 struct Rig {
@@ -46,15 +129,30 @@ fn rig() -> &'static Rig {
     })
 }
 
-fn json(text: &str) -> serde_json::Value {
-    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
+fn json_or_string(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
 fuzz_target!(|input: Input| {
     let rig = rig();
     let token = match input {
         Input::Raw(token) => token,
-        Input::Signed { header, claims } => rig.issuer.sign(&json(&header), &json(&claims)),
+        Input::Edited { header, claims } => {
+            let mut h = rig.issuer.header();
+            let mut c = rig
+                .issuer
+                .id_claims("sub-fuzz", "fuzz", "fuzz@example.com", 600);
+            for (field, value) in header.iter().take(8) {
+                value.apply(&mut h, field.key());
+            }
+            for (field, value) in claims.iter().take(16) {
+                value.apply(&mut c, field.key());
+            }
+            rig.issuer.sign(&h, &c)
+        }
+        Input::Signed { header, claims } => rig
+            .issuer
+            .sign(&json_or_string(&header), &json_or_string(&claims)),
     };
     let result = rig.runtime.block_on(rig.auth.verify(
         Some(&token),
