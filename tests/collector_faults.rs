@@ -38,10 +38,12 @@ struct Rig {
     telemetry: Arc<Telemetry>,
     local: LocalApp,
     replies: Arc<AtomicU64>,
+    /// Every phase so far, named.
+    phases: std::sync::Mutex<Vec<(&'static str, Phase)>>,
 }
 
 /// What one phase of load did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Phase {
     invocations: u64,
     failed: u64,
@@ -97,7 +99,40 @@ impl Rig {
             telemetry,
             local,
             replies,
+            phases: Default::default(),
         }
+    }
+
+    /// Load for `length`, checked unharmed and logged as `what`.
+    async fn phase(&self, what: &'static str, length: Duration) -> Phase {
+        let phase = self.load(length).await;
+        assert!(phase.invocations > 0, "{what}: no load ran");
+        assert_eq!(phase.failed, 0, "{what}: failed invocations");
+        assert!(
+            phase.max_added <= BUDGET + SLACK,
+            "{what}: an invocation spent {:?} after its handler (budget {BUDGET:?})",
+            phase.max_added
+        );
+        self.phases.lock().unwrap().push((what, phase.clone()));
+        phase
+    }
+
+    /// After the collector is back at log `offset`: two more seconds of
+    /// load, every message answered, and the collector shows new spans and
+    /// a `TelemetryLost` report of at least `lost`.
+    async fn recovered(&self, collector: &Collector, offset: usize, lost: u64) {
+        self.phase("after recovery", Duration::from_secs(2)).await;
+        let phases = self.phases.lock().unwrap().clone();
+        self.assert_all_answered(phases.iter().map(|(_, p)| p.invocations).sum())
+            .await;
+        assert_recovered(self, collector, offset, lost).await;
+        for (what, phase) in &phases {
+            eprintln!(
+                "{what}: {} invocations, at most {:?} added",
+                phase.invocations, phase.max_added
+            );
+        }
+        eprintln!("{:?}", self.telemetry.stats());
     }
 
     /// Load for `length`: every environment invokes back to back.
@@ -182,16 +217,6 @@ fn invocation(environment: usize, n: u64) -> lambda_runtime::Context {
     cx
 }
 
-fn assert_unharmed(phase: &Phase, what: &str) {
-    assert!(phase.invocations > 0, "{what}: no load ran");
-    assert_eq!(phase.failed, 0, "{what}: failed invocations");
-    assert!(
-        phase.max_added <= BUDGET + SLACK,
-        "{what}: an invocation spent {:?} after its handler (budget {BUDGET:?})",
-        phase.max_added
-    );
-}
-
 /// `TelemetryLost{Signal=traces, Environment=faults}` values in `logs`.
 fn lost_values(logs: &str) -> Vec<u64> {
     logs.split("-> Name: TelemetryLost")
@@ -246,25 +271,12 @@ async fn collector_stopped_before_the_start() {
         return;
     };
     let rig = Rig::new(&collector).await;
-    let down = rig.load(Duration::from_secs(3)).await;
-    assert_unharmed(&down, "collector down");
+    rig.phase("collector down", Duration::from_secs(3)).await;
     let lost = rig.telemetry.stats().lost(Signal::Traces);
     assert!(lost > 0, "spans exported to nowhere are counted lost");
 
     collector.up();
-    let up = rig.load(Duration::from_secs(2)).await;
-    assert_unharmed(&up, "collector up");
-    rig.assert_all_answered(down.invocations + up.invocations)
-        .await;
-    assert_recovered(&rig, &collector, 0, lost).await;
-    eprintln!(
-        "stopped before start: {} + {} invocations, max added {:?} / {:?}, lost {:?}",
-        down.invocations,
-        up.invocations,
-        down.max_added,
-        up.max_added,
-        rig.telemetry.stats()
-    );
+    rig.recovered(&collector, 0, lost).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,14 +285,12 @@ async fn collector_killed_mid_run_and_restarted() {
         return;
     };
     let rig = Rig::new(&collector).await;
-    let before = rig.load(Duration::from_secs(2)).await;
-    assert_unharmed(&before, "before the kill");
+    rig.phase("before the kill", Duration::from_secs(2)).await;
     assert!(invocation_spans(&collector.logs()) > 0, "telemetry arrives");
     let lost_before = rig.telemetry.stats().lost(Signal::Traces);
 
     collector.kill();
-    let down = rig.load(Duration::from_secs(3)).await;
-    assert_unharmed(&down, "collector killed");
+    rig.phase("collector killed", Duration::from_secs(3)).await;
     let lost = rig.telemetry.stats().lost(Signal::Traces);
     assert!(
         lost > lost_before,
@@ -289,19 +299,7 @@ async fn collector_killed_mid_run_and_restarted() {
 
     let offset = collector.logs().len();
     collector.restart();
-    let after = rig.load(Duration::from_secs(2)).await;
-    assert_unharmed(&after, "after the restart");
-    rig.assert_all_answered(before.invocations + down.invocations + after.invocations)
-        .await;
-    assert_recovered(&rig, &collector, offset, lost).await;
-    eprintln!(
-        "killed and restarted: {}/{}/{} invocations, max added {:?}, lost {:?}",
-        before.invocations,
-        down.invocations,
-        after.invocations,
-        down.max_added,
-        rig.telemetry.stats()
-    );
+    rig.recovered(&collector, offset, lost).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,12 +308,10 @@ async fn collector_that_accepts_and_never_answers() {
         return;
     };
     let rig = Rig::new(&collector).await;
-    let before = rig.load(Duration::from_secs(1)).await;
-    assert_unharmed(&before, "before the freeze");
+    rig.phase("before the freeze", Duration::from_secs(1)).await;
 
     collector.pause();
-    let frozen = rig.load(Duration::from_secs(4)).await;
-    assert_unharmed(&frozen, "collector frozen");
+    rig.phase("collector frozen", Duration::from_secs(4)).await;
     let stats = rig.telemetry.stats();
     assert!(
         stats.flush_timeouts > 0,
@@ -329,17 +325,5 @@ async fn collector_that_accepts_and_never_answers() {
 
     let offset = collector.logs().len();
     collector.unpause();
-    let after = rig.load(Duration::from_secs(2)).await;
-    assert_unharmed(&after, "after the thaw");
-    rig.assert_all_answered(before.invocations + frozen.invocations + after.invocations)
-        .await;
-    assert_recovered(&rig, &collector, offset, lost).await;
-    eprintln!(
-        "frozen: {}/{}/{} invocations, max added {:?}, {:?}",
-        before.invocations,
-        frozen.invocations,
-        after.invocations,
-        frozen.max_added,
-        rig.telemetry.stats()
-    );
+    rig.recovered(&collector, offset, lost).await;
 }
