@@ -88,5 +88,5 @@ pub use monitor::{
 pub use names::operation;
 pub use telemetry::{
     BuildError, ExporterKind, Invocation, OtlpProtocol, Settings, Signal, Telemetry,
-    TelemetryBuilder, TelemetryError, TelemetryStats, SCOPE,
+    TelemetryBuilder, TelemetryError, TelemetryStats, DEFAULT_SPAN_QUEUE, SCOPE,
 };
