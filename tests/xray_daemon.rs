@@ -13,13 +13,19 @@ use opentelemetry::KeyValue;
 use perfmon::{attributes as a, operation, ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
-/// X-Ray refuses trace ids older than 30 days: the root is stamped now.
+/// The invocation's trace root. X-Ray refuses trace ids older than 30 days,
+/// so it is stamped now, once per test process: computed twice it could
+/// straddle a second and differ in its time part.
 fn trace_root() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    format!("1-{now:08x}-bd862e3fe1be46a994272793")
+    static ROOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        format!("1-{now:08x}-bd862e3fe1be46a994272793")
+    })
+    .clone()
 }
 const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
 const TOKEN: &str = "eyJraWQiOiJrMSJ9.eyJzdWIiOiIxIn0.c2ln";
