@@ -129,6 +129,22 @@ struct Counters {
     logged_timeout: AtomicBool,
 }
 
+impl Counters {
+    fn stats(&self) -> TelemetryStats {
+        TelemetryStats {
+            flushes: self.flushes.load(Ordering::Relaxed),
+            flush_failures: self.flush_failures.load(Ordering::Relaxed),
+            flush_timeouts: self.flush_timeouts.load(Ordering::Relaxed),
+            attributes_dropped: self.attributes_dropped.load(Ordering::Relaxed),
+            spans_dropped: self.spans_dropped.load(Ordering::Relaxed),
+            emf_lines: self.emf.lines.load(Ordering::Relaxed),
+            emf_dropped: self.emf.dropped.load(Ordering::Relaxed),
+            spans_lost: self.loss.spans.load(Ordering::Relaxed),
+            metric_points_lost: self.loss.metric_points.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// What every span pipeline shares: the privacy rules in front, and a
 /// bounded, loss-counting batch processor for exporters that may block.
 pub(crate) struct SpanPipe {
@@ -174,7 +190,7 @@ pub struct Telemetry {
     /// How each signal is flushed: on a worker thread, or inline for the
     /// exporters that cannot hang.
     signals: [SignalFlush; 2],
-    counters: Counters,
+    counters: Arc<Counters>,
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
     invocation: emf::InvocationSlot,
@@ -273,18 +289,7 @@ impl Telemetry {
 
     /// Failure counters.
     pub fn stats(&self) -> TelemetryStats {
-        let c = &self.counters;
-        TelemetryStats {
-            flushes: c.flushes.load(Ordering::Relaxed),
-            flush_failures: c.flush_failures.load(Ordering::Relaxed),
-            flush_timeouts: c.flush_timeouts.load(Ordering::Relaxed),
-            attributes_dropped: c.attributes_dropped.load(Ordering::Relaxed),
-            spans_dropped: c.spans_dropped.load(Ordering::Relaxed),
-            emf_lines: c.emf.lines.load(Ordering::Relaxed),
-            emf_dropped: c.emf.dropped.load(Ordering::Relaxed),
-            spans_lost: c.loss.spans.load(Ordering::Relaxed),
-            metric_points_lost: c.loss.metric_points.load(Ordering::Relaxed),
-        }
+        self.counters.stats()
     }
 
     /// Flushes (or shuts down) every signal within `timeout`: worker jobs
@@ -624,7 +629,7 @@ impl TelemetryBuilder {
         };
         let console = self.console.unwrap_or_else(console::stdout);
         let resource = resource(&settings);
-        let counters = Counters::default();
+        let counters = Arc::new(Counters::default());
         let invocation = emf::InvocationSlot::default();
         let pipe = SpanPipe {
             allow_personal_data: settings.export_personal_data,
@@ -724,15 +729,13 @@ impl TelemetryBuilder {
 fn telemetry_lost(
     provider: &SdkMeterProvider,
     settings: &Settings,
-    counters: &Counters,
+    counters: &Arc<Counters>,
 ) -> ObservableGauge<u64> {
     let spec = settings
         .catalog
         .metric(names::TELEMETRY_LOST)
         .expect("a validated catalog declares every emitted metric");
-    let loss = counters.loss.clone();
-    let spans_dropped = counters.spans_dropped.clone();
-    let emf = counters.emf.clone();
+    let counters = counters.clone();
     let attributes = |signal: Signal| {
         [
             KeyValue::new(dim::SIGNAL, signal.to_string()),
@@ -746,11 +749,9 @@ fn telemetry_lost(
         .with_unit(spec.unit.ucum())
         .with_description(spec.description.clone())
         .with_callback(move |observer| {
-            let spans = loss.spans.load(Ordering::Relaxed) + spans_dropped.load(Ordering::Relaxed);
-            let points =
-                loss.metric_points.load(Ordering::Relaxed) + emf.dropped.load(Ordering::Relaxed);
-            observer.observe(spans, &traces);
-            observer.observe(points, &metrics);
+            let stats = counters.stats();
+            observer.observe(stats.lost(Signal::Traces), &traces);
+            observer.observe(stats.lost(Signal::Metrics), &metrics);
         })
         .build()
 }
