@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use common::app::{fixture, fixture_with_body, CONNECTION};
 use common::collector::Collector;
+use common::lambda_context;
 use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use perfmon::app::local::LocalApp;
@@ -168,7 +169,11 @@ impl Rig {
                             .ready()
                             .await
                             .unwrap()
-                            .call(LambdaEvent::new(event, invocation(e, n)))
+                            .call(LambdaEvent::new(
+                                event,
+                                // No deadline: the budget alone bounds the flush.
+                                lambda_context(&format!("req-{e}-{n}"), None, 0),
+                            ))
                             .await;
                         let total = started.elapsed();
                         phase.invocations += 1;
@@ -201,20 +206,6 @@ impl Rig {
         }
         assert_eq!(self.replies.load(Ordering::Relaxed), invocations);
     }
-}
-
-fn invocation(environment: usize, n: u64) -> lambda_runtime::Context {
-    let mut cx = lambda_runtime::Context::default();
-    cx.request_id = format!("req-{environment}-{n}");
-    cx.deadline = 0; // no deadline: the budget alone bounds the flush
-    cx.invoked_function_arn =
-        "arn:aws:lambda:us-east-1:123456789012:function:ws-conversation".into();
-    cx.env_config = Arc::new(lambda_runtime::Config {
-        function_name: "ws-conversation".into(),
-        version: "$LATEST".into(),
-        ..Default::default()
-    });
-    cx
 }
 
 /// `TelemetryLost{Signal=traces, Environment=faults}` values in `logs`.

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{span_attrs, TestTelemetry, Value};
+use common::{lambda_context, span_attrs, TestTelemetry, Value};
 use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::trace::{SpanKind, Status};
@@ -18,20 +18,11 @@ use perfmon::{operation, PerformanceMonitor, Telemetry};
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
+/// What the local emulator reports as the deadline: not an epoch.
+const EMULATOR_DEADLINE: u64 = 600_000;
+
 fn invocation(request_id: &str) -> lambda_runtime::Context {
-    let config = lambda_runtime::Config {
-        function_name: "ws-conversation".into(),
-        version: "$LATEST".into(),
-        ..Default::default()
-    };
-    let mut cx = lambda_runtime::Context::default();
-    cx.request_id = request_id.into();
-    cx.xray_trace_id = Some(HEADER.into());
-    cx.deadline = 600_000; // what the local emulator reports: not an epoch
-    cx.invoked_function_arn =
-        "arn:aws:lambda:us-east-1:123456789012:function:ws-conversation".into();
-    cx.env_config = Arc::new(config);
-    cx
+    lambda_context(request_id, Some(HEADER), EMULATOR_DEADLINE)
 }
 
 fn handler(

@@ -234,6 +234,27 @@ pub fn kind_name(kind: &SpanKind) -> &'static str {
     }
 }
 
+/// The context Lambda gives one `ws-conversation` invocation.
+#[cfg(feature = "lambda")]
+pub fn lambda_context(
+    request_id: &str,
+    xray_trace_id: Option<&str>,
+    deadline_ms: u64,
+) -> lambda_runtime::Context {
+    let mut cx = lambda_runtime::Context::default();
+    cx.request_id = request_id.into();
+    cx.xray_trace_id = xray_trace_id.map(Into::into);
+    cx.deadline = deadline_ms;
+    cx.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:ws-conversation".into();
+    cx.env_config = std::sync::Arc::new(lambda_runtime::Config {
+        function_name: "ws-conversation".into(),
+        version: "$LATEST".into(),
+        ..Default::default()
+    });
+    cx
+}
+
 /// A writer tests can read back.
 #[derive(Clone, Default)]
 pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
