@@ -20,24 +20,51 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::KeyValue;
 use perfmon::{
-    attributes as a, operation, CountingAllocator, ExporterKind, MessageType, PerformanceMonitor,
-    Telemetry,
+    Catalog, Counter, CountingAllocator, ExporterKind, Histogram, PerformanceMonitor, Telemetry,
 };
+
+/// The chat app's catalog, as any application's.
+fn catalog() -> Catalog {
+    Catalog::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/catalog.json"
+    ))
+    .unwrap()
+}
+
+/// The business metrics one chat message records, looked up once.
+struct Business {
+    messages: Counter<1>,
+    length: Histogram<0>,
+    database: Counter<0>,
+    processed: Counter<0>,
+}
+
+impl Business {
+    fn new(monitor: &PerformanceMonitor) -> Self {
+        Business {
+            messages: monitor.counter("Messages").unwrap(),
+            length: monitor.histogram("MessageLength").unwrap(),
+            database: monitor.counter("DatabaseOperations").unwrap(),
+            processed: monitor.counter("MessagesProcessed").unwrap(),
+        }
+    }
+}
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();
 
 /// One chat message's telemetry.
-fn invocation(telemetry: &Telemetry, monitor: &PerformanceMonitor) {
+fn invocation(telemetry: &Telemetry, monitor: &PerformanceMonitor, business: &Business) {
     let mut conversation = monitor.start(
-        operation::WEBSOCKET_CONVERSATION,
+        "websocket_conversation",
         [
-            KeyValue::new(a::CONNECTION_ID, "SlRtFcbfoAMCJRg="),
-            KeyValue::new(a::ROUTE_KEY, "$default"),
+            KeyValue::new("app.connection.id", "SlRtFcbfoAMCJRg="),
+            KeyValue::new("app.route_key", "$default"),
         ],
     );
     let cx = conversation.context();
-    let mut chat = monitor.start_with_context(operation::CHAT_MESSAGE_PROCESSING, &cx, []);
+    let mut chat = monitor.start_with_context("chat_message_processing", &cx, []);
     let chat_cx = chat.context();
     let tracer = telemetry.tracer();
     for _ in 0..2 {
@@ -51,11 +78,10 @@ fn invocation(telemetry: &Telemetry, monitor: &PerformanceMonitor) {
             .start_with_context(&tracer, &chat_cx);
         db.end();
     }
-    let business = monitor.business();
-    business.message(MessageType::Message);
-    business.message_length(42);
-    business.database_operations(2);
-    business.message_processed();
+    business.messages.add(1, ["message"]);
+    business.length.record(42.0, []);
+    business.database.add(2, []);
+    business.processed.add(1, []);
     chat.complete(true, []);
     conversation.complete(true, []);
     let _ = cx.span();
@@ -63,11 +89,12 @@ fn invocation(telemetry: &Telemetry, monitor: &PerformanceMonitor) {
 
 fn timed_flushes(c: &mut Criterion, name: &str, telemetry: &Telemetry) {
     let monitor = PerformanceMonitor::new(telemetry);
+    let business = Business::new(&monitor);
     c.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                invocation(telemetry, &monitor);
+                invocation(telemetry, &monitor, &business);
                 let started = Instant::now();
                 telemetry
                     .force_flush(Duration::from_secs(5))
@@ -138,6 +165,7 @@ fn export(c: &mut Criterion) {
         while daemon.recv(&mut buf).is_ok() {}
     });
     let emf_udp = Telemetry::builder()
+        .with_catalog(catalog())
         .with_traces_exporter(ExporterKind::Xray)
         .with_xray_daemon_address(address)
         .with_metrics_exporter(ExporterKind::Emf)
@@ -149,6 +177,7 @@ fn export(c: &mut Criterion) {
     match rotel() {
         Some((_rotel, endpoint)) => {
             let otlp = Telemetry::builder()
+                .with_catalog(catalog())
                 .with_traces_exporter(ExporterKind::Otlp)
                 .with_metrics_exporter(ExporterKind::Otlp)
                 .with_otlp_endpoint(endpoint)

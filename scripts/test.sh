@@ -57,20 +57,29 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 log "cargo clippy"
-cargo clippy --all-targets --all-features -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-log "the monitoring core builds alone, without any AWS SDK crate"
-cargo check --no-default-features --lib
-if cargo tree --no-default-features -e normal | grep -q 'aws-sdk-'; then
-    echo "the core depends on an AWS SDK crate" >&2
-    exit 1
-fi
+log "the library builds and tests alone: no AWS SDK crate, none of the app's dependencies"
+cargo check -p perfmon --no-default-features --lib
+for crate in aws-sdk- tokio-tungstenite rsa indicatif; do
+    if cargo tree -p perfmon --all-features -e normal | grep -q "$crate"; then
+        echo "the library depends on $crate" >&2
+        exit 1
+    fi
+done
+
+log "the examples build"
+cargo build -p perfmon --examples
+
+log "the library packages for publishing"
+cargo package -p perfmon --allow-dirty --no-verify --quiet
+cargo package -p perfmon --allow-dirty --list >/dev/null
 
 log "cfn-lint on the dashboards template and the deployment template"
 .venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml
 
 log "cargo test"
-cargo test --all-features
+cargo test --workspace --all-features
 
 log "fuzzing: every cargo-fuzz target for 20 s"
 bash scripts/fuzz.sh 20

@@ -1,52 +1,14 @@
-//! Span attribute keys: OTel semantic conventions where one exists, `app.*`
-//! for the application and `perf.*` for the monitor's own.
+//! Span attribute keys the library sets: OTel semantic conventions where
+//! one exists, `perf.*` for the monitor's own. Applications name theirs
+//! under `app.*`.
 //!
-//! These are span attributes only. Metric attributes are the catalog's
-//! dimension keys ([`crate::names::dim`]) and nothing else.
+//! These are span attributes only. Metric attributes are dimension keys
+//! ([`crate::names::dim`] and the catalog's) and nothing else.
 
 /// The Cognito `sub` of the authenticated user (semantic convention).
 pub const ENDUSER_ID: &str = "enduser.id";
 /// Low-cardinality error class (semantic convention).
 pub const ERROR_TYPE: &str = "error.type";
-
-/// API Gateway connection id.
-pub const CONNECTION_ID: &str = "app.connection.id";
-/// API Gateway event type (`CONNECT`, `MESSAGE`, `DISCONNECT`).
-pub const EVENT_TYPE: &str = "app.event_type";
-/// API Gateway route key (`$connect`, `$default`, ...).
-pub const ROUTE_KEY: &str = "app.route_key";
-/// Correlation id of one request across services.
-pub const CORRELATION_ID: &str = "app.correlation_id";
-/// API Gateway request id.
-pub const REQUEST_ID: &str = "app.request.id";
-/// Chat session id.
-pub const SESSION_ID: &str = "app.session.id";
-/// Whether a session id was given.
-pub const HAS_SESSION_ID: &str = "app.session.present";
-/// Frame type: `auth`, `message`, `ping` or `unknown`.
-pub const MESSAGE_TYPE: &str = "app.message.type";
-/// Action named by the frame.
-pub const ACTION: &str = "app.action";
-/// Message length in bytes.
-pub const MESSAGE_LENGTH: &str = "app.message.length";
-/// Whether a token was present. The token itself is never recorded.
-pub const HAS_TOKEN: &str = "app.token.present";
-/// Token length in bytes. The token itself is never recorded.
-pub const TOKEN_LENGTH: &str = "app.token.length";
-/// Token `exp` claim (seconds since the epoch).
-pub const TOKEN_EXP: &str = "app.token.exp";
-/// Verifier clock when a token was judged expired (seconds since the epoch).
-pub const TOKEN_CHECKED_AT: &str = "app.token.checked_at";
-/// Cognito groups of the user.
-pub const USER_GROUPS: &str = "app.user.groups";
-/// A non-fatal problem, e.g. `cleanup_failed`.
-pub const WARNING: &str = "app.warning";
-/// Human-readable error detail.
-pub const ERROR_MESSAGE: &str = "app.error.message";
-/// Email address: personal data, dropped unless exporting it is enabled.
-pub const USER_EMAIL: &str = "app.user.email";
-/// User name: personal data, dropped unless exporting it is enabled.
-pub const USER_NAME: &str = "app.user.name";
 
 /// The operation name, an X-Ray annotation (searchable).
 pub const PERF_HANDLER: &str = "perf.handler";

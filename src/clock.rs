@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -11,7 +11,6 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// Seconds since the Unix epoch.
-#[cfg(feature = "app")]
-pub(crate) fn now_seconds() -> i64 {
+pub fn now_seconds() -> i64 {
     now_ms() / 1000
 }

@@ -12,22 +12,15 @@
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | `2048` | spans queued for a batching exporter; beyond it they are dropped and counted in `TelemetryLost` |
 //! | `PERFMON_ENVIRONMENT` | `dev` | the `Environment` dimension |
-//! | `PERFMON_CATALOG` | embedded `dashboards/catalog.json` | path of another catalog |
+//! | `PERFMON_CATALOG` | the catalog given in code, else core metrics only | path of a catalog file |
 //! | `PERFMON_METRIC_NAMESPACE` | the catalog's `namespace` | CloudWatch namespace |
 //! | `PERFMON_MEMORY_SOURCE` | `auto` | `auto`, `allocator` or `resident` |
 //! | `PERFMON_EXPORT_PERSONAL_DATA` | `false` | export email and user name attributes |
 //!
-//! The Lambda functions (feature `aws`) also read:
+//! The Lambda layer ([`crate::lambda`]) also reads:
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `PERFMON_CONNECTIONS_TABLE` | `perfmon-connections` | DynamoDB connections table |
-//! | `PERFMON_MESSAGES_TABLE` | `perfmon-messages` | DynamoDB messages table |
-//! | `PERFMON_COGNITO_ISSUER` | required | `https://cognito-idp.REGION.amazonaws.com/POOL_ID` |
-//! | `PERFMON_COGNITO_CLIENT_ID` | required | the app client id |
-//! | `PERFMON_COGNITO_JWKS_URL` | issuer + `/.well-known/jwks.json` | where the pool's keys are |
-//! | `PERFMON_AUTH_LEEWAY_SECONDS` | `30` | clock skew tolerated on `exp`/`nbf`/`iat` |
-//! | `PERFMON_MANAGEMENT_ENDPOINT` | required by `ws-conversation` | `https://API.execute-api.REGION.amazonaws.com/STAGE` |
 //! | `PERFMON_FLUSH_TIMEOUT_MS` | `500` | telemetry flush budget at the end of an invocation |
 
 /// `service.name`.
@@ -52,7 +45,7 @@ pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 pub const PERFMON_ENVIRONMENT: &str = "PERFMON_ENVIRONMENT";
 /// Default `Environment`, as in the guide.
 pub const PERFMON_ENVIRONMENT_DEFAULT: &str = "dev";
-/// Path of a catalog to load instead of the embedded one.
+/// Path of a catalog to load when none is given in code.
 pub const PERFMON_CATALOG: &str = "PERFMON_CATALOG";
 /// CloudWatch namespace override.
 pub const PERFMON_METRIC_NAMESPACE: &str = "PERFMON_METRIC_NAMESPACE";
@@ -69,32 +62,91 @@ pub const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 /// Set by Lambda in every function; its presence means "running on Lambda".
 pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
-/// DynamoDB connections table.
-pub const PERFMON_CONNECTIONS_TABLE: &str = "PERFMON_CONNECTIONS_TABLE";
-/// Default of [`PERFMON_CONNECTIONS_TABLE`].
-pub const PERFMON_CONNECTIONS_TABLE_DEFAULT: &str = "perfmon-connections";
-/// DynamoDB messages table.
-pub const PERFMON_MESSAGES_TABLE: &str = "PERFMON_MESSAGES_TABLE";
-/// Default of [`PERFMON_MESSAGES_TABLE`].
-pub const PERFMON_MESSAGES_TABLE_DEFAULT: &str = "perfmon-messages";
-/// Expected token issuer.
-pub const PERFMON_COGNITO_ISSUER: &str = "PERFMON_COGNITO_ISSUER";
-/// App client id.
-pub const PERFMON_COGNITO_CLIENT_ID: &str = "PERFMON_COGNITO_CLIENT_ID";
-/// JWKS URL, when not under the issuer.
-pub const PERFMON_COGNITO_JWKS_URL: &str = "PERFMON_COGNITO_JWKS_URL";
-/// Clock skew tolerated, seconds.
-pub const PERFMON_AUTH_LEEWAY_SECONDS: &str = "PERFMON_AUTH_LEEWAY_SECONDS";
-/// Default of [`PERFMON_AUTH_LEEWAY_SECONDS`].
-pub const PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT: u64 = 30;
-/// Management API endpoint of the WebSocket stage.
-pub const PERFMON_MANAGEMENT_ENDPOINT: &str = "PERFMON_MANAGEMENT_ENDPOINT";
 /// Flush budget at the end of an invocation, ms.
 pub const PERFMON_FLUSH_TIMEOUT_MS: &str = "PERFMON_FLUSH_TIMEOUT_MS";
 /// Default of [`PERFMON_FLUSH_TIMEOUT_MS`].
-pub const PERFMON_FLUSH_TIMEOUT_MS_DEFAULT: u64 = 500;
+pub const PERFMON_FLUSH_TIMEOUT_MS_DEFAULT: std::time::Duration =
+    std::time::Duration::from_millis(500);
+
+/// Default `AWS_XRAY_DAEMON_ADDRESS`: the daemon's local port.
+pub const AWS_XRAY_DAEMON_ADDRESS_DEFAULT: std::net::SocketAddr =
+    std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 2000);
+
+/// A variable holds a value its reader does not accept: the one error
+/// shape of every setting read from the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}={value:?} is not valid: expected {expected}")]
+pub struct EnvError {
+    /// The variable.
+    pub var: &'static str,
+    /// What it held.
+    pub value: String,
+    /// What it may hold.
+    pub expected: String,
+}
+
+/// A setting in the order code, then the variable, then the default; a
+/// set variable that does not parse is an [`EnvError`].
+pub fn resolve<T, E>(code: Option<T>, var: &'static str, default: T) -> Result<T, EnvError>
+where
+    T: std::str::FromStr<Err = E>,
+    E: std::fmt::Display,
+{
+    resolve_with(code, var, default, |value| {
+        value.trim().parse().map_err(|e: E| e.to_string())
+    })
+}
+
+/// [`resolve`] with `parse` reading the variable; its error says what the
+/// variable may hold.
+pub fn resolve_with<T>(
+    code: Option<T>,
+    var: &'static str,
+    default: T,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, EnvError> {
+    if let Some(value) = code {
+        return Ok(value);
+    }
+    match self::var(var) {
+        None => Ok(default),
+        Some(value) => parse(&value).map_err(|expected| EnvError {
+            var,
+            value,
+            expected,
+        }),
+    }
+}
+
+/// A `true`/`false` (or `1`/`0`) setting, resolved as [`resolve`] does.
+pub fn resolve_bool(
+    code: Option<bool>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, EnvError> {
+    resolve_with(code, var, default, |value| match value.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err("true or false".to_owned()),
+    })
+}
+
+/// A duration in whole milliseconds, resolved as [`resolve`] does.
+pub fn resolve_millis(
+    code: Option<std::time::Duration>,
+    var: &'static str,
+    default: std::time::Duration,
+) -> Result<std::time::Duration, EnvError> {
+    resolve_with(code, var, default, |value| {
+        value
+            .trim()
+            .parse()
+            .map(std::time::Duration::from_millis)
+            .map_err(|_| "a whole number of milliseconds".to_owned())
+    })
+}
 
 /// The variable's value, when set and not blank.
-pub(crate) fn var(name: &str) -> Option<String> {
+pub fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }

@@ -5,22 +5,22 @@ mod common;
 
 use common::{dims, TestTelemetry, Value};
 use opentelemetry::trace::Status;
-use perfmon::{operation, ABANDONED};
+use perfmon::ABANDONED;
 
 #[test]
 fn a_dropped_monitor_ends_its_span_as_abandoned() {
     let t = TestTelemetry::new();
     {
-        let _op = t.monitor.start(operation::WEBSOCKET_CONVERSATION, []);
+        let _op = t.monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
         // e.g. a handler future cancelled by a timeout
     }
-    let span = t.span(operation::WEBSOCKET_CONVERSATION);
+    let span = t.span(common::op::WEBSOCKET_CONVERSATION);
     assert_eq!(span.status, Status::error(ABANDONED));
     let errors = t.points_named("Errors");
     assert_eq!(
         errors[0].attributes,
         dims(&[
-            ("Handler", operation::WEBSOCKET_CONVERSATION),
+            ("Handler", common::op::WEBSOCKET_CONVERSATION),
             ("Environment", "test"),
             ("ErrorType", ABANDONED),
         ])
@@ -34,13 +34,13 @@ async fn a_cancelled_future_abandons_its_operation() {
     let t = TestTelemetry::new();
     let monitor = t.monitor.clone();
     let work = async move {
-        let op = monitor.start(operation::CHAT_MESSAGE_PROCESSING, []);
+        let op = monitor.start(common::op::CHAT_MESSAGE_PROCESSING, []);
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         op.complete(true, []);
     };
     let timed_out = tokio::time::timeout(std::time::Duration::from_millis(10), work).await;
     assert!(timed_out.is_err());
-    let span = t.span(operation::CHAT_MESSAGE_PROCESSING);
+    let span = t.span(common::op::CHAT_MESSAGE_PROCESSING);
     assert_eq!(span.status, Status::error(ABANDONED));
 }
 
@@ -48,7 +48,7 @@ async fn a_cancelled_future_abandons_its_operation() {
 fn a_completed_monitor_is_not_counted_twice() {
     let t = TestTelemetry::new();
     t.monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     assert_eq!(t.spans().len(), 1);
     assert_eq!(t.points_named("Invocations")[0].value, Value::Sum(1));
@@ -58,27 +58,27 @@ fn a_completed_monitor_is_not_counted_twice() {
 #[test]
 fn child_operations_parent_to_the_operation_context() {
     let t = TestTelemetry::new();
-    let mut parent = t.monitor.start(operation::WEBSOCKET_CONVERSATION, []);
+    let mut parent = t.monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
     let cx = parent.context();
     t.monitor
-        .start_with_context(operation::AUTHENTICATION_JWT_VERIFICATION, &cx, [])
+        .start_with_context(common::op::AUTHENTICATION_JWT_VERIFICATION, &cx, [])
         .complete(true, []);
     {
         let _attached = cx.attach();
         t.monitor
-            .start(operation::CHAT_MESSAGE_PROCESSING, [])
+            .start(common::op::CHAT_MESSAGE_PROCESSING, [])
             .complete(true, []);
     }
     parent.complete(true, []);
-    let root = t.span(operation::WEBSOCKET_CONVERSATION);
+    let root = t.span(common::op::WEBSOCKET_CONVERSATION);
     assert_eq!(
         root.status,
         Status::Ok,
         "a span moved into a context still completes"
     );
     for child in [
-        operation::AUTHENTICATION_JWT_VERIFICATION,
-        operation::CHAT_MESSAGE_PROCESSING,
+        common::op::AUTHENTICATION_JWT_VERIFICATION,
+        common::op::CHAT_MESSAGE_PROCESSING,
     ] {
         let span = t.span(child);
         assert_eq!(span.parent_span_id, root.span_context.span_id(), "{child}");

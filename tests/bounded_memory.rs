@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use perfmon::{attributes as a, operation, ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -32,9 +32,9 @@ fn a_million_operations_with_the_collector_down_stay_bounded() {
     let run = |n: usize| {
         for i in 0..n {
             let op = monitor.start(
-                operation::WEBSOCKET_CONVERSATION,
+                "websocket_conversation",
                 [KeyValue::new(
-                    a::CONNECTION_ID,
+                    "app.connection.id",
                     format!("conn-{}", i % 1000),
                 )],
             );

@@ -1,5 +1,6 @@
-//! Catalog loading: the embedded catalog matches its schema, and every kind
-//! of bad catalog gives a typed error naming the field and the value.
+//! Catalog loading: the chat and test catalogs match the JSON Schema, and
+//! every kind of bad catalog gives a typed error naming every broken field
+//! and its value.
 
 use perfmon::{Catalog, CatalogError};
 use serde_json::{json, Value};
@@ -29,8 +30,7 @@ fn the_embedded_catalog_satisfies_its_schema_and_loads() {
     let doc = catalog_json();
     let errors: Vec<String> = schema().iter_errors(&doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let catalog = Catalog::embedded();
-    assert_eq!(catalog, Catalog::from_json(CATALOG).unwrap());
+    let catalog = Catalog::from_json(CATALOG).unwrap();
     assert_eq!(catalog.version, doc["version"].as_u64().unwrap() as u32);
     assert_eq!(
         catalog.metric("HandlerDuration").unwrap().unit.cloudwatch(),
@@ -59,98 +59,54 @@ fn bad_catalogs_name_the_field_and_value() {
     type Edit = Box<dyn FnOnce(&mut Value)>;
     let cases: Vec<(&str, Edit, &str, &str, bool)> = vec![
         (
-            "unknown unit",
-            Box::new(|d| d["metrics"][0]["unit"] = json!("Millis")),
-            "metrics[0].unit",
-            "Millis",
-            true,
-        ),
-        (
-            "wrong type",
-            Box::new(|d| d["operations"][1]["thresholds"]["duration_ms"] = json!("fast")),
-            "operations[1].thresholds.duration_ms",
-            "fast",
-            true,
-        ),
-        (
-            "negative threshold",
-            Box::new(|d| d["operations"][2]["thresholds"]["duration_ms"] = json!(-5)),
-            "operations[2].thresholds.duration_ms",
-            "-5",
-            true,
-        ),
-        (
-            "error rate over 100",
-            Box::new(|d| d["operations"][0]["thresholds"]["error_rate_percent"] = json!(150)),
-            "operations[0].thresholds.error_rate_percent",
-            "150",
-            true,
-        ),
-        (
-            "reserved namespace",
-            Box::new(|d| d["namespace"] = json!("AWS/Lambda")),
-            "namespace",
-            "AWS/Lambda",
-            true,
-        ),
-        (
-            "version zero",
-            Box::new(|d| d["version"] = json!(0)),
-            "version",
-            "0",
-            true,
-        ),
-        (
-            "unknown field",
-            Box::new(|d| d["operations"][0]["owner"] = json!("team-a")),
-            "operations[0].owner",
-            "owner",
-            true,
-        ),
-        (
-            "empty dimension set",
-            Box::new(|d| d["metrics"][0]["dimensions"] = json!([[]])),
-            "metrics[0].dimensions[0]",
-            "[]",
-            true,
-        ),
-        (
-            "bad dimension name",
-            Box::new(|d| d["metrics"][6]["dimensions"][0][2] = json!("Message Type")),
-            "metrics[6].dimensions[0][2]",
-            "Message Type",
-            true,
-        ),
-        (
-            "duplicate metric",
-            Box::new(|d| d["metrics"][1]["name"] = json!("HandlerDuration")),
-            "metrics[1].name",
+            "a core metric redeclared",
+            Box::new(|d| d["metrics"][0]["name"] = json!("HandlerDuration")),
+            "metrics[0].name",
             "HandlerDuration",
             false,
         ),
         (
-            "a metric the code records is missing",
-            Box::new(|d| {
-                d["metrics"].as_array_mut().unwrap().remove(2);
-            }),
-            "metrics",
-            "Invocations",
+            "a key with neither values nor a bound",
+            Box::new(|d| d["metrics"][0]["dimensions"] = json!([{"name": "ConnectionId"}])),
+            "metrics[0].dimensions[0]",
+            "ConnectionId",
+            true,
+        ),
+        (
+            "a metric filed under an unknown operation",
+            Box::new(|d| d["metrics"][1]["operation"] = json!("websocket_chat")),
+            "metrics[1].operation",
+            "websocket_chat",
             false,
         ),
         (
-            "a dimension the code does not record",
+            "too many series",
             Box::new(|d| {
-                d["metrics"][0]["dimensions"] = json!([["Handler", "Environment", "ConnectionId"]])
+                d["metrics"][0]["dimensions"] =
+                    json!([{"name": "A", "max_values": 100}, {"name": "B", "max_values": 100}])
             }),
             "metrics[0].dimensions",
-            "ConnectionId",
+            "10201",
             false,
         ),
         (
-            "instrument differs from the code",
-            Box::new(|d| d["metrics"][2]["instrument"] = json!("histogram")),
-            "metrics[2].instrument",
-            "histogram",
+            "a widget line with an undeclared value",
+            Box::new(|d| {
+                d["dashboards"][0]["widgets"][2]["lines"][1]["dimensions"]["Outcome"] =
+                    json!("maybe")
+            }),
+            "dashboards[0].widgets[2].lines[1]",
+            "maybe",
+            false,
+        ),
+        (
+            "an expression naming an unknown id",
+            Box::new(|d| {
+                d["dashboards"][0]["widgets"][2]["lines"][0]["expression"] =
+                    json!("100 * ok / total")
+            }),
+            "dashboards[0].widgets[2].lines[0].expression",
+            "total",
             false,
         ),
         (
@@ -179,4 +135,48 @@ fn malformed_json_is_a_parse_error_not_a_panic() {
         let err = Catalog::from_json(text).unwrap_err();
         assert!(matches!(err, CatalogError::Parse { .. }), "{text:?}: {err}");
     }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (result, _) = load_edited(|d| {
+        d["version"] = json!(0);
+        d["operations"][0]["thresholds"]["duration_ms"] = json!(-5);
+        d["teams"][0]["operations"][0] = json!("nowhere");
+        d["dashboards"][0]["widgets"][0]["stat"] = json!("Median");
+    });
+    let err = result.unwrap_err();
+    let fields: Vec<&str> = err.problems().iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "version",
+            "metrics[0].name",
+            "dashboards[0].widgets[0].stat",
+            "teams[0].operations[0]"
+        ],
+        "{err}"
+    );
+    let text = err.to_string();
+    for value in ["0", "-5", "\"nowhere\"", "\"Median\""] {
+        assert!(text.contains(value), "{text} should quote {value}");
+    }
+}
+
+#[test]
+fn the_test_catalog_of_another_application_satisfies_the_schema() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/orders.catalog.json"
+    ))
+    .unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = schema().iter_errors(&doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let catalog = Catalog::from_json(&text).unwrap();
+    assert_eq!(
+        catalog.metrics().len(),
+        7 + 4,
+        "core metrics plus the catalog's own"
+    );
 }

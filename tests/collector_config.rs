@@ -58,7 +58,11 @@ fn pipelines_name_defined_components_and_no_processors() {
 
 #[test]
 fn awsemf_declares_exactly_the_catalog() {
-    let catalog = Catalog::embedded();
+    let catalog = Catalog::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/catalog.json"
+    ))
+    .unwrap();
     let emf = &config()["exporters"]["awsemf"];
     assert_eq!(emf["namespace"].as_str(), Some(catalog.namespace.as_str()));
     assert_eq!(emf["dimension_rollup_option"], "NoDimensionRollup");
@@ -85,7 +89,7 @@ fn awsemf_declares_exactly_the_catalog() {
             );
         }
     }
-    let in_catalog: BTreeSet<_> = catalog.metrics.iter().map(|m| m.name.clone()).collect();
+    let in_catalog: BTreeSet<_> = catalog.metrics().iter().map(|m| m.name.clone()).collect();
     assert_eq!(
         declared.keys().cloned().collect::<BTreeSet<_>>(),
         in_catalog
@@ -101,7 +105,7 @@ fn awsemf_declares_exactly_the_catalog() {
             )
         })
         .collect();
-    for metric in &catalog.metrics {
+    for metric in catalog.metrics() {
         assert_eq!(
             units.get(&metric.name).map(String::as_str),
             Some(metric.unit.cloudwatch()),
@@ -113,7 +117,11 @@ fn awsemf_declares_exactly_the_catalog() {
 
 #[test]
 fn awsxray_annotates_the_catalog_indexed_attributes() {
-    let catalog = Catalog::embedded();
+    let catalog = Catalog::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/catalog.json"
+    ))
+    .unwrap();
     let xray = &config()["exporters"]["awsxray"];
     assert_eq!(
         strings(&xray["indexed_attributes"]),

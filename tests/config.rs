@@ -30,7 +30,7 @@ fn with_env<R>(set: &[(&str, &str)], f: impl FnOnce() -> R) -> R {
 }
 
 #[test]
-fn defaults_off_lambda_are_console_dev_and_the_embedded_catalog() {
+fn defaults_off_lambda_are_console_dev_and_the_core_catalog() {
     with_env(&[], || {
         let t = Telemetry::builder().build().unwrap();
         let s = t.settings();
@@ -38,7 +38,8 @@ fn defaults_off_lambda_are_console_dev_and_the_embedded_catalog() {
         assert_eq!(s.metrics_exporter, ExporterKind::Console);
         assert_eq!(s.environment, "dev");
         assert_eq!(s.service_name, "perfmon");
-        assert_eq!(s.namespace, "WebSocket/Performance");
+        assert_eq!(s.namespace, perfmon::DEFAULT_NAMESPACE);
+        assert_eq!(s.catalog, perfmon::Catalog::default());
         assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(s.memory_source, MemorySource::Auto);
         assert!(!s.export_personal_data);

@@ -10,19 +10,17 @@ use std::path::Path;
 
 use common::TestTelemetry;
 use perfmon::dashboards::{self, validate, Kind, GENERATED_DIR, REGENERATE};
-use perfmon::{
-    AuthOutcome, Catalog, ConnectionEvent, DisconnectReason, MessageType, VerificationOutcome,
-};
+use perfmon::{Catalog, ExporterKind, Instrument, PerformanceMonitor, Telemetry};
 use serde_json::{json, Value};
 
 fn generated() -> Vec<dashboards::Generated> {
-    dashboards::generate(&Catalog::embedded())
+    dashboards::generate(&common::chat_catalog())
 }
 
 #[test]
 fn committed_files_match_the_catalog() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(GENERATED_DIR);
-    let drifted = dashboards::drifted(&Catalog::embedded(), &dir);
+    let drifted = dashboards::drifted(&common::chat_catalog(), &dir);
     assert!(
         drifted.is_empty(),
         "{drifted:?} differ from dashboards/catalog.json: run `{REGENERATE}` and commit"
@@ -31,7 +29,7 @@ fn committed_files_match_the_catalog() {
 
 #[test]
 fn every_file_carries_the_catalog_version() {
-    let version = Catalog::embedded().version;
+    let version = common::chat_catalog().version;
     for file in generated() {
         match file.kind {
             Kind::Dashboard => {
@@ -86,7 +84,7 @@ fn dashboards_and_alarms_have_the_documented_structure() {
             }
             Kind::Alarms => {
                 let alarms = file.json["alarms"].as_array().unwrap();
-                assert_eq!(alarms.len(), 3 * Catalog::embedded().operations.len());
+                assert_eq!(alarms.len(), 3 * common::chat_catalog().operations.len());
                 for alarm in alarms {
                     let problems = validate::alarm(alarm);
                     assert!(problems.is_empty(), "{problems:#?}");
@@ -150,30 +148,73 @@ fn the_validator_catches_what_cloudwatch_refuses() {
         .any(|p| p.contains("exactly one")));
 }
 
-/// (metric, dimensions) of every point the code emits for every completion
-/// variant and every business-metric value.
-fn emitted() -> Vec<(String, BTreeMap<String, String>)> {
-    let t = TestTelemetry::new();
-    let m = &t.monitor;
-    for op in Catalog::embedded().operations {
+/// The two catalogs every generator test runs on: the chat app's and an
+/// unrelated application's.
+fn catalogs() -> Vec<Catalog> {
+    vec![common::chat_catalog(), orders_catalog()]
+}
+
+fn orders_catalog() -> Catalog {
+    Catalog::from_path(common::root().join("tests/fixtures/orders.catalog.json")).unwrap()
+}
+
+/// Every value a dimension can be recorded with: the declared ones and
+/// the overflow value, or for a bounded key one learned value and the
+/// overflow value.
+fn values_of(spec: &perfmon::DimensionSpec) -> Vec<String> {
+    let mut values: Vec<String> = spec.known_values().into_iter().map(str::to_owned).collect();
+    if spec.values.is_empty() {
+        values.push("acme".to_owned());
+    }
+    values
+}
+
+/// Records every operation's completion variants and every custom metric
+/// with every combination of its values, through the public API.
+fn record_everything(m: &PerformanceMonitor, catalog: &Catalog) {
+    for op in &catalog.operations {
         m.start(&op.name, []).complete(true, []);
         m.start(&op.name, []).fail("SOME_ERROR", []);
+        m.start(&op.name, []).fail("PAYMENT_DECLINED", []);
         m.start(&op.name, []).complete(false, []);
         drop(m.start(&op.name, []));
     }
-    let b = m.business();
-    MessageType::ALL.iter().for_each(|v| b.message(*v));
-    AuthOutcome::ALL.iter().for_each(|v| b.auth_message(*v));
-    ConnectionEvent::ALL.iter().for_each(|v| b.connection(*v));
-    DisconnectReason::ALL.iter().for_each(|v| b.disconnect(*v));
-    VerificationOutcome::ALL
-        .iter()
-        .for_each(|v| b.verification(*v));
-    b.message_length(10);
-    b.connection_duration(std::time::Duration::from_secs(1));
-    b.message_processed();
-    b.database_operations(2);
-    m.record_cold_start("ws-conversation");
+    for metric in &catalog.custom_metrics {
+        let mut combinations: Vec<Vec<String>> = vec![vec![]];
+        for key in &metric.dimensions {
+            combinations = combinations
+                .into_iter()
+                .flat_map(|prefix| {
+                    values_of(key).into_iter().map(move |v| {
+                        let mut next = prefix.clone();
+                        next.push(v);
+                        next
+                    })
+                })
+                .collect();
+        }
+        for values in combinations {
+            let v: Vec<&str> = values.iter().map(String::as_str).collect();
+            let name = metric.name.as_str();
+            match (metric.instrument, v.as_slice()) {
+                (Instrument::Counter, []) => m.counter::<0>(name).unwrap().add(2, []),
+                (Instrument::Counter, [a]) => m.counter::<1>(name).unwrap().add(2, [a]),
+                (Instrument::Counter, [a, b]) => m.counter::<2>(name).unwrap().add(2, [a, b]),
+                (Instrument::Histogram, []) => m.histogram::<0>(name).unwrap().record(10.0, []),
+                (Instrument::Histogram, [a]) => m.histogram::<1>(name).unwrap().record(10.0, [a]),
+                (Instrument::Gauge, []) => m.gauge::<0>(name).unwrap().record(3.0, []),
+                (Instrument::Gauge, [a]) => m.gauge::<1>(name).unwrap().record(3.0, [a]),
+                other => panic!("add a case for {name} {other:?}"),
+            }
+        }
+    }
+    m.record_cold_start("fn-under-test");
+}
+
+/// (metric, dimensions) of every point the code emits for `catalog`.
+fn emitted(catalog: &Catalog) -> Vec<(String, BTreeMap<String, String>)> {
+    let t = TestTelemetry::with_catalog(catalog.clone());
+    record_everything(&t.monitor, catalog);
     t.points()
         .into_iter()
         .map(|p| (p.name, p.attributes))
@@ -181,10 +222,10 @@ fn emitted() -> Vec<(String, BTreeMap<String, String>)> {
 }
 
 /// Every metric a dashboard line or an alarm refers to.
-fn references() -> Vec<(String, String, BTreeMap<String, String>)> {
+fn references(catalog: &Catalog) -> Vec<(String, String, BTreeMap<String, String>)> {
     let env = |v: &str| v.replace("${Environment}", "test");
     let mut refs = Vec::new();
-    for file in generated() {
+    for file in dashboards::generate(catalog) {
         match file.kind {
             Kind::Dashboard => {
                 for widget in file.json["widgets"].as_array().unwrap() {
@@ -251,28 +292,129 @@ fn references() -> Vec<(String, String, BTreeMap<String, String>)> {
 
 #[test]
 fn every_referenced_metric_is_really_emitted_with_those_dimensions() {
-    let catalog = Catalog::embedded();
-    let emitted = emitted();
-    let refs = references();
-    assert!(refs.len() > 50, "{} references", refs.len());
-    for (file, name, dims) in &refs {
-        let keys: BTreeSet<&str> = dims.keys().map(String::as_str).collect();
-        let spec = catalog
-            .metric(name)
-            .unwrap_or_else(|| panic!("{file}: {name} is not in the catalog"));
+    for catalog in catalogs() {
+        let emitted = emitted(&catalog);
+        let refs = references(&catalog);
         assert!(
-            spec.dimensions.iter().any(|set| set
-                .iter()
-                .map(String::as_str)
-                .collect::<BTreeSet<_>>()
-                == keys),
-            "{file}: {name} {keys:?} is not a declared dimension set of {name}"
+            refs.len() > 10,
+            "{}: {} references",
+            catalog.namespace,
+            refs.len()
         );
-        assert!(
-            emitted
-                .iter()
-                .any(|(n, attrs)| n == name && dims.iter().all(|(k, v)| attrs.get(k) == Some(v))),
-            "{file}: {name} {dims:?} is never emitted by the code"
-        );
+        for (file, name, dims) in &refs {
+            let keys: BTreeSet<&str> = dims.keys().map(String::as_str).collect();
+            let spec = catalog
+                .metric(name)
+                .unwrap_or_else(|| panic!("{file}: {name} is not in the catalog"));
+            assert!(
+                spec.dimensions.iter().any(|set| set
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    == keys),
+                "{file}: {name} {keys:?} is not a declared dimension set of {name}"
+            );
+            assert!(
+                emitted.iter().any(
+                    |(n, attrs)| n == name && dims.iter().all(|(k, v)| attrs.get(k) == Some(v))
+                ),
+                "{}/{file}: {name} {dims:?} is never emitted by the code",
+                catalog.namespace
+            );
+        }
     }
+}
+
+#[test]
+fn the_emitted_emf_passes_validation_for_both_catalogs() {
+    for catalog in catalogs() {
+        let buffer = common::SharedBuffer::default();
+        let telemetry = Telemetry::builder()
+            .with_environment("test")
+            .with_catalog(catalog.clone())
+            .with_traces_exporter(ExporterKind::None)
+            .with_metrics_exporter(ExporterKind::Emf)
+            .with_emf_writer(buffer.clone())
+            .build()
+            .unwrap();
+        record_everything(&PerformanceMonitor::new(&telemetry), &catalog);
+        telemetry
+            .force_flush(std::time::Duration::from_secs(5))
+            .unwrap();
+        let lines = common::emf::lines(&buffer);
+        let names: BTreeSet<String> = lines
+            .iter()
+            .flat_map(|l| {
+                l["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .map(|m| m["Name"].as_str().unwrap().to_owned())
+            .collect();
+        for metric in &catalog.custom_metrics {
+            assert!(
+                names.contains(&metric.name),
+                "{}: no EMF line for {}",
+                catalog.namespace,
+                metric.name
+            );
+        }
+        for line in &lines {
+            common::emf::check_line(line, &catalog, common::emf::now_ms());
+        }
+        assert_eq!(telemetry.stats().emf_dropped, 0, "{}", catalog.namespace);
+    }
+}
+
+#[test]
+fn the_collector_config_is_generated_for_any_catalog() {
+    let committed =
+        std::fs::read_to_string(common::root().join(dashboards::COLLECTOR_CONFIG)).unwrap();
+    assert_eq!(
+        committed,
+        dashboards::collector_config(&common::chat_catalog()),
+        "collector/collector.yaml differs from dashboards/catalog.json: run `cargo run --features cli -- collector generate --catalog dashboards/catalog.json --out collector/collector.yaml`"
+    );
+    let orders = dashboards::collector_config(&orders_catalog());
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&orders).unwrap();
+    assert_eq!(yaml["exporters"]["awsemf"]["namespace"], "Orders");
+    assert!(orders.contains("\"^OrdersPlaced$\""), "{orders}");
+    assert!(
+        orders.contains("[Handler, Environment, PaymentMethod]"),
+        "{orders}"
+    );
+    assert!(orders.contains("[Environment, Merchant]"), "{orders}");
+}
+
+#[test]
+fn orders_files_have_the_generic_structure() {
+    let catalog = orders_catalog();
+    let files = dashboards::generate(&catalog);
+    let names: Vec<_> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "performance.dashboard.json",
+            "orders.dashboard.json",
+            "team-payments.dashboard.json",
+            "alarms.json",
+            "cloudformation.json"
+        ]
+    );
+    for file in &files {
+        match file.kind {
+            Kind::Dashboard => assert!(validate::dashboard(&file.json).is_empty(), "{}", file.name),
+            Kind::Alarms => {
+                let alarms = file.json["alarms"].as_array().unwrap();
+                assert_eq!(alarms.len(), 3 * catalog.operations.len());
+                assert!(alarms.iter().all(|a| validate::alarm(a).is_empty()));
+            }
+            Kind::Template => {}
+        }
+    }
+    let template = files.iter().find(|f| f.kind == Kind::Template).unwrap();
+    let text = template.json.to_string();
+    assert!(text.contains("Orders-Performance-${Environment}"), "{text}");
+    assert!(text.contains("Orders-Orders-${Environment}"), "{text}");
 }

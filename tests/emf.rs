@@ -4,27 +4,21 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use perfmon::{operation, Catalog, ExporterKind, Invocation, PerformanceMonitor, Telemetry};
+use perfmon::{ExporterKind, Invocation, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
-type Buffer = common::SharedBuffer;
+use common::emf::{check_line, lines, now_ms};
 
-/// Every line written, parsed.
-fn lines(buffer: &Buffer) -> Vec<Value> {
-    buffer
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is one JSON object"))
-        .collect()
-}
+type Buffer = common::SharedBuffer;
 
 fn emf(environment: &str) -> (Telemetry, PerformanceMonitor, Buffer) {
     let buffer = Buffer::default();
     let telemetry = Telemetry::builder()
         .with_environment(environment)
+        .with_catalog(common::chat_catalog())
         .with_traces_exporter(ExporterKind::None)
         .with_metrics_exporter(ExporterKind::Emf)
         .with_emf_writer(buffer.clone())
@@ -38,109 +32,6 @@ fn flush(telemetry: &Telemetry) {
     telemetry.force_flush(Duration::from_secs(5)).unwrap();
 }
 
-const UNITS: &[&str] = &[
-    "Seconds",
-    "Microseconds",
-    "Milliseconds",
-    "Bytes",
-    "Kilobytes",
-    "Megabytes",
-    "Gigabytes",
-    "Terabytes",
-    "Bits",
-    "Kilobits",
-    "Megabits",
-    "Gigabits",
-    "Terabits",
-    "Percent",
-    "Count",
-    "Bytes/Second",
-    "Kilobytes/Second",
-    "Megabytes/Second",
-    "Gigabytes/Second",
-    "Terabytes/Second",
-    "Bits/Second",
-    "Kilobits/Second",
-    "Megabits/Second",
-    "Gigabits/Second",
-    "Terabits/Second",
-    "Count/Second",
-    "None",
-];
-
-/// Checks one line against the specification and the catalog.
-fn check_line(line: &Value, catalog: &Catalog, now_ms: u64) {
-    let root = line.as_object().expect("a JSON object");
-    let aws = root["_aws"].as_object().expect("_aws metadata");
-    let ts = aws["Timestamp"]
-        .as_u64()
-        .expect("Timestamp is ms since the epoch");
-    assert!(ts.abs_diff(now_ms) < 60_000, "Timestamp {ts} is now, in ms");
-    let directives = aws["CloudWatchMetrics"].as_array().unwrap();
-    assert!(!directives.is_empty());
-    let mut names_in_line = BTreeSet::new();
-    for directive in directives {
-        assert_eq!(directive["Namespace"], catalog.namespace);
-        let sets: Vec<Vec<String>> =
-            serde_json::from_value(directive["Dimensions"].clone()).unwrap();
-        for set in &sets {
-            assert!(!set.is_empty() && set.len() <= 30);
-            for key in set {
-                let value = root[key]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("dimension {key} is a root string"));
-                assert!(!value.is_empty() && value.len() <= 1024);
-                assert!(
-                    key != "traceId" && key != "requestId",
-                    "ids are never dimensions"
-                );
-            }
-        }
-        let metrics = directive["Metrics"].as_array().unwrap();
-        assert!(!metrics.is_empty() && metrics.len() <= 100);
-        for metric in metrics {
-            let name = metric["Name"].as_str().unwrap();
-            assert!(
-                names_in_line.insert(name.to_owned()),
-                "{name} once per line"
-            );
-            let spec = catalog.metric(name).expect("only catalog metrics");
-            assert_eq!(
-                sets, spec.dimensions,
-                "{name}: dimension sets exactly as declared"
-            );
-            let unit = metric["Unit"].as_str().unwrap();
-            assert!(UNITS.contains(&unit), "{unit} is a CloudWatch unit");
-            assert_eq!(unit, spec.unit.cloudwatch());
-            assert!(matches!(metric["StorageResolution"].as_u64(), Some(1 | 60)));
-            match &root[name] {
-                Value::Number(n) => assert!(n.as_f64().unwrap().is_finite()),
-                Value::Object(d) => {
-                    let values = d["Values"].as_array().unwrap();
-                    let counts = d["Counts"].as_array().unwrap();
-                    assert_eq!(values.len(), counts.len());
-                    assert!(values.len() <= 100, "at most 100 values per line");
-                    let total: u64 = counts.iter().map(|c| c.as_u64().unwrap()).sum();
-                    assert_eq!(d["Count"].as_u64(), Some(total));
-                    for key in ["Sum", "Min", "Max"] {
-                        assert!(d[key].as_f64().unwrap().is_finite());
-                    }
-                    assert!(d["Min"].as_f64() <= d["Max"].as_f64());
-                }
-                other => panic!("{name} has value {other}"),
-            }
-        }
-    }
-    assert!(serde_json::to_string(line).unwrap().len() < 256 * 1024);
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 #[test]
 fn every_line_follows_the_specification_and_the_catalog() {
     let (telemetry, monitor, buffer) = emf("prod");
@@ -149,22 +40,27 @@ fn every_line_follows_the_specification_and_the_catalog() {
         request_id: Some("8f507cfc-example".into()),
     });
     monitor
-        .start(operation::WEBSOCKET_CONVERSATION, [])
+        .start(common::op::WEBSOCKET_CONVERSATION, [])
         .complete(true, []);
     monitor
-        .start(operation::WEBSOCKET_CONVERSATION, [])
+        .start(common::op::WEBSOCKET_CONVERSATION, [])
         .fail("UNAUTHENTICATED_CONNECTION", []);
     monitor
-        .start(operation::CHAT_MESSAGE_PROCESSING, [])
+        .start(common::op::CHAT_MESSAGE_PROCESSING, [])
         .complete(true, []);
-    let business = monitor.business();
-    business.message(perfmon::MessageType::Ping);
-    business.verification(perfmon::VerificationOutcome::TokenExpired);
-    business.message_length(42);
+    monitor.counter::<1>("Messages").unwrap().add(1, ["ping"]);
+    monitor
+        .counter::<1>("Verifications")
+        .unwrap()
+        .add(1, ["TOKEN_EXPIRED"]);
+    monitor
+        .histogram::<0>("MessageLength")
+        .unwrap()
+        .record(42.0, []);
     monitor.record_cold_start("ws-conversation");
     flush(&telemetry);
 
-    let catalog = Catalog::embedded();
+    let catalog = common::chat_catalog();
     let lines = lines(&buffer);
     assert!(!lines.is_empty());
     for line in &lines {
@@ -223,13 +119,12 @@ fn percentiles_computed_from_the_lines_are_within_one_percent() {
             0.8 * (u * 9.6).exp()
         })
         .collect();
+    let duration = monitor.histogram::<0>("ConnectionDuration").unwrap();
     for ms in &recorded {
-        monitor
-            .business()
-            .connection_duration(Duration::from_secs_f64(ms / 1000.0));
+        duration.record(*ms, []);
     }
     flush(&telemetry);
-    let catalog = Catalog::embedded();
+    let catalog = common::chat_catalog();
     let lines: Vec<Value> = lines(&buffer)
         .into_iter()
         .filter(|l| l.get("ConnectionDuration").is_some())
@@ -289,7 +184,7 @@ fn invalid_points_are_dropped_counted_and_never_written() {
     // would drop such lines silently.
     let (telemetry, monitor, buffer) = emf("");
     monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     // A metric the catalog does not declare.
     telemetry
@@ -307,7 +202,7 @@ fn invalid_points_are_dropped_counted_and_never_written() {
 
     let (telemetry, monitor, buffer) = emf("prød");
     monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     flush(&telemetry);
     assert!(
@@ -321,7 +216,7 @@ fn invalid_points_are_dropped_counted_and_never_written() {
 fn without_an_invocation_lines_carry_no_ids() {
     let (telemetry, monitor, buffer) = emf("dev");
     monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     flush(&telemetry);
     let lines = lines(&buffer);

@@ -14,7 +14,7 @@ use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::trace::{SpanKind, Status};
 use perfmon::lambda::PerformanceLayer;
-use perfmon::{operation, PerformanceMonitor, Telemetry};
+use perfmon::{PerformanceMonitor, Telemetry};
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
@@ -31,7 +31,7 @@ fn handler(
     service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let monitor = monitor.clone();
         async move {
-            let op = monitor.start(operation::WEBSOCKET_CONVERSATION, []);
+            let op = monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
             if event.payload["fail"] == true {
                 op.fail("INVALID_MESSAGE_FORMAT", []);
                 return Err("bad frame".to_owned());
@@ -65,7 +65,7 @@ async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
     let root = spans.iter().find(|s| s.name == "ws-conversation").unwrap();
     let op = spans
         .iter()
-        .find(|s| s.name == operation::WEBSOCKET_CONVERSATION)
+        .find(|s| s.name == common::op::WEBSOCKET_CONVERSATION)
         .unwrap();
     assert_eq!(root.span_kind, SpanKind::Server);
     assert_eq!(

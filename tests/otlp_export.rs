@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::rotel::Rotel;
 use opentelemetry::KeyValue;
-use perfmon::{attributes, operation, ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
+use perfmon::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
 
 fn export_one_operation(rotel: &Rotel, protocol: OtlpProtocol) {
     let endpoint = match protocol {
@@ -27,8 +27,8 @@ fn export_one_operation(rotel: &Rotel, protocol: OtlpProtocol) {
     let monitor = PerformanceMonitor::new(&telemetry);
     monitor
         .start(
-            operation::AUTHENTICATION_JWT_VERIFICATION,
-            [KeyValue::new(attributes::TOKEN_LENGTH, 812_i64)],
+            common::op::AUTHENTICATION_JWT_VERIFICATION,
+            [KeyValue::new(common::key::TOKEN_LENGTH, 812_i64)],
         )
         .fail("TOKEN_EXPIRED", []);
     telemetry

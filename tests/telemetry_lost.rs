@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{dims, TestTelemetry, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use perfmon::{operation, Signal, TelemetryBuilder};
+use perfmon::{Signal, TelemetryBuilder};
 
 /// Fails every export while `down`; blocks while `stuck`.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +56,7 @@ fn telemetry(configure: impl FnOnce(TelemetryBuilder) -> TelemetryBuilder) -> Te
 fn operations(t: &TestTelemetry, n: usize) {
     for _ in 0..n {
         t.monitor
-            .start(operation::WEBSOCKET_CONVERSATION, [])
+            .start(common::op::WEBSOCKET_CONVERSATION, [])
             .complete(true, []);
     }
 }

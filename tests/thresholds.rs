@@ -7,15 +7,15 @@ use std::time::Duration;
 
 use common::{dims, TestTelemetry, Value};
 use opentelemetry::Value as OtelValue;
-use perfmon::{operation, Catalog};
+use perfmon::Catalog;
 
 /// The embedded catalog with the chat operation's limits lowered.
 fn catalog_with_chat_limits(duration_ms: f64, memory_bytes: u64) -> Catalog {
-    let mut catalog = Catalog::embedded();
+    let mut catalog = common::chat_catalog();
     let chat = catalog
         .operations
         .iter_mut()
-        .find(|o| o.name == operation::CHAT_MESSAGE_PROCESSING)
+        .find(|o| o.name == common::op::CHAT_MESSAGE_PROCESSING)
         .unwrap();
     chat.thresholds.duration_ms = duration_ms;
     chat.thresholds.memory_bytes = memory_bytes;
@@ -35,11 +35,11 @@ fn event_attr(event: &opentelemetry::trace::Event, key: &str) -> OtelValue {
 #[test]
 fn a_slow_operation_records_the_breach_event_and_count() {
     let t = TestTelemetry::with_catalog(catalog_with_chat_limits(5.0, u64::MAX / 2));
-    let op = t.monitor.start(operation::CHAT_MESSAGE_PROCESSING, []);
+    let op = t.monitor.start(common::op::CHAT_MESSAGE_PROCESSING, []);
     std::thread::sleep(Duration::from_millis(20));
     op.complete(true, []);
 
-    let span = t.span(operation::CHAT_MESSAGE_PROCESSING);
+    let span = t.span(common::op::CHAT_MESSAGE_PROCESSING);
     let events: Vec<_> = span.events.iter().collect();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].name, "perf.threshold_exceeded");
@@ -58,7 +58,7 @@ fn a_slow_operation_records_the_breach_event_and_count() {
     assert_eq!(
         breaches[0].attributes,
         dims(&[
-            ("Handler", operation::CHAT_MESSAGE_PROCESSING),
+            ("Handler", common::op::CHAT_MESSAGE_PROCESSING),
             ("Environment", "test"),
             ("Metric", "HandlerDuration"),
         ])
@@ -71,12 +71,12 @@ fn a_slow_operation_records_the_breach_event_and_count() {
 fn memory_above_the_limit_is_a_breach() {
     let t = TestTelemetry::with_catalog(catalog_with_chat_limits(60_000.0, 1));
     t.monitor
-        .start(operation::CHAT_MESSAGE_PROCESSING, [])
+        .start(common::op::CHAT_MESSAGE_PROCESSING, [])
         .complete(true, []);
     let breaches = t.points_named("ThresholdBreaches");
     assert_eq!(breaches.len(), 1);
     assert_eq!(breaches[0].attributes["Metric"], "MemoryUsage");
-    let span = t.span(operation::CHAT_MESSAGE_PROCESSING);
+    let span = t.span(common::op::CHAT_MESSAGE_PROCESSING);
     assert_eq!(
         event_attr(&span.events.events[0], "limit"),
         OtelValue::F64(1.0)
@@ -89,12 +89,12 @@ fn an_error_rate_above_the_limit_is_a_breach_once_judged() {
     // websocket_connection allows 2 %: 19 successes, then a failure is 5 %.
     for _ in 0..19 {
         t.monitor
-            .start(operation::WEBSOCKET_CONNECTION, [])
+            .start(common::op::WEBSOCKET_CONNECTION, [])
             .complete(true, []);
     }
     assert!(t.points_named("ThresholdBreaches").is_empty());
     t.monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .fail("DATABASE_ERROR", []);
     let breaches = t.points_named("ThresholdBreaches");
     assert_eq!(breaches.len(), 1, "{breaches:?}");

@@ -10,7 +10,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use common::TestTelemetry;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
-use perfmon::operation;
 
 #[test]
 fn trace_ids_start_with_the_epoch_second_as_x_ray_requires() {
@@ -20,13 +19,13 @@ fn trace_ids_start_with_the_epoch_second_as_x_ray_requires() {
         .unwrap()
         .as_secs();
     t.monitor
-        .start(operation::WEBSOCKET_CONNECTION, [])
+        .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
     let after = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let span = t.span(operation::WEBSOCKET_CONNECTION);
+    let span = t.span(common::op::WEBSOCKET_CONNECTION);
     let id = span.span_context.trace_id().to_string();
     let seconds = u64::from_str_radix(&id[..8], 16).unwrap();
     assert!(
@@ -43,9 +42,9 @@ fn operations_join_the_trace_of_an_x_ray_header() {
     let parent = t.telemetry.propagator().extract(&carrier);
     assert!(parent.span().span_context().is_valid());
     t.monitor
-        .start_with_context(operation::WEBSOCKET_CONVERSATION, &parent, [])
+        .start_with_context(common::op::WEBSOCKET_CONVERSATION, &parent, [])
         .complete(true, []);
-    let span = t.span(operation::WEBSOCKET_CONVERSATION);
+    let span = t.span(common::op::WEBSOCKET_CONVERSATION);
     assert_eq!(
         span.span_context.trace_id().to_string(),
         "5759e988bd862e3fe1be46a994272793"
@@ -66,7 +65,7 @@ fn on_lambda_the_resource_names_the_function() {
     let resource = temp_env::with_vars(vars, || {
         let t = TestTelemetry::new();
         t.monitor
-            .start(operation::WEBSOCKET_CONVERSATION, [])
+            .start(common::op::WEBSOCKET_CONVERSATION, [])
             .complete(true, []);
         t.resource()
     });

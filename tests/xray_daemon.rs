@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::KeyValue;
-use perfmon::{attributes as a, operation, ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
 /// The invocation's trace root. X-Ray refuses trace ids older than 30 days,
@@ -38,6 +38,7 @@ pub fn segments() -> Vec<Value> {
         .set_read_timeout(Some(Duration::from_secs(2)))
         .unwrap();
     let telemetry = Telemetry::builder()
+        .with_catalog(common::chat_catalog())
         .with_traces_exporter(ExporterKind::Xray)
         .with_metrics_exporter(ExporterKind::None)
         .with_xray_daemon_address(daemon.local_addr().unwrap())
@@ -48,17 +49,17 @@ pub fn segments() -> Vec<Value> {
     let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
     let lambda = telemetry.propagator().extract(&carrier);
     let mut conversation = monitor.start_with_context(
-        operation::WEBSOCKET_CONVERSATION,
+        common::op::WEBSOCKET_CONVERSATION,
         &lambda,
         [
-            KeyValue::new(a::CONNECTION_ID, "SlRtFcbfoAMCJRg="),
+            KeyValue::new(common::key::CONNECTION_ID, "SlRtFcbfoAMCJRg="),
             KeyValue::new("token", TOKEN),
-            KeyValue::new(a::USER_EMAIL, "alice@example.com"),
+            KeyValue::new(common::key::USER_EMAIL, "alice@example.com"),
         ],
     );
     let cx = conversation.context();
     monitor
-        .start_with_context(operation::CHAT_MESSAGE_PROCESSING, &cx, [])
+        .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &cx, [])
         .fail("DATABASE_ERROR", []);
     conversation.complete(true, []);
     telemetry.force_flush(Duration::from_secs(5)).unwrap();
@@ -103,13 +104,13 @@ fn by_handler<'a>(docs: &'a [Value], operation: &str) -> &'a Value {
 #[test]
 fn segments_reach_the_daemon_joined_to_the_lambda_segment() {
     let docs = segments();
-    let root = by_handler(&docs, operation::WEBSOCKET_CONVERSATION);
-    let child = by_handler(&docs, operation::CHAT_MESSAGE_PROCESSING);
+    let root = by_handler(&docs, common::op::WEBSOCKET_CONVERSATION);
+    let child = by_handler(&docs, common::op::CHAT_MESSAGE_PROCESSING);
     assert_eq!(
         root["name"], "perfmon",
         "the segment is named after service.name"
     );
-    assert_eq!(child["name"], operation::CHAT_MESSAGE_PROCESSING);
+    assert_eq!(child["name"], common::op::CHAT_MESSAGE_PROCESSING);
     assert_eq!(child["fault"], true);
     assert_eq!(root["trace_id"].as_str().unwrap()[..11], trace_root()[..11]);
     assert!(root["trace_id"]

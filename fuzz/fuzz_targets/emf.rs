@@ -34,6 +34,7 @@ impl std::io::Write for Sink {
 fuzz_target!(|input: Input| {
     let sink = Sink::default();
     let telemetry = Telemetry::builder()
+        .with_catalog(perfmon_chat::catalog())
         .with_environment(input.environment)
         .with_namespace(input.namespace)
         .with_traces_exporter(ExporterKind::None)
@@ -42,14 +43,14 @@ fuzz_target!(|input: Input| {
         .build()
         .unwrap();
     let monitor = PerformanceMonitor::new(&telemetry);
-    let business = monitor.business();
+    let duration = monitor.histogram::<0>("ConnectionDuration").unwrap();
+    let length = monitor.histogram::<0>("MessageLength").unwrap();
     for ms in input.durations_ms.iter().take(64) {
-        if ms.is_finite() {
-            business.connection_duration(Duration::from_secs_f64(ms.abs().min(1e12) / 1000.0));
-        }
+        // Any f64, NaN and infinities included: the writer must cope.
+        duration.record(*ms, []);
     }
-    for length in input.lengths.iter().take(64) {
-        business.message_length(*length as usize);
+    for bytes in input.lengths.iter().take(64) {
+        length.record(*bytes as f64, []);
     }
     let op = monitor.start(&input.operation, []);
     if input.fail {

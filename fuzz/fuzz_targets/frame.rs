@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use perfmon::app::frame;
 use perfmon::ErrorCode;
+use perfmon_chat::frame;
 
 fuzz_target!(|data: &[u8]| {
     let body = String::from_utf8_lossy(data);

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use perfmon::app::auth::{AuthenticationService, DevIssuer};
 use perfmon::{ErrorCode, PerformanceMonitor, Telemetry};
+use perfmon_chat::auth::{AuthenticationService, DevIssuer};
 use serde_json::{json, Value};
 
 #[derive(Debug, Arbitrary)]
@@ -113,11 +113,15 @@ fn rig() -> &'static Rig {
     static RIG: OnceLock<Rig> = OnceLock::new();
     RIG.get_or_init(|| {
         let telemetry = Telemetry::builder()
+            .with_catalog(perfmon_chat::catalog())
             .with_exporters_disabled()
             .build()
             .unwrap();
         let issuer = DevIssuer::new();
-        let auth = AuthenticationService::local(&issuer, PerformanceMonitor::new(&telemetry));
+        let auth = AuthenticationService::local(
+            &issuer,
+            perfmon_chat::ChatMonitor::new(PerformanceMonitor::new(&telemetry)).unwrap(),
+        );
         Rig {
             issuer,
             auth,

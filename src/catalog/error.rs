@@ -1,8 +1,6 @@
 use std::path::PathBuf;
 
-/// Why a catalog could not be loaded. Every variant names the offending
-/// field (a JSON path such as `operations[1].thresholds.duration_ms`) and
-/// the value found there.
+/// Why a catalog could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CatalogError {
@@ -16,7 +14,7 @@ pub enum CatalogError {
         source: std::io::Error,
     },
     /// The document is not valid JSON, or a field has the wrong type or an
-    /// unknown value.
+    /// unknown value. Parsing stops at the first such field.
     #[error("invalid catalog at `{field}`: {message}")]
     Parse {
         /// JSON path of the field serde stopped at.
@@ -24,36 +22,70 @@ pub enum CatalogError {
         /// serde's description, which quotes the bad value.
         message: String,
     },
-    /// The document parses but breaks a rule of the catalog.
-    #[error("invalid catalog at `{field}` = {value}: {reason}")]
+    /// The document parses but breaks rules of the catalog: every broken
+    /// rule is listed.
+    #[error("invalid catalog: {}", list(.problems))]
     Invalid {
-        /// JSON path of the offending field.
-        field: String,
-        /// The offending value, as JSON.
-        value: String,
-        /// The rule it breaks.
-        reason: &'static str,
+        /// Every problem found, in document order.
+        problems: Vec<Problem>,
     },
 }
 
-impl CatalogError {
-    pub(crate) fn invalid(
+/// One broken rule: the field (a JSON path such as
+/// `operations[1].thresholds.duration_ms`), the value found there, and the
+/// rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// JSON path of the offending field.
+    pub field: String,
+    /// The offending value, as JSON.
+    pub value: String,
+    /// The rule it breaks.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` = {}: {}", self.field, self.value, self.reason)
+    }
+}
+
+fn list(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => many.iter().map(|p| format!("\n  {p}")).collect::<String>(),
+    }
+}
+
+impl Problem {
+    pub(crate) fn new(
         field: impl Into<String>,
         value: impl serde::Serialize,
-        reason: &'static str,
+        reason: impl Into<String>,
     ) -> Self {
-        CatalogError::Invalid {
+        Problem {
             field: field.into(),
             value: serde_json::to_string(&value).unwrap_or_default(),
-            reason,
+            reason: reason.into(),
         }
     }
+}
 
-    /// The JSON path of the offending field, when there is one.
+impl CatalogError {
+    /// The JSON path of the first offending field, when there is one.
     pub fn field(&self) -> Option<&str> {
         match self {
             CatalogError::Io { .. } => None,
-            CatalogError::Parse { field, .. } | CatalogError::Invalid { field, .. } => Some(field),
+            CatalogError::Parse { field, .. } => Some(field),
+            CatalogError::Invalid { problems } => problems.first().map(|p| p.field.as_str()),
+        }
+    }
+
+    /// Every broken rule; empty for read and parse errors.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            CatalogError::Invalid { problems } => problems,
+            _ => &[],
         }
     }
 }

@@ -67,7 +67,7 @@ pub fn template(
     json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": format!(
-            "perfmon dashboards and alarms, generated from metric catalog version {}. Do not edit: change dashboards/catalog.json and regenerate.",
+            "perfmon dashboards and alarms, generated from metric catalog version {}. Do not edit: change the catalog and regenerate.",
             catalog.version
         ),
         "Metadata": {"perfmon": {"catalogVersion": catalog.version, "namespace": catalog.namespace}},

@@ -1,11 +1,13 @@
 //! Dashboards and alarms generated from the catalog, as versioned JSON.
 //!
-//! [`generate`] returns every file of `dashboards/generated/`: the
-//! performance and business dashboard bodies, one dashboard per team, the
-//! alarms in `PutMetricAlarm` shape, and one CloudFormation template holding
-//! them all. Every file carries the catalog `version`. The command
-//! `perfmon dashboards generate` writes them; a test fails when the committed
-//! files differ from what the catalog generates.
+//! [`generate`] returns, for any valid catalog, the performance dashboard
+//! (every operation), the catalog's own dashboards, one dashboard per team,
+//! the alarms in `PutMetricAlarm` shape (three per operation), and one
+//! CloudFormation template holding them all. Every file carries the catalog
+//! `version`. `perfmon dashboards generate --catalog FILE --out DIR` writes
+//! them; [`drifted`] finds committed files that differ.
+//! [`collector_config`] is the ADOT collector configuration for the same
+//! catalog.
 //!
 //! Bodies and alarms refer to `${Environment}` and `${AWS::Region}`: the
 //! template substitutes them (`Fn::Sub`); to use a body or an alarm on its
@@ -16,11 +18,14 @@
 //! before dividing.
 
 mod alarms;
-mod business;
 mod cloudformation;
+mod collector;
+mod declared;
 mod performance;
 pub mod validate;
 mod widgets;
+
+pub use collector::{config as collector_config, COLLECTOR_CONFIG};
 
 use serde_json::Value;
 
@@ -28,8 +33,9 @@ use crate::catalog::Catalog;
 
 /// Where the generated files go, relative to the repository root.
 pub const GENERATED_DIR: &str = "dashboards/generated";
-/// The command that regenerates them.
-pub const REGENERATE: &str = "cargo run -- dashboards generate";
+/// The command that regenerates the chat app's files from the repository
+/// root.
+pub const REGENERATE: &str = "cargo run --features cli -- dashboards generate --catalog dashboards/catalog.json --out dashboards/generated";
 /// Placeholder of the `Environment` dimension value.
 pub const ENVIRONMENT: &str = "${Environment}";
 /// Placeholder of the region.
@@ -68,31 +74,25 @@ impl Generated {
 
 /// Every generated file, in a stable order.
 pub fn generate(catalog: &Catalog) -> Vec<Generated> {
-    let mut dashboards = vec![
-        (
-            "performance".to_owned(),
-            "WebSocket-Performance".to_owned(),
-            performance::body(
-                catalog,
-                &catalog
-                    .operations
-                    .iter()
-                    .map(|o| o.name.as_str())
-                    .collect::<Vec<_>>(),
-                "Performance",
-            ),
-        ),
-        (
-            "business".to_owned(),
-            "WebSocket-Business".to_owned(),
-            business::body(catalog),
-        ),
-    ];
+    let prefix = catalog.dashboard_prefix();
+    let operations: Vec<&str> = catalog.operations.iter().map(|o| o.name.as_str()).collect();
+    let mut dashboards = vec![(
+        "performance".to_owned(),
+        format!("{prefix}-Performance"),
+        performance::body(catalog, &operations, "Performance"),
+    )];
+    for dashboard in &catalog.dashboards {
+        dashboards.push((
+            dashboard.name.clone(),
+            format!("{prefix}-{}", title_case(&dashboard.name)),
+            declared::body(catalog, dashboard),
+        ));
+    }
     for team in &catalog.teams {
         let ops: Vec<&str> = team.operations.iter().map(String::as_str).collect();
         dashboards.push((
             format!("team-{}", team.name),
-            format!("WebSocket-Team-{}", team.name),
+            format!("{prefix}-Team-{}", team.name),
             performance::body(catalog, &ops, &team.title),
         ));
     }
@@ -143,4 +143,18 @@ pub fn drifted(catalog: &Catalog, dir: &std::path::Path) -> Vec<String> {
         .filter(|file| std::fs::read_to_string(dir.join(&file.name)).ok() != Some(file.text()))
         .map(|file| file.name)
         .collect()
+}
+
+/// `order-flow` → `Order-Flow`.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }

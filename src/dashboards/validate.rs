@@ -8,7 +8,6 @@ use serde_json::Value;
 
 const WIDGET_TYPES: &[&str] = &["metric", "text", "log", "alarm", "explorer"];
 const BODY_KEYS: &[&str] = &["widgets", "start", "end", "periodOverride", "variables"];
-const STATS: &[&str] = &["Average", "Sum", "Minimum", "Maximum", "SampleCount"];
 const COMPARISONS: &[&str] = &[
     "GreaterThanOrEqualToThreshold",
     "GreaterThanThreshold",
@@ -16,32 +15,8 @@ const COMPARISONS: &[&str] = &[
     "LessThanOrEqualToThreshold",
 ];
 const MISSING_DATA: &[&str] = &["breaching", "notBreaching", "ignore", "missing"];
-/// Metric-math functions, which are not metric ids.
-const FUNCTIONS: &[&str] = &[
-    "FILL", "SUM", "AVG", "MIN", "MAX", "ABS", "IF", "RATE", "METRICS",
-];
-
-fn valid_stat(stat: &str) -> bool {
-    STATS.contains(&stat)
-        || stat
-            .strip_prefix('p')
-            .is_some_and(|p| p.parse::<f64>().is_ok_and(|v| (0.0..=100.0).contains(&v)))
-}
-
-fn valid_id(id: &str) -> bool {
-    id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The metric ids an expression refers to.
-pub fn expression_ids(expression: &str) -> Vec<String> {
-    expression
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
-        .filter(|w| !FUNCTIONS.contains(w))
-        .map(str::to_owned)
-        .collect()
-}
+pub use crate::catalog::expression_ids;
+use crate::catalog::{valid_id, valid_stat};
 
 /// Problems with a DashboardBody.
 pub fn dashboard(body: &Value) -> Vec<String> {
@@ -262,7 +237,7 @@ pub fn alarm(alarm: &Value) -> Vec<String> {
             let stat = alarm["Statistic"].as_str();
             let extended = alarm["ExtendedStatistic"].as_str();
             match (stat, extended) {
-                (Some(s), None) if STATS.contains(&s) => {}
+                (Some(s), None) if valid_stat(s) && !s.starts_with('p') => {}
                 (None, Some(p)) if valid_stat(p) => {}
                 _ => problem("exactly one valid Statistic or ExtendedStatistic".into()),
             }

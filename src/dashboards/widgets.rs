@@ -60,7 +60,7 @@ pub fn header(catalog: &Catalog, title: &str) -> Value {
         "type": "text",
         "properties": {
             "markdown": format!(
-                "# {title}\nGenerated from metric catalog **version {}** (namespace `{}`), environment `{ENVIRONMENT}`. Do not edit: change `dashboards/catalog.json` and regenerate.",
+                "# {title}\nGenerated from metric catalog **version {}** (namespace `{}`), environment `{ENVIRONMENT}`. Do not edit: change the catalog and regenerate.",
                 catalog.version, catalog.namespace
             )
         }
@@ -78,7 +78,7 @@ pub fn metric(catalog: &Catalog, name: &str, dims: &[(&str, &str)], options: Val
     Value::Array(line)
 }
 
-/// `[Handler, op, Environment, ${Environment}]`.
+/// `[Handler, op, Environment, ${Environment}]`, the core metrics' set.
 pub fn handler_dims(op: &str) -> Vec<(&str, &str)> {
     vec![("Handler", op), ("Environment", ENVIRONMENT)]
 }

@@ -1,7 +1,9 @@
 //! `PerformanceMonitor`: each monitored operation becomes one span plus the
 //! catalog's core metrics, with thresholds checked in-process.
 
+mod custom;
 mod instruments;
+pub use custom::{Counter, Gauge, Histogram, MetricError};
 pub(crate) use instruments::Instruments;
 pub(crate) mod memory;
 mod operation;
@@ -15,7 +17,6 @@ use opentelemetry::trace::{SpanKind, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::business::BusinessMetrics;
 use crate::catalog::{Catalog, Thresholds};
 use crate::names::dim;
 
@@ -39,11 +40,8 @@ pub const OVERFLOW_OPERATION: &str = "other";
 /// let telemetry = Telemetry::builder().with_exporters_disabled().build().unwrap();
 /// let monitor = PerformanceMonitor::new(&telemetry);
 ///
-/// let op = monitor.start(
-///     "websocket_conversation",
-///     [KeyValue::new(attributes::CONNECTION_ID, "abc=")],
-/// );
-/// op.complete(true, [KeyValue::new(attributes::MESSAGE_TYPE, "ping")]);
+/// let op = monitor.start("checkout", [KeyValue::new("app.cart.items", 3_i64)]);
+/// op.complete(true, [KeyValue::new(attributes::ENDUSER_ID, "user-1")]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct PerformanceMonitor {
@@ -54,8 +52,8 @@ pub struct PerformanceMonitor {
 struct Inner {
     /// Tracer of the telemetry pipeline; spans go through its processors.
     tracer: SdkTracer,
-    /// Typed business-metric recorders.
-    business: BusinessMetrics,
+    /// The catalog's own metrics.
+    custom: custom::CustomMetrics,
     /// The `Environment` dimension value.
     environment: StringValue,
     /// Catalog operations, fixed at construction, read without locking.
@@ -119,7 +117,7 @@ impl PerformanceMonitor {
         let environment = StringValue::from(intern(environment));
         let instruments = Instruments::new(meter, catalog);
         let shared = Arc::new(Shared {
-            instruments: instruments.clone(),
+            instruments,
             memory: MemorySampler::new(memory_source),
             epoch: Instant::now(),
         });
@@ -139,7 +137,7 @@ impl PerformanceMonitor {
         PerformanceMonitor {
             inner: Arc::new(Inner {
                 tracer,
-                business: BusinessMetrics::new(instruments, &environment),
+                custom: custom::CustomMetrics::new(meter, catalog, &environment),
                 environment,
                 listed,
                 unlisted: RwLock::new(HashMap::new()),
@@ -179,9 +177,43 @@ impl PerformanceMonitor {
         OperationMonitor::new(state, span, started)
     }
 
-    /// Typed recorders for the business metrics.
-    pub fn business(&self) -> &BusinessMetrics {
-        &self.inner.business
+    /// The catalog's counter `name`, taking `N` dimension values. Look it
+    /// up once, at start-up: an undeclared metric, another instrument or
+    /// another number of keys is an error here, never when recording.
+    ///
+    /// ```
+    /// # use perfmon::{Catalog, PerformanceMonitor, Telemetry};
+    /// let catalog = Catalog::from_json(r#"{"version": 1, "namespace": "Orders",
+    ///     "metrics": [{"name": "OrdersPlaced", "unit": "Count", "instrument": "counter",
+    ///       "dimensions": [{"name": "PaymentMethod", "values": ["card", "paypal"]}]}]}"#)?;
+    /// let telemetry = Telemetry::builder().with_catalog(catalog).with_exporters_disabled().build()?;
+    /// let monitor = PerformanceMonitor::new(&telemetry);
+    /// let orders = monitor.counter::<1>("OrdersPlaced")?;
+    /// orders.add(1, ["card"]);
+    /// orders.add(1, ["cash"]); // not declared: recorded as "other" and counted
+    /// assert_eq!(monitor.dimension_overflows(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn counter<const N: usize>(&self, name: &str) -> Result<Counter<N>, MetricError> {
+        self.inner.custom.counter(name)
+    }
+
+    /// The catalog's histogram `name`, taking `N` dimension values; see
+    /// [`counter`](Self::counter).
+    pub fn histogram<const N: usize>(&self, name: &str) -> Result<Histogram<N>, MetricError> {
+        self.inner.custom.histogram(name)
+    }
+
+    /// The catalog's gauge `name`, taking `N` dimension values; see
+    /// [`counter`](Self::counter).
+    pub fn gauge<const N: usize>(&self, name: &str) -> Result<Gauge<N>, MetricError> {
+        self.inner.custom.gauge(name)
+    }
+
+    /// How many dimension values were outside their key's declared set (or
+    /// beyond its bound) and recorded as the overflow value.
+    pub fn dimension_overflows(&self) -> u64 {
+        self.inner.custom.overflows()
     }
 
     /// Counts one cold start of the Lambda function `function`
@@ -274,7 +306,7 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 /// process and are few (catalog + `MAX_UNLISTED_OPERATIONS` per distinct
 /// name), so each distinct string is leaked once and every later clone of a
 /// span name or attribute value is free.
-fn intern(s: &str) -> &'static str {
+pub(crate) fn intern(s: &str) -> &'static str {
     static INTERNED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
         std::sync::Mutex::new(std::collections::BTreeSet::new());
     let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());

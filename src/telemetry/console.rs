@@ -270,19 +270,17 @@ mod tests {
             .build()
             .unwrap();
         let monitor = PerformanceMonitor::new(&telemetry);
-        monitor
-            .start("websocket_conversation", [])
-            .fail("UNAUTHENTICATED_CONNECTION", []);
+        monitor.start("checkout", []).fail("PAYMENT_DECLINED", []);
         telemetry.shutdown(Duration::from_secs(5)).unwrap();
         let text = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
         let span_line = text
             .lines()
-            .find(|l| l.starts_with("span websocket_conversation"))
+            .find(|l| l.starts_with("span checkout"))
             .unwrap_or_else(|| panic!("span line in {text}"));
-        assert!(span_line.contains("server"), "{span_line}");
+        assert!(span_line.contains("internal"), "{span_line}");
         assert!(span_line.contains("count=1"), "{span_line}");
         assert!(
-            span_line.contains("errors[UNAUTHENTICATED_CONNECTION=1]"),
+            span_line.contains("errors[PAYMENT_DECLINED=1]"),
             "{span_line}"
         );
         let errors = text
@@ -290,7 +288,7 @@ mod tests {
             .find(|l| l.starts_with("metric Errors [1]"))
             .unwrap_or_else(|| panic!("Errors row in {text}"));
         assert!(
-            errors.contains("Environment=local,ErrorType=UNAUTHENTICATED_CONNECTION,Handler=websocket_conversation"),
+            errors.contains("Environment=local,ErrorType=PAYMENT_DECLINED,Handler=checkout"),
             "{errors}"
         );
         assert!(errors.ends_with("sum=1"), "{errors}");

@@ -123,7 +123,7 @@ impl EmfExporter {
         counters: Arc<EmfCounters>,
     ) -> Self {
         let specs = catalog
-            .metrics
+            .metrics()
             .iter()
             .map(|m| {
                 let spec = Spec {

@@ -33,6 +33,16 @@ pub enum BuildError {
     },
 }
 
+impl From<crate::env::EnvError> for BuildError {
+    fn from(e: crate::env::EnvError) -> Self {
+        BuildError::InvalidEnv {
+            var: e.var,
+            value: e.value,
+            expected: e.expected,
+        }
+    }
+}
+
 /// The signal a runtime telemetry error concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {

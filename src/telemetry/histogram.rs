@@ -7,23 +7,26 @@ use opentelemetry_sdk::metrics::data::ExponentialHistogramDataPoint;
 /// A recorded distribution: each non-empty bucket as its midpoint with its
 /// count, plus the exact min, max, count and sum.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Distribution {
+pub struct Distribution {
     /// (bucket midpoint, count), zero bucket first.
     pub pairs: Vec<(f64, u64)>,
+    /// The smallest value recorded.
     pub min: f64,
+    /// The largest value recorded.
     pub max: f64,
+    /// How many values were recorded.
     pub count: u64,
+    /// Their sum.
     pub sum: f64,
 }
 
 impl Distribution {
+    /// The distribution of one exported point.
+    ///
     /// Bucket `offset + i` of scale `s` covers `(base^(offset+i),
     /// base^(offset+i+1)]` with `base = 2^(2^-s)`; its midpoint, clamped to
     /// the recorded min and max, stands for its values.
-    pub(crate) fn of<T: Copy>(
-        p: &ExponentialHistogramDataPoint<T>,
-        to_f64: impl Fn(T) -> f64,
-    ) -> Self {
+    pub fn of<T: Copy>(p: &ExponentialHistogramDataPoint<T>, to_f64: impl Fn(T) -> f64) -> Self {
         let min = p.min().map(&to_f64).unwrap_or(0.0);
         let max = p.max().map(&to_f64).unwrap_or(0.0);
         let base = 2f64.powf(2f64.powi(-(p.scale() as i32)));
@@ -47,10 +50,9 @@ impl Distribution {
         }
     }
 
-    #[cfg(feature = "app")]
     /// The `q` quantile as CloudWatch computes it from the pairs: the
     /// smallest value whose cumulative count reaches the rank.
-    pub(crate) fn quantile(&self, q: f64) -> f64 {
+    pub fn quantile(&self, q: f64) -> f64 {
         let mut sorted = self.pairs.clone();
         sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
         let rank = (q * self.count as f64).ceil().max(1.0) as u64;
@@ -64,9 +66,8 @@ impl Distribution {
         self.max
     }
 
-    #[cfg(feature = "app")]
     /// The exact mean, 0 when empty.
-    pub(crate) fn mean(&self) -> f64 {
+    pub fn mean(&self) -> f64 {
         if self.count == 0 {
             0.0
         } else {
@@ -74,9 +75,8 @@ impl Distribution {
         }
     }
 
-    #[cfg(feature = "app")]
     /// Adds `other` (e.g. the next export of the same point).
-    pub(crate) fn merge(&mut self, other: Distribution) {
+    pub fn merge(&mut self, other: Distribution) {
         self.min = if self.count == 0 {
             other.min
         } else {

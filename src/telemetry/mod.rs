@@ -6,7 +6,7 @@ pub(crate) mod emf;
 mod error;
 mod exporter;
 mod flush;
-pub(crate) mod histogram;
+mod histogram;
 mod inline;
 mod loss;
 mod otlp;
@@ -35,6 +35,7 @@ use opentelemetry_sdk::Resource;
 pub use emf::Invocation;
 pub use error::{BuildError, Signal, TelemetryError};
 pub use exporter::ExporterKind;
+pub use histogram::Distribution;
 pub use loss::DEFAULT_SPAN_QUEUE;
 pub use otlp::OtlpProtocol;
 
@@ -543,7 +544,7 @@ impl TelemetryBuilder {
             Some(c) => c,
             None => match env::var(env::PERFMON_CATALOG) {
                 Some(path) => Catalog::from_path(path)?,
-                None => Catalog::embedded(),
+                None => Catalog::default(),
             },
         };
         let namespace = self
@@ -569,12 +570,12 @@ impl TelemetryBuilder {
             .any(|v| env::var(v).is_some());
         let xray_daemon =
             self.xray_daemon.is_some() || env::var(env::AWS_XRAY_DAEMON_ADDRESS).is_some();
-        let traces_exporter = resolve(
+        let traces_exporter = env::resolve(
             self.traces,
             env::OTEL_TRACES_EXPORTER,
             ExporterKind::default_traces(endpoint_configured, on_lambda, xray_daemon),
         )?;
-        let metrics_exporter = resolve(
+        let metrics_exporter = env::resolve(
             self.metrics,
             env::OTEL_METRICS_EXPORTER,
             ExporterKind::default_metrics(endpoint_configured, on_lambda),
@@ -594,17 +595,17 @@ impl TelemetryBuilder {
             });
         }
         let settings = Settings {
-            otlp_protocol: resolve(
+            otlp_protocol: env::resolve(
                 self.otlp_protocol,
                 env::OTEL_EXPORTER_OTLP_PROTOCOL,
                 OtlpProtocol::default(),
             )?,
-            memory_source: resolve(
+            memory_source: env::resolve(
                 self.memory_source,
                 env::PERFMON_MEMORY_SOURCE,
                 MemorySource::default(),
             )?,
-            export_personal_data: resolve_bool(
+            export_personal_data: env::resolve_bool(
                 self.personal_data,
                 env::PERFMON_EXPORT_PERSONAL_DATA,
                 env::PERFMON_EXPORT_PERSONAL_DATA_DEFAULT,
@@ -791,38 +792,4 @@ fn resource(settings: &Settings) -> Resource {
             settings.environment.clone(),
         ))
         .build()
-}
-
-/// Code, then the variable, then the default.
-fn resolve<T>(code: Option<T>, var: &'static str, default: T) -> Result<T, BuildError>
-where
-    T: std::str::FromStr<Err = String>,
-{
-    if let Some(value) = code {
-        return Ok(value);
-    }
-    match env::var(var) {
-        None => Ok(default),
-        Some(value) => value.parse().map_err(|expected| BuildError::InvalidEnv {
-            var,
-            value,
-            expected,
-        }),
-    }
-}
-
-fn resolve_bool(code: Option<bool>, var: &'static str, default: bool) -> Result<bool, BuildError> {
-    if let Some(value) = code {
-        return Ok(value);
-    }
-    match env::var(var).as_deref().map(str::trim) {
-        None => Ok(default),
-        Some("true" | "1") => Ok(true),
-        Some("false" | "0") => Ok(false),
-        Some(other) => Err(BuildError::InvalidEnv {
-            var,
-            value: other.to_owned(),
-            expected: "true or false".to_owned(),
-        }),
-    }
 }

@@ -27,7 +27,7 @@ pub const HISTOGRAM_MAX_SCALE: i8 = 20;
 pub(crate) fn apply(builder: MeterProviderBuilder, catalog: &Catalog) -> MeterProviderBuilder {
     let specs: Arc<HashMap<String, (Instrument, Vec<Key>)>> = Arc::new(
         catalog
-            .metrics
+            .metrics()
             .iter()
             .map(|m| {
                 let mut keys: Vec<Key> = m

@@ -24,22 +24,20 @@ use crate::env;
 /// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS`, then
 /// `127.0.0.1:2000`.
 pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, BuildError> {
-    if let Some(addr) = code {
-        return Ok(addr);
-    }
-    match env::var(env::AWS_XRAY_DAEMON_ADDRESS) {
-        None => Ok(SocketAddr::from(([127, 0, 0, 1], 2000))),
-        // Lambda may give "host:port" or, in older runtimes, "udp:host:port tcp:host:port".
-        Some(value) => value
-            .split_whitespace()
-            .map(|part| part.trim_start_matches("udp:"))
-            .find_map(|part| part.parse().ok())
-            .ok_or(BuildError::InvalidEnv {
-                var: env::AWS_XRAY_DAEMON_ADDRESS,
-                value,
-                expected: "host:port".to_owned(),
-            }),
-    }
+    // Lambda may give "host:port" or, in older runtimes, "udp:host:port tcp:host:port".
+    let address = env::resolve_with(
+        code,
+        env::AWS_XRAY_DAEMON_ADDRESS,
+        env::AWS_XRAY_DAEMON_ADDRESS_DEFAULT,
+        |value| {
+            value
+                .split_whitespace()
+                .map(|part| part.trim_start_matches("udp:"))
+                .find_map(|part| part.parse().ok())
+                .ok_or_else(|| "host:port".to_owned())
+        },
+    )?;
+    Ok(address)
 }
 
 /// The exporter for `addr`, annotating `indexed` attributes.

@@ -6,7 +6,6 @@
 //! (`CI` set) it must run.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Command, Output};
 
 pub fn free_port() -> u16 {
@@ -140,7 +139,7 @@ impl Collector {
 
     fn script(&self, command: &str) -> Output {
         Command::new("bash")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/collector.sh"))
+            .arg(super::root().join("scripts/collector.sh"))
             .arg(command)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()

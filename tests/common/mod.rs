@@ -2,9 +2,8 @@
 //! in-memory ones, and flat views of what reached them.
 #![allow(dead_code)]
 
-#[cfg(feature = "app")]
-pub mod app;
 pub mod collector;
+pub mod emf;
 pub mod moto;
 pub mod rotel;
 
@@ -18,6 +17,24 @@ use opentelemetry_sdk::metrics::{
 };
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use perfmon::{Catalog, PerformanceMonitor, Telemetry, TelemetryBuilder};
+
+/// The repository root: the workspace root, also from the app package's
+/// tests.
+pub fn root() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if dir.join("Cargo.lock").exists() {
+        dir.to_path_buf()
+    } else {
+        dir.parent()
+            .expect("the app package is inside the workspace")
+            .to_path_buf()
+    }
+}
+
+/// The chat app's catalog file, as any application's catalog.
+pub fn chat_catalog() -> Catalog {
+    Catalog::from_path(root().join("dashboards/catalog.json")).expect("the chat catalog is valid")
+}
 
 /// Tests measure `MemoryUsage` as production is advised to: live heap bytes.
 #[global_allocator]
@@ -49,8 +66,10 @@ pub enum Value {
 }
 
 impl TestTelemetry {
+    /// On the chat app's catalog, `dashboards/catalog.json`: the
+    /// repository's own, used as test data here.
     pub fn new() -> Self {
-        Self::with(|b| b)
+        Self::with_catalog(chat_catalog())
     }
 
     pub fn with_catalog(catalog: Catalog) -> Self {
@@ -235,7 +254,6 @@ pub fn kind_name(kind: &SpanKind) -> &'static str {
 }
 
 /// The context Lambda gives one `ws-conversation` invocation.
-#[cfg(feature = "lambda")]
 pub fn lambda_context(
     request_id: &str,
     xray_trace_id: Option<&str>,
@@ -274,4 +292,20 @@ impl SharedBuffer {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
+}
+
+/// Operations of the test catalog (`chat_catalog`).
+pub mod op {
+    pub const WEBSOCKET_CONVERSATION: &str = "websocket_conversation";
+    pub const WEBSOCKET_CONNECTION: &str = "websocket_connection";
+    pub const AUTHENTICATION_JWT_VERIFICATION: &str = "authentication_jwt_verification";
+    pub const CHAT_MESSAGE_PROCESSING: &str = "chat_message_processing";
+}
+
+/// Span attribute keys an application might set.
+pub mod key {
+    pub const CONNECTION_ID: &str = "app.connection.id";
+    pub const ROUTE_KEY: &str = "app.route_key";
+    pub const TOKEN_LENGTH: &str = "app.token.length";
+    pub const USER_EMAIL: &str = "app.user.email";
 }

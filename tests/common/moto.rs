@@ -15,7 +15,7 @@ pub struct Moto {
 }
 
 fn venv() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin")
+    super::root().join(".venv/bin")
 }
 
 impl Moto {
@@ -55,17 +55,9 @@ impl Moto {
         Some(moto)
     }
 
-    /// SDK configuration pointed at this server with static test credentials.
-    #[cfg(feature = "aws")]
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .load()
-            .await
+    /// The server's endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Runs `tests/support/moto_cognito.py` against this server.
@@ -80,8 +72,7 @@ impl Moto {
 
     /// The traces moto's X-Ray API holds for `trace_ids` (X-Ray format).
     pub fn xray_traces(&self, trace_ids: &[String]) -> serde_json::Value {
-        let script =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_xray_get.py");
+        let script = super::root().join("tests/support/moto_xray_get.py");
         let out = Command::new(venv().join("python"))
             .arg(script)
             .arg(&self.endpoint)
@@ -96,59 +87,9 @@ impl Moto {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    /// Creates the connections and messages tables, laid out as
-    /// `src/app/store/dynamodb.rs` documents.
-    #[cfg(feature = "aws")]
-    pub async fn create_tables(&self, sdk: &aws_config::SdkConfig) -> perfmon::app::store::Tables {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let client = aws_sdk_dynamodb::Client::new(sdk);
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap()
-        };
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .unwrap()
-        };
-        client
-            .create_table()
-            .table_name("chat-connections")
-            .attribute_definitions(attr("connectionId"))
-            .key_schema(key("connectionId", KeyType::Hash))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
-        client
-            .create_table()
-            .table_name("chat-messages")
-            .attribute_definitions(attr("sessionId"))
-            .attribute_definitions(attr("messageId"))
-            .key_schema(key("sessionId", KeyType::Hash))
-            .key_schema(key("messageId", KeyType::Range))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .unwrap();
-        perfmon::app::store::Tables {
-            connections: "chat-connections".into(),
-            messages: "chat-messages".into(),
-        }
-    }
-
     fn script(&self, name: &str, stdin: &str) -> serde_json::Value {
         use std::io::Write;
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/support")
-            .join(name);
+        let script = super::root().join("tests/support").join(name);
         let mut child = Command::new(venv().join("python"))
             .arg(script)
             .arg(&self.endpoint)

@@ -29,7 +29,7 @@ fn binary() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("PERFMON_ROTEL") {
         return Some(PathBuf::from(path));
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/lib");
+    let venv = super::root().join(".venv/lib");
     std::fs::read_dir(venv)
         .ok()?
         .flatten()

@@ -1,0 +1,183 @@
+//! `ChatService`: stores the user's message, asks the [`Responder`] for the
+//! bot's answer, stores it, and posts it back. Monitored as
+//! `chat_message_processing`.
+
+use std::sync::Arc;
+
+use crate::names::operation;
+use crate::{attributes as a, ChatMonitor};
+use opentelemetry::{Context, KeyValue};
+
+use super::error::AppError;
+use super::frame::Reply;
+use super::post::{PostError, Poster};
+use super::store::{ChatMessage, ConnectionStore, MessageStore, Role};
+use perfmon::clock::now_ms;
+
+/// Produces the bot's answer.
+#[async_trait::async_trait]
+pub trait Responder: Send + Sync + std::fmt::Debug {
+    /// The answer to `message`.
+    async fn respond(&self, message: &str) -> String;
+}
+
+/// The built-in bot: answers greetings and questions about itself, echoes
+/// everything else.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EchoResponder;
+
+#[async_trait::async_trait]
+impl Responder for EchoResponder {
+    async fn respond(&self, message: &str) -> String {
+        let lower = message.to_lowercase();
+        if ["hello", "hi ", "hey"].iter().any(|g| lower.starts_with(g)) {
+            "Hello! I am the perfmon demo bot. Ask me anything.".to_owned()
+        } else if lower.contains("what can you do") || lower.contains("help") {
+            "I store every message of this session and answer it. Try me.".to_owned()
+        } else {
+            format!("You said: {message}")
+        }
+    }
+}
+
+/// What the service answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processed {
+    /// The conversation, new when none was given.
+    pub session_id: String,
+    /// Database calls made.
+    pub database_operations: u64,
+}
+
+/// Processes chat messages.
+#[derive(Debug, Clone)]
+pub struct ChatService {
+    messages: Arc<dyn MessageStore>,
+    connections: Arc<dyn ConnectionStore>,
+    poster: Arc<dyn Poster>,
+    responder: Arc<dyn Responder>,
+    monitor: ChatMonitor,
+}
+
+impl ChatService {
+    /// A service over its stores, poster and responder.
+    pub fn new(
+        messages: Arc<dyn MessageStore>,
+        connections: Arc<dyn ConnectionStore>,
+        poster: Arc<dyn Poster>,
+        responder: Arc<dyn Responder>,
+        monitor: ChatMonitor,
+    ) -> Self {
+        ChatService {
+            messages,
+            connections,
+            poster,
+            responder,
+            monitor,
+        }
+    }
+
+    /// Processes `message` from `user_id` on `connection_id`.
+    pub async fn process(
+        &self,
+        parent: &Context,
+        connection_id: &str,
+        user_id: &str,
+        message: &str,
+        session_id: Option<&str>,
+    ) -> Result<Processed, AppError> {
+        let mut start = vec![
+            KeyValue::new(a::CONNECTION_ID, connection_id.to_owned()),
+            KeyValue::new(a::MESSAGE_LENGTH, message.len() as i64),
+            KeyValue::new(a::HAS_SESSION_ID, session_id.is_some()),
+        ];
+        if let Some(id) = session_id {
+            start.push(KeyValue::new(a::SESSION_ID, id.to_owned()));
+        }
+        let mut op =
+            self.monitor
+                .start_with_context(operation::CHAT_MESSAGE_PROCESSING, parent, start);
+        let cx = op.context();
+        let session = session_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut db_ops = 0;
+        let result = self
+            .run(&cx, connection_id, user_id, message, &session, &mut db_ops)
+            .await;
+        let business = self.monitor.business();
+        business.database_operations(db_ops);
+        match result {
+            Ok(()) => {
+                business.message_processed();
+                // The length (and a given session) are already start attributes.
+                let mut attrs = vec![
+                    KeyValue::new(a::ENDUSER_ID, user_id.to_owned()),
+                    KeyValue::new(a::MESSAGE_TYPE, "user_and_bot"),
+                ];
+                if session_id.is_none() {
+                    attrs.push(KeyValue::new(a::SESSION_ID, session.clone()));
+                }
+                op.complete(true, attrs);
+                Ok(Processed {
+                    session_id: session,
+                    database_operations: db_ops,
+                })
+            }
+            Err(error) => {
+                let mut attrs = vec![KeyValue::new(a::ERROR_MESSAGE, error.to_string())];
+                if session_id.is_none() {
+                    attrs.push(KeyValue::new(a::SESSION_ID, session));
+                }
+                op.fail(&error, attrs);
+                Err(error)
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        cx: &Context,
+        connection_id: &str,
+        user_id: &str,
+        message: &str,
+        session: &str,
+        db_ops: &mut u64,
+    ) -> Result<(), AppError> {
+        let stored = |role: Role, text: &str, timestamp: i64| ChatMessage {
+            session_id: session.to_owned(),
+            message_id: format!("{timestamp:013}#{}", uuid::Uuid::new_v4()),
+            timestamp,
+            role,
+            user_id: user_id.to_owned(),
+            connection_id: connection_id.to_owned(),
+            text: text.to_owned(),
+        };
+        let asked = now_ms();
+        *db_ops += 1;
+        self.messages
+            .put(cx, &stored(Role::User, message, asked))
+            .await?;
+        let answer = self.responder.respond(message).await;
+        // Strictly after the question, so the session sorts question first
+        // even within one millisecond.
+        let bot = stored(Role::Bot, &answer, now_ms().max(asked + 1));
+        *db_ops += 1;
+        self.messages.put(cx, &bot).await?;
+        let reply = Reply::Message {
+            session_id: session.to_owned(),
+            message: answer,
+            timestamp: bot.timestamp,
+        };
+        match self.poster.post(cx, connection_id, &reply.to_json()).await {
+            Ok(()) => Ok(()),
+            Err(PostError::Gone) => {
+                // The client left while we answered: clean up, no crash.
+                *db_ops += 1;
+                self.connections.delete(cx, connection_id).await?;
+                Ok(())
+            }
+            Err(PostError::Failed(message)) => Err(AppError::Post(message)),
+        }
+    }
+}

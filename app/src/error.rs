@@ -1,0 +1,80 @@
+//! Request errors: each maps to one of the guide's error codes (the span
+//! status, the `ErrorType` dimension and the client's error frame) and to a
+//! Lambda diagnostic.
+
+use super::auth::AuthError;
+use super::store::StoreError;
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// A chat message arrived before a successful `auth`.
+    #[error("authenticate with an auth frame before sending messages")]
+    UnauthenticatedConnection,
+    /// The frame is not a valid chat frame.
+    #[error("invalid frame: {0}")]
+    InvalidMessageFormat(String),
+    /// The frame or message is too large.
+    #[error("frame of {bytes} bytes exceeds the {limit}-byte limit")]
+    MessageTooLarge {
+        /// What arrived.
+        bytes: usize,
+        /// What is allowed.
+        limit: usize,
+    },
+    /// The frame names an action this server does not have.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// The token was rejected.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The reply could not be delivered.
+    #[error("could not post to the connection: {0}")]
+    Post(String),
+    /// The event is not an API Gateway WebSocket event this handler serves.
+    #[error("bad event: {0}")]
+    BadEvent(String),
+}
+
+impl perfmon::ErrorCode for AppError {
+    fn error_code(&self) -> &'static str {
+        match self {
+            AppError::UnauthenticatedConnection => "UNAUTHENTICATED_CONNECTION",
+            AppError::InvalidMessageFormat(_) => "INVALID_MESSAGE_FORMAT",
+            AppError::MessageTooLarge { .. } => "MESSAGE_TOO_LARGE",
+            AppError::UnknownAction(_) => "UNKNOWN_ACTION",
+            AppError::Auth(e) => e.error_code(),
+            AppError::Store(_) => "DATABASE_ERROR",
+            AppError::Post(_) => "POST_FAILED",
+            AppError::BadEvent(_) => "BAD_EVENT",
+        }
+    }
+}
+
+impl AppError {
+    /// Whether the client caused it (answered with an error frame and a
+    /// normal response) rather than the service (a failed invocation).
+    pub fn is_client_error(&self) -> bool {
+        match self {
+            AppError::Auth(e) => !matches!(e, AuthError::KeysUnavailable(_)),
+            AppError::UnauthenticatedConnection
+            | AppError::InvalidMessageFormat(_)
+            | AppError::MessageTooLarge { .. }
+            | AppError::UnknownAction(_) => true,
+            AppError::Store(_) | AppError::Post(_) | AppError::BadEvent(_) => false,
+        }
+    }
+}
+
+impl From<AppError> for lambda_runtime::Diagnostic {
+    fn from(error: AppError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: perfmon::ErrorCode::error_code(&error).to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}

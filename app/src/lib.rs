@@ -1,0 +1,34 @@
+//! The WebSocket chat application the guide monitors: the first user of
+//! perfmon, built on its public API only.
+//!
+//! ## Layout
+//!
+//! - [`handlers`]: `$connect`, `$disconnect` and `$default`, one file each,
+//!   dispatched from [`Route`]; [`App`] holds the services.
+//! - [`frame`]: the chat frames and their typed errors; [`error`]: the
+//!   request errors and their codes.
+//! - [`auth`]: Cognito JWT verification and the local development issuer.
+//! - [`chat`]: `ChatService` and the `Responder` trait.
+//! - [`store`]: connection and message storage (memory; DynamoDB with
+//!   `aws`); [`post`]: frame delivery (local channels; the Management API
+//!   with `aws`).
+//! - [`local`]: the in-process application, `serve`, and the demo.
+
+pub mod attributes;
+pub mod auth;
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod chat;
+pub mod env;
+pub mod error;
+pub mod frame;
+pub mod handlers;
+pub mod local;
+mod metrics;
+pub mod names;
+pub mod post;
+pub mod store;
+
+pub use error::AppError;
+pub use handlers::{App, Route};
+pub use metrics::{catalog, ChatMetrics, ChatMonitor, CATALOG};

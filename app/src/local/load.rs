@@ -1,0 +1,246 @@
+//! `perfmon load`: N concurrent real WebSocket clients against the local
+//! server, each authenticating once and then chatting for a fixed time:
+//! as fast as replies come back (saturation), or at a fixed total rate,
+//! each client sending on its own schedule and its latency measured from
+//! the scheduled send time, so a server that falls behind shows it. Rounds alternate monitoring on (the Lambda
+//! default path: EMF lines to a discarding writer and X-Ray segments over
+//! UDP to a local drain, flushed every 1000 messages) and off (no exporter,
+//! spans not recorded), so the cost of monitoring is measured in one run.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{serve, LocalApp};
+use crate::ChatMonitor;
+use perfmon::{ExporterKind, Telemetry};
+
+/// What the load run does.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Concurrent WebSocket clients.
+    pub connections: usize,
+    /// Length of each round.
+    pub round: Duration,
+    /// Rounds, alternating monitoring on and off (on first).
+    pub rounds: usize,
+    /// Messages per second offered by all clients together; `None` sends
+    /// as fast as replies come back.
+    pub rate: Option<u64>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            connections: 200,
+            round: Duration::from_secs(5),
+            rounds: 4,
+            rate: None,
+            progress: true,
+        }
+    }
+}
+
+/// One round's result.
+#[derive(Debug, Clone)]
+pub struct Round {
+    /// Whether monitoring was on.
+    pub monitoring: bool,
+    /// Replies received.
+    pub messages: u64,
+    /// Requests that failed (error frame, timeout or broken connection).
+    pub errors: u64,
+    /// Wall time of the round.
+    pub elapsed: Duration,
+    /// Round-trip latency percentiles, ms: p50, p95, p99.
+    pub latency_ms: [f64; 3],
+}
+
+impl Round {
+    /// Messages per second.
+    pub fn throughput(&self) -> f64 {
+        self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs the rounds.
+pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
+    let mut rounds = Vec::new();
+    for i in 0..options.rounds {
+        rounds.push(round(&options, i % 2 == 0).await?);
+    }
+    Ok(rounds)
+}
+
+async fn round(options: &LoadOptions, monitoring: bool) -> Result<Round, String> {
+    let drain = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let drain_addr = drain.local_addr().map_err(|e| e.to_string())?;
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 65536];
+        let _ = drain.set_read_timeout(Some(Duration::from_secs(30)));
+        while drain.recv(&mut buf).is_ok() {}
+    });
+    let builder = Telemetry::builder()
+        .with_catalog(crate::catalog())
+        .with_service_name("perfmon-load");
+    let builder = if monitoring {
+        builder
+            .with_metrics_exporter(ExporterKind::Emf)
+            .with_emf_writer(std::io::sink())
+            .with_traces_exporter(ExporterKind::Xray)
+            .with_xray_daemon_address(drain_addr)
+    } else {
+        builder.with_exporters_disabled()
+    };
+    let telemetry = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    let local = Arc::new(LocalApp::new(
+        ChatMonitor::on(&telemetry).map_err(|e| e.to_string())?,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = format!("ws://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, local.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let bar = if options.progress {
+        indicatif::ProgressBar::new(options.round.as_millis() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_message(if monitoring {
+        "monitoring on "
+    } else {
+        "monitoring off"
+    });
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:40} {elapsed} {prefix}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let replies = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
+    // Every client connects and authenticates before the clock starts.
+    let mut clients = Vec::new();
+    for i in 0..options.connections {
+        let token = local
+            .issuer
+            .id_token(&format!("load-{i}"), "load", "load@example.com", 3600);
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+            url.as_str(),
+            Some(super::websocket_config()),
+            true,
+        )
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+        ws.send(Message::text(
+            json!({"action": "auth", "token": token}).to_string(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+        ws.next().await;
+        clients.push(ws);
+    }
+    let started = Instant::now();
+    let deadline = started + options.round;
+    let flusher = {
+        let telemetry = telemetry.clone();
+        let replies = replies.clone();
+        tokio::task::spawn_blocking(move || {
+            // As on Lambda: a flush at the end of every "invocation" batch.
+            let mut last = 0;
+            while Instant::now() < deadline {
+                let now = replies.load(Ordering::Relaxed);
+                if now - last >= 1000 {
+                    let _ = telemetry.force_flush(Duration::from_millis(500));
+                    last = now;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    // Each client's gap between sends at a fixed rate; clients start
+    // staggered across one gap.
+    let gap = options
+        .rate
+        .map(|rate| Duration::from_secs_f64(options.connections as f64 / rate.max(1) as f64));
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut ws)| {
+            let (replies, errors, latencies) = (replies.clone(), errors.clone(), latencies.clone());
+            let mut next = gap.map(|gap| started + gap.mul_f64(i as f64 / options.connections as f64));
+            tokio::spawn(async move {
+                let mut local_latencies = Vec::new();
+                let frame = json!({"action": "message", "message": format!("load message from {i}"), "sessionId": format!("s-{i}")}).to_string();
+                while Instant::now() < deadline {
+                    let sent = match (&mut next, gap) {
+                        (Some(at), Some(gap)) => {
+                            tokio::time::sleep_until((*at).into()).await;
+                            let scheduled = *at;
+                            *at += gap;
+                            if scheduled >= deadline {
+                                break;
+                            }
+                            scheduled
+                        }
+                        _ => Instant::now(),
+                    };
+                    if ws.send(Message::text(frame.clone())).await.is_err() {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+                        Ok(Some(Ok(Message::Text(text)))) if text.as_str().starts_with("{\"type\":\"message\"") => {
+                            local_latencies.push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                            replies.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                let _ = ws.close(None).await;
+                latencies.lock().unwrap_or_else(|e| e.into_inner()).extend(local_latencies);
+            })
+        })
+        .collect();
+    while Instant::now() < deadline {
+        bar.set_position(started.elapsed().as_millis() as u64);
+        bar.set_prefix(format!("{} msgs", replies.load(Ordering::Relaxed)));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let _ = flusher.await;
+    let _ = stop.send(());
+    let _ = server.await;
+    let _ = telemetry.shutdown(Duration::from_secs(2));
+    let mut all = std::mem::take(&mut *latencies.lock().unwrap_or_else(|e| e.into_inner()));
+    all.sort_unstable();
+    let pct = |q: f64| {
+        if all.is_empty() {
+            0.0
+        } else {
+            all[((q * all.len() as f64).ceil() as usize).clamp(1, all.len()) - 1] as f64 / 1000.0
+        }
+    };
+    Ok(Round {
+        monitoring,
+        messages: replies.load(Ordering::Relaxed),
+        errors: errors.load(Ordering::Relaxed),
+        elapsed,
+        latency_ms: [pct(0.50), pct(0.95), pct(0.99)],
+    })
+}

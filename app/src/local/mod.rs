@@ -1,0 +1,59 @@
+//! The application without AWS: embedded store, in-process delivery, the
+//! local development token issuer; the WebSocket server that drives it and
+//! the demo.
+
+mod demo;
+mod event;
+mod load;
+mod serve;
+
+use std::sync::Arc;
+
+use crate::ChatMonitor;
+
+use super::auth::{AuthenticationService, DevIssuer};
+use super::handlers::App;
+use super::post::LocalPoster;
+use super::store::MemoryStore;
+
+pub use demo::{run_demo, DemoOptions, DemoReport};
+pub use event::websocket_event;
+pub use load::{run_load, LoadOptions, Round};
+pub use serve::serve;
+
+/// WebSocket settings of the local server and its clients. Frames here are
+/// small (the largest accepted is [`crate::frame::MAX_FRAME_BYTES`]);
+/// the library's 128 KiB read buffer is zeroed on every read, which cost
+/// more CPU than the handlers.
+pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
+
+/// An [`App`] wired to local parts.
+#[derive(Debug, Clone)]
+pub struct LocalApp {
+    /// The handlers.
+    pub app: App,
+    /// Delivers frames to the local server's sockets.
+    pub poster: Arc<LocalPoster>,
+    /// The embedded store.
+    pub store: Arc<MemoryStore>,
+    /// Issues tokens the app accepts.
+    pub issuer: Arc<DevIssuer>,
+}
+
+impl LocalApp {
+    /// A local app with a fresh signing key.
+    pub fn new(monitor: ChatMonitor) -> Self {
+        let issuer = Arc::new(DevIssuer::new());
+        let store = Arc::new(MemoryStore::new());
+        let poster = Arc::new(LocalPoster::new());
+        let auth = AuthenticationService::local(&issuer, monitor.clone());
+        LocalApp {
+            app: App::new(monitor, auth, store.clone(), poster.clone()),
+            poster,
+            store,
+            issuer,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! `perfmon-chat`: the chat app on this machine, without AWS.
+//!
+//! - `perfmon-chat demo`: the chat app on a local WebSocket server, driven
+//!   by simulated clients; prints per-operation latency, memory and error
+//!   rate against the thresholds, and the business metrics. Needs no AWS,
+//!   no Docker, no network.
+//! - `perfmon-chat serve`: the chat app on `ws://127.0.0.1:PORT` with the
+//!   embedded store and a local token issuer.
+//! - `perfmon-chat load`: real WebSocket clients against the local server,
+//!   in alternating rounds with monitoring on and off.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use perfmon::Telemetry;
+use perfmon_chat::local::{run_demo, serve, DemoOptions, LoadOptions, LocalApp};
+use perfmon_chat::ChatMonitor;
+
+#[global_allocator]
+static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
+
+/// The perfmon chat app, run locally.
+#[derive(Debug, Parser)]
+#[command(name = "perfmon-chat", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the chat app on a local WebSocket server, drive it with
+    /// simulated clients, and report what the telemetry recorded.
+    Demo {
+        /// Simulated client sessions in all.
+        #[arg(long, default_value_t = DemoOptions::default().sessions as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        sessions: u64,
+        /// Sessions connected at once.
+        #[arg(long, default_value_t = DemoOptions::default().concurrency as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        concurrency: u64,
+        /// No progress bar on stderr.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Serve the chat app on ws://127.0.0.1:PORT until Ctrl-C.
+    Serve {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Load the local server with WebSocket clients, in alternating rounds
+    /// with monitoring on and off.
+    Load {
+        /// Concurrent WebSocket clients.
+        #[arg(long, default_value_t = LoadOptions::default().connections as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        connections: u64,
+        /// Length of each round, seconds.
+        #[arg(long, default_value_t = LoadOptions::default().round.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+        seconds: u64,
+        /// Rounds, alternating monitoring on and off (on first).
+        #[arg(long, default_value_t = LoadOptions::default().rounds as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        rounds: u64,
+        /// Messages per second offered by all clients together; unset sends
+        /// as fast as replies come back.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        rate: Option<u64>,
+        /// No progress bar on stderr.
+        #[arg(long)]
+        no_progress: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("perfmon-chat: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Command::Demo {
+            sessions,
+            concurrency,
+            no_progress,
+        } => runtime.block_on(demo(DemoOptions {
+            sessions: sessions as usize,
+            concurrency: concurrency as usize,
+            progress: !no_progress,
+        })),
+        Command::Serve { port } => runtime.block_on(serve_local(port)),
+        Command::Load {
+            connections,
+            seconds,
+            rounds,
+            rate,
+            no_progress,
+        } => runtime.block_on(load(LoadOptions {
+            connections: connections as usize,
+            round: Duration::from_secs(seconds),
+            rounds: rounds as usize,
+            rate,
+            progress: !no_progress,
+        })),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("perfmon-chat: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn demo(options: DemoOptions) -> Result<(), String> {
+    let report = run_demo(options).await?;
+    print!("{report}");
+    Ok(())
+}
+
+async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
+    let connections = options.connections;
+    let offered = match options.rate {
+        Some(rate) => format!("{rate} msg/s offered, latency from the scheduled send"),
+        None => "as fast as replies come back".to_owned(),
+    };
+    let rounds = perfmon_chat::local::run_load(options).await?;
+    println!(
+        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\n"
+    );
+    println!(
+        "{:<6} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
+        "round", "monitoring", "messages", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+    );
+    for (i, r) in rounds.iter().enumerate() {
+        println!(
+            "{:<6} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+            i + 1,
+            if r.monitoring { "on" } else { "off" },
+            r.messages,
+            r.throughput(),
+            r.latency_ms[0],
+            r.latency_ms[1],
+            r.latency_ms[2],
+            r.errors
+        );
+    }
+    let mean = |on: bool| {
+        let picked: Vec<f64> = rounds
+            .iter()
+            .filter(|r| r.monitoring == on)
+            .map(|r| r.throughput())
+            .collect();
+        picked.iter().sum::<f64>() / picked.len().max(1) as f64
+    };
+    if rounds.iter().any(|r| !r.monitoring) {
+        println!(
+            "\nthroughput with monitoring = {:.1} % of without (mean of alternating rounds)",
+            100.0 * mean(true) / mean(false)
+        );
+    }
+    Ok(())
+}
+
+async fn serve_local(port: u16) -> Result<(), String> {
+    let telemetry = Telemetry::builder()
+        .with_catalog(perfmon_chat::catalog())
+        .with_service_name("perfmon-serve")
+        .build()
+        .map_err(|e| e.to_string())?;
+    let local = Arc::new(LocalApp::new(
+        ChatMonitor::on(&telemetry).map_err(|e| e.to_string())?,
+    ));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let token = local
+        .issuer
+        .id_token("local-user", "local", "local@example.com", 3600);
+    println!("perfmon-chat serve: ws://127.0.0.1:{port}");
+    println!("authenticate with (valid 1 h):\n{{\"action\":\"auth\",\"token\":\"{token}\"}}");
+    serve(listener, local, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    telemetry
+        .shutdown(Duration::from_secs(5))
+        .map_err(|e| e.to_string())
+}

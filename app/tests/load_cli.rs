@@ -1,0 +1,69 @@
+//! `perfmon load` drives real WebSocket clients in alternating rounds with
+//! monitoring on and off, bounded in time, and reports both.
+
+use std::process::Command;
+
+#[test]
+fn a_short_load_run_reports_both_rounds_without_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
+        .args([
+            "load",
+            "--connections",
+            "8",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.starts_with('1') || l.starts_with('2'))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!((rows[0][1], rows[1][1]), ("on", "off"));
+    for row in &rows {
+        let messages: u64 = row[2].parse().unwrap();
+        assert!(messages > 0, "{text}");
+        assert_eq!(row[7], "0", "no failed requests: {text}");
+    }
+    assert!(text.contains("throughput with monitoring ="), "{text}");
+}
+
+#[test]
+fn a_fixed_rate_run_offers_about_that_rate() {
+    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
+        .args([
+            "load",
+            "--connections",
+            "10",
+            "--seconds",
+            "2",
+            "--rounds",
+            "1",
+            "--rate",
+            "200",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("200 msg/s offered"), "{text}");
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with('1'))
+        .expect("one round")
+        .split_whitespace()
+        .collect();
+    let messages: u64 = row[2].parse().unwrap();
+    // 200/s for 2 s: paced, never more than offered (the last sends of the
+    // round may be cut off).
+    assert!((300..=400).contains(&messages), "{text}");
+    assert_eq!(row[7], "0", "no failed requests: {text}");
+}

@@ -1,0 +1,185 @@
+//! The DynamoDB store and the Management API poster against moto over
+//! HTTP, and the whole chat flow on them: every DynamoDB call is a CLIENT
+//! child span with the semantic-convention attributes.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::app::{fixture, fixture_with_body, CONNECTION};
+use common::moto::Moto;
+use common::{span_attrs, Value};
+use opentelemetry::trace::{SpanKind, Status};
+use opentelemetry::Context;
+use perfmon_chat::auth::{AuthConfig, AuthenticationService, HttpJwks};
+use perfmon_chat::post::{ApiGatewayPoster, Poster};
+use perfmon_chat::store::{
+    ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role,
+};
+use perfmon_chat::App;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_round_trips_and_traces_every_call() {
+    let Some(moto) = Moto::start() else { return };
+    let sdk = common::app::sdk_config(&moto).await;
+    let tables = common::app::create_tables(&sdk).await;
+    let t = common::chat_telemetry();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables,
+        t.telemetry.tracer(),
+    );
+    let cx = Context::new();
+
+    let connection = Connection {
+        connection_id: "c-1=".into(),
+        connected_at: 1707503007396,
+        user_id: None,
+    };
+    ConnectionStore::put(&store, &cx, &connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(&cx, "c-1=").await.unwrap(),
+        Some(connection.clone())
+    );
+    store.authenticate(&cx, "c-1=", "sub-9").await.unwrap();
+    assert_eq!(
+        store
+            .get(&cx, "c-1=")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("sub-9")
+    );
+    let missing = store.authenticate(&cx, "gone=", "sub-9").await.unwrap_err();
+    assert_eq!(
+        missing.operation, "UpdateItem",
+        "the condition holds: {missing}"
+    );
+    store.delete(&cx, "c-1=").await.unwrap();
+    assert_eq!(store.get(&cx, "c-1=").await.unwrap(), None);
+
+    for (i, role) in [Role::User, Role::Bot, Role::User].into_iter().enumerate() {
+        let m = ChatMessage {
+            session_id: "s-1".into(),
+            message_id: format!("{:013}#{i}", 1_000 + i),
+            timestamp: 1_000 + i as i64,
+            role,
+            user_id: "sub-9".into(),
+            connection_id: "c-1=".into(),
+            text: format!("text {i}"),
+        };
+        MessageStore::put(&store, &cx, &m).await.unwrap();
+    }
+    let session = store.session(&cx, "s-1").await.unwrap();
+    let texts: Vec<_> = session.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["text 0", "text 1", "text 2"]);
+
+    let spans = t.spans();
+    let methods: Vec<_> = spans.iter().map(|s| s.name.to_string()).collect();
+    assert_eq!(
+        &methods[..6],
+        [
+            "DynamoDB.PutItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.UpdateItem",
+            "DynamoDB.GetItem",
+            "DynamoDB.UpdateItem",
+            "DynamoDB.DeleteItem"
+        ]
+    );
+    let put = &spans[0];
+    assert_eq!(put.span_kind, SpanKind::Client);
+    let attrs = span_attrs(put);
+    assert_eq!(attrs["rpc.system"], "aws-api");
+    assert_eq!(attrs["rpc.service"], "DynamoDB");
+    assert_eq!(attrs["rpc.method"], "PutItem");
+    assert_eq!(attrs["aws.dynamodb.table_names"], "[\"chat-connections\"]");
+    assert!(
+        matches!(spans[4].status, Status::Error { .. }),
+        "the failed update"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posting_to_a_connection_uses_the_management_api() {
+    let Some(moto) = Moto::start() else { return };
+    let sdk = common::app::sdk_config(&moto).await;
+    // moto serves the Management API without a stage prefix.
+    let poster = ApiGatewayPoster::new(&sdk, &moto.endpoint);
+    poster
+        .post(
+            &Context::new(),
+            CONNECTION,
+            r#"{"type":"pong","timestamp":1}"#,
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
+    let Some(moto) = Moto::start() else { return };
+    let pool = moto.cognito();
+    let sdk = common::app::sdk_config(&moto).await;
+    let tables = common::app::create_tables(&sdk).await;
+    let t = common::chat_telemetry();
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables,
+        t.telemetry.tracer(),
+    ));
+    let poster = Arc::new(ApiGatewayPoster::new(&sdk, &moto.endpoint));
+    let auth = AuthenticationService::new(
+        AuthConfig::new(
+            pool["issuer"].as_str().unwrap(),
+            pool["client_id"].as_str().unwrap(),
+        ),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap()),
+        common::chat(&t),
+    );
+    let app = App::new(common::chat(&t), auth, store.clone(), poster);
+    let cx = Context::new();
+
+    app.handle(fixture("connect")).await.unwrap();
+    let auth_frame = json!({"action": "auth", "token": pool["id_token"]}).to_string();
+    app.handle(fixture_with_body("default-auth", &auth_frame))
+        .await
+        .unwrap();
+    let stored = store.get(&cx, CONNECTION).await.unwrap().unwrap();
+    assert_eq!(
+        stored.user_id.as_ref(),
+        pool["sub"].as_str().map(str::to_owned).as_ref()
+    );
+    app.handle(fixture("default-message")).await.unwrap();
+    let history = store.session(&cx, "session-42").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].role, Role::User);
+    assert_eq!(
+        history[1].text,
+        "Hello! I am the perfmon demo bot. Ask me anything."
+    );
+    app.handle(fixture("default-ping")).await.unwrap();
+    app.handle(fixture("disconnect")).await.unwrap();
+    assert_eq!(store.get(&cx, CONNECTION).await.unwrap(), None);
+
+    let spans = t.spans();
+    let chat = spans
+        .iter()
+        .find(|s| s.name == "chat_message_processing")
+        .unwrap();
+    assert_eq!(chat.status, Status::Ok);
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == chat.span_context.span_id())
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(children, ["DynamoDB.PutItem", "DynamoDB.PutItem"]);
+    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(2));
+    assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(1));
+}

@@ -1,0 +1,97 @@
+//! What the layer reads from an invocation: its deadline and its X-Ray
+//! trace header.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::Context;
+use opentelemetry_aws::trace::XrayPropagator;
+
+/// Deadlines further than this from now are not believed (Lambda's longest
+/// timeout is 15 minutes).
+const MAX_PLAUSIBLE_REMAINING: Duration = Duration::from_secs(15 * 60 + 60);
+/// Time kept back from the deadline for the runtime to post the response.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(50);
+/// Deadlines below this many ms since the epoch (2001-09-09) are not epochs.
+const MIN_EPOCH_MS: u64 = 1_000_000_000_000;
+
+/// The flush timeout for an invocation whose deadline is `deadline_ms`.
+pub fn flush_timeout(budget: Duration, deadline_ms: u64, now_ms: u64) -> Duration {
+    if deadline_ms < MIN_EPOCH_MS || deadline_ms <= now_ms {
+        return budget;
+    }
+    let remaining = Duration::from_millis(deadline_ms - now_ms);
+    if remaining > MAX_PLAUSIBLE_REMAINING {
+        return budget;
+    }
+    budget.min(remaining.saturating_sub(DEADLINE_MARGIN))
+}
+
+/// The context of the invocation's X-Ray trace header, if it has one.
+pub fn trace_header_context(header: Option<&str>) -> Context {
+    let Some(header) = header else {
+        return Context::new();
+    };
+    let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header.to_owned())]);
+    XrayPropagator::default().extract_with_context(&Context::new(), &carrier)
+}
+
+/// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form.
+pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
+    let hex = id.to_string();
+    format!("1-{}-{}", &hex[..8], &hex[8..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceContextExt;
+
+    const NOW: u64 = 1_790_000_000_000;
+
+    #[test]
+    fn the_flush_fits_the_remaining_time() {
+        let budget = Duration::from_millis(500);
+        assert_eq!(flush_timeout(budget, NOW + 10_000, NOW), budget);
+        assert_eq!(
+            flush_timeout(budget, NOW + 200, NOW),
+            Duration::from_millis(150),
+            "deadline minus the margin"
+        );
+        assert_eq!(flush_timeout(budget, NOW + 20, NOW), Duration::ZERO);
+    }
+
+    #[test]
+    fn implausible_deadlines_fall_back_to_the_budget() {
+        let budget = Duration::from_millis(500);
+        assert_eq!(flush_timeout(budget, 600_000, NOW), budget, "not an epoch");
+        assert_eq!(flush_timeout(budget, NOW - 1, NOW), budget, "in the past");
+        assert_eq!(flush_timeout(budget, 0, NOW), budget);
+        assert_eq!(
+            flush_timeout(budget, NOW + 3_600_000, NOW),
+            budget,
+            "beyond Lambda's 15 minutes"
+        );
+    }
+
+    #[test]
+    fn the_trace_header_gives_the_parent() {
+        let cx = trace_header_context(Some(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        ));
+        let span = cx.span();
+        let sc = span.span_context();
+        assert_eq!(
+            sc.trace_id().to_string(),
+            "5759e988bd862e3fe1be46a994272793"
+        );
+        assert_eq!(sc.span_id().to_string(), "53995c3f42cd8ad8");
+        assert!(sc.is_sampled() && sc.is_remote());
+        assert!(!trace_header_context(None).span().span_context().is_valid());
+        assert!(!trace_header_context(Some("garbage"))
+            .span()
+            .span_context()
+            .is_valid());
+    }
+}

@@ -1,0 +1,243 @@
+//! The Lambda layer (feature `lambda`): a tower Layer → Service → Future
+//! triplet around a `LambdaEvent` handler.
+//!
+//! Per invocation it
+//! 1. starts a root SERVER span named after the function, with `faas.*`
+//!    attributes and `faas.coldstart`, parented to the invocation's X-Ray
+//!    trace header (`Context.xray_trace_id`), so the function's spans join
+//!    the segment Lambda created;
+//! 2. runs the handler with that span as the current context;
+//! 3. drops the handler's future, ends the root span (an `Err` is an error
+//!    status), and flushes traces and metrics, bounded by the configured
+//!    budget and by the invocation's remaining time. An implausible deadline
+//!    (in the past, or not an epoch in ms) falls back to the budget.
+//!
+//! A failed or slow flush never fails the invocation: it is counted in
+//! [`Telemetry::stats`] and logged once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::LambdaEvent;
+use opentelemetry::context::{FutureExt as _, WithContext};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
+
+use crate::{Invocation, PerformanceMonitor, Telemetry};
+
+mod invocation;
+mod run;
+
+pub use invocation::{flush_timeout, trace_header_context, xray_trace_id};
+pub use run::LambdaMonitoring;
+
+/// What every invocation shares.
+#[derive(Debug)]
+struct Shared {
+    telemetry: Arc<Telemetry>,
+    monitor: PerformanceMonitor,
+    tracer: SdkTracer,
+    budget: Duration,
+    cold: AtomicBool,
+}
+
+/// Wraps a Lambda handler service; see the module docs.
+#[derive(Debug, Clone)]
+pub struct PerformanceLayer {
+    shared: Arc<Shared>,
+}
+
+impl PerformanceLayer {
+    /// A layer on `telemetry` whose flush budget is
+    /// `PERFMON_FLUSH_TIMEOUT_MS`, else 500 ms. A value that does not parse
+    /// falls back to the default and is logged: telemetry settings never
+    /// stop a function.
+    pub fn from_env(telemetry: Arc<Telemetry>, monitor: PerformanceMonitor) -> Self {
+        let budget = crate::env::resolve_millis(
+            None,
+            crate::env::PERFMON_FLUSH_TIMEOUT_MS,
+            crate::env::PERFMON_FLUSH_TIMEOUT_MS_DEFAULT,
+        )
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "using the default flush budget");
+            crate::env::PERFMON_FLUSH_TIMEOUT_MS_DEFAULT
+        });
+        Self::new(telemetry, monitor, budget)
+    }
+
+    /// A layer on `telemetry` that flushes within `budget` per invocation;
+    /// overrides `PERFMON_FLUSH_TIMEOUT_MS`.
+    pub fn new(telemetry: Arc<Telemetry>, monitor: PerformanceMonitor, budget: Duration) -> Self {
+        PerformanceLayer {
+            shared: Arc::new(Shared {
+                tracer: telemetry.tracer(),
+                telemetry,
+                monitor,
+                budget,
+                cold: AtomicBool::new(true),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for PerformanceLayer {
+    type Service = PerformanceService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PerformanceService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`PerformanceLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct PerformanceService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S, T, R, E> Service<LambdaEvent<T>> for PerformanceService<S>
+where
+    S: Service<LambdaEvent<T>, Response = R, Error = E>,
+    R: Unpin,
+    E: Unpin,
+{
+    type Response = R;
+    type Error = E;
+    type Future = PerformanceFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
+        let shared = &self.shared;
+        let lambda = &event.context;
+        let function = lambda.env_config.function_name.clone();
+        let coldstart = shared.cold.swap(false, Ordering::Relaxed);
+        if coldstart {
+            shared.monitor.record_cold_start(&function);
+        }
+        let parent = trace_header_context(lambda.xray_trace_id.as_deref());
+        let root = shared
+            .tracer
+            .span_builder(if function.is_empty() {
+                "lambda".to_owned()
+            } else {
+                function.clone()
+            })
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new("faas.invocation_id", lambda.request_id.clone()),
+                KeyValue::new("faas.coldstart", coldstart),
+                KeyValue::new("faas.name", function),
+                KeyValue::new("faas.version", lambda.env_config.version.clone()),
+                KeyValue::new("faas.trigger", "other"),
+                KeyValue::new("cloud.provider", "aws"),
+                KeyValue::new("cloud.resource_id", lambda.invoked_function_arn.clone()),
+            ])
+            .start_with_context(&shared.tracer, &parent);
+        let cx = parent.with_span(root);
+        // EMF lines flushed for this invocation carry its ids.
+        shared.telemetry.set_invocation(Invocation {
+            trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
+            request_id: Some(lambda.request_id.clone()),
+        });
+        let timeout = flush_timeout(
+            shared.budget,
+            lambda.deadline,
+            crate::clock::now_ms().max(0) as u64,
+        );
+        let inner = Box::pin(self.inner.call(event).with_context(cx.clone()));
+        PerformanceFuture {
+            state: State::Running { inner, cx, timeout },
+            telemetry: shared.telemetry.clone(),
+        }
+    }
+}
+
+/// The future [`PerformanceService`] returns.
+pub struct PerformanceFuture<F: Future> {
+    state: State<F>,
+    telemetry: Arc<Telemetry>,
+}
+
+enum State<F: Future> {
+    Running {
+        inner: Pin<Box<WithContext<F>>>,
+        cx: Context,
+        timeout: Duration,
+    },
+    Flushing {
+        flush: tokio::task::JoinHandle<()>,
+        result: Option<F::Output>,
+    },
+    Done,
+}
+
+impl<F, R, E> Future for PerformanceFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    R: Unpin,
+    E: Unpin,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Running { inner, .. } => {
+                    let Poll::Ready(result) = inner.as_mut().poll(task) else {
+                        return Poll::Pending;
+                    };
+                    // Drop the handler's future first, so every span it
+                    // holds has ended before the root span and the flush.
+                    let State::Running { cx, timeout, .. } =
+                        std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched Running above")
+                    };
+                    let span = cx.span();
+                    span.set_status(if result.is_ok() {
+                        Status::Ok
+                    } else {
+                        Status::error("handler error")
+                    });
+                    span.end();
+                    let telemetry = this.telemetry.clone();
+                    // The budget runs from here, not from whenever the
+                    // blocking pool gets to the flush.
+                    let deadline = std::time::Instant::now() + timeout;
+                    let flush = tokio::task::spawn_blocking(move || {
+                        // Counted and logged once inside; never returned.
+                        let _ = telemetry.force_flush(
+                            deadline.saturating_duration_since(std::time::Instant::now()),
+                        );
+                    });
+                    this.state = State::Flushing {
+                        flush,
+                        result: Some(result),
+                    };
+                }
+                State::Flushing { flush, result } => {
+                    if Pin::new(flush).poll(task).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let result = result.take().expect("the result is taken once");
+                    this.state = State::Done;
+                    return Poll::Ready(result);
+                }
+                State::Done => panic!("PerformanceFuture polled after completion"),
+            }
+        }
+    }
+}

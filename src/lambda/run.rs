@@ -1,0 +1,108 @@
+//! The common case in one call: telemetry and a monitor configured from the
+//! environment, the handler wrapped in the [`PerformanceLayer`], and the
+//! Lambda runtime run until it stops.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_runtime::tower::{Layer as _, Service};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{Deserialize, Serialize};
+
+use super::{PerformanceFuture, PerformanceLayer};
+use crate::{BuildError, Catalog, PerformanceMonitor, Telemetry};
+
+/// Time the final shutdown may take when the runtime stops.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// perfmon for one Lambda function: the telemetry pipeline, the monitor
+/// and the layer.
+///
+/// ```no_run
+/// use lambda_runtime::{service_fn, LambdaEvent};
+/// use perfmon::lambda::LambdaMonitoring;
+/// use serde_json::Value;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     let monitoring = LambdaMonitoring::from_env()?;
+///     let monitor = monitoring.monitor().clone();
+///     monitoring
+///         .run(service_fn(move |event: LambdaEvent<Value>| {
+///             let op = monitor.start("handle", []);
+///             async move {
+///                 op.complete(true, []);
+///                 Ok::<_, lambda_runtime::Error>(event.payload)
+///             }
+///         }))
+///         .await
+/// }
+/// ```
+#[derive(Debug)]
+pub struct LambdaMonitoring {
+    telemetry: Arc<Telemetry>,
+    monitor: PerformanceMonitor,
+    layer: PerformanceLayer,
+}
+
+impl LambdaMonitoring {
+    /// Everything from the environment (see [`crate::env`]): the exporters
+    /// (EMF and X-Ray on Lambda unless an OTLP endpoint is set), the catalog
+    /// at `PERFMON_CATALOG`, the flush budget.
+    pub fn from_env() -> Result<Self, BuildError> {
+        Ok(Self::new(Telemetry::builder().build()?))
+    }
+
+    /// With `catalog` (code wins over `PERFMON_CATALOG`), the rest from the
+    /// environment.
+    pub fn with_catalog(catalog: Catalog) -> Result<Self, BuildError> {
+        Ok(Self::new(
+            Telemetry::builder().with_catalog(catalog).build()?,
+        ))
+    }
+
+    /// On a pipeline configured in code; the flush budget comes from the
+    /// environment.
+    pub fn new(telemetry: Telemetry) -> Self {
+        let telemetry = Arc::new(telemetry);
+        telemetry.install_global();
+        let monitor = PerformanceMonitor::new(&telemetry);
+        let layer = PerformanceLayer::from_env(telemetry.clone(), monitor.clone());
+        LambdaMonitoring {
+            telemetry,
+            monitor,
+            layer,
+        }
+    }
+
+    /// The monitor handlers start operations on.
+    pub fn monitor(&self) -> &PerformanceMonitor {
+        &self.monitor
+    }
+
+    /// The telemetry pipeline.
+    pub fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// The layer, to compose with other tower layers.
+    pub fn layer(&self) -> PerformanceLayer {
+        self.layer.clone()
+    }
+
+    /// Runs the Lambda runtime with `handler` inside the layer, and shuts
+    /// the telemetry down when the runtime stops.
+    pub async fn run<S, T, R, E>(self, handler: S) -> Result<(), lambda_runtime::Error>
+    where
+        S: Service<LambdaEvent<T>, Response = R, Error = E>,
+        T: for<'de> Deserialize<'de> + Send + 'static,
+        R: Serialize + Send + Sync + Unpin + 'static,
+        E: Into<Diagnostic> + std::fmt::Debug + Unpin,
+        PerformanceFuture<S::Future>: Future<Output = Result<R, E>>,
+    {
+        let result = lambda_runtime::run(self.layer.layer(handler)).await;
+        let _ = self.telemetry.shutdown(SHUTDOWN_TIMEOUT);
+        result
+    }
+}
