@@ -21,7 +21,7 @@ log() { printf '== %s\n' "$*" >&2; }
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
     log "NO NIGHTLY TOOLCHAIN: cargo-fuzz cannot run; running the property tests with 4096 cases instead"
-    PROPTEST_CASES=4096 cargo test --release --features app --test no_panic
+    PROPTEST_CASES=4096 cargo test --release -p perfmon-chat --test no_panic
     exit 0
 fi
 
@@ -39,7 +39,7 @@ for target in "${TARGETS[@]}"; do
     mkdir -p "corpus/$target"
     # Seeds: the committed fixtures and catalog, so runs start from real input.
     case $target in
-        frame) for f in ../tests/fixtures/*.json; do
+        frame) for f in ../app/tests/fixtures/*.json; do
                    python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("body") or "", end="")' "$f" \
                        >"corpus/$target/seed-$(basename "$f" .json)"
                done ;;

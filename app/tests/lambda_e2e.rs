@@ -21,7 +21,10 @@ use common::collector::{free_port, in_ci, Collector};
 use common::moto::Moto;
 use serde_json::{json, Value};
 
-fn root() -> &'static Path {
+use common::root;
+
+/// The chat app's package, where `cargo lambda watch` builds its binaries.
+fn package() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -93,7 +96,7 @@ impl Emulator {
                 &port.to_string(),
             ])
             .args(vars.iter().flat_map(|v| ["--env-var", v.as_str()]))
-            .current_dir(root())
+            .current_dir(package())
             .env("PATH", path)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
