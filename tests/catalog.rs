@@ -151,7 +151,7 @@ fn every_problem_is_reported_at_once() {
         fields,
         [
             "version",
-            "metrics[0].name",
+            "operations[0].thresholds.duration_ms",
             "dashboards[0].widgets[0].stat",
             "teams[0].operations[0]"
         ],

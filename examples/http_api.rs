@@ -1,0 +1,58 @@
+//! An API Gateway HTTP API function that records one custom metric,
+//! `OrdersPlaced{PaymentMethod}`, declared in its catalog. The handle is
+//! looked up once at start-up; recording allocates nothing, and a payment
+//! method the catalog does not list is recorded as `other`.
+//!
+//! ```sh
+//! cargo lambda watch --example http_api
+//! ```
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use opentelemetry::KeyValue;
+use perfmon::lambda::LambdaMonitoring;
+use perfmon::{Catalog, Counter, PerformanceMonitor};
+
+/// Usually a file next to the code, checked with `perfmon catalog check`.
+const CATALOG: &str = r#"{
+  "version": 1,
+  "namespace": "Orders",
+  "operations": [{"name": "checkout", "span_kind": "internal",
+    "thresholds": {"duration_ms": 800, "memory_bytes": 67108864, "error_rate_percent": 1}}],
+  "metrics": [{"name": "OrdersPlaced", "unit": "Count", "instrument": "counter",
+    "operation": "checkout",
+    "dimensions": [{"name": "PaymentMethod", "values": ["card", "paypal", "voucher"]}]}]
+}"#;
+
+async fn checkout(
+    monitor: &PerformanceMonitor,
+    orders: &Counter<1>,
+    event: LambdaEvent<ApiGatewayV2httpRequest>,
+) -> Result<ApiGatewayV2httpResponse, Error> {
+    let method = event
+        .payload
+        .query_string_parameters
+        .first("method")
+        .unwrap_or("card")
+        .to_owned();
+    let op = monitor.start(
+        "checkout",
+        [KeyValue::new("app.payment.method", method.clone())],
+    );
+    orders.add(1, [method.as_str()]);
+    op.complete(true, []);
+    let mut response = ApiGatewayV2httpResponse::default();
+    response.status_code = 201;
+    response.body = Some("ordered".into());
+    Ok(response)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let monitoring = LambdaMonitoring::with_catalog(Catalog::from_json(CATALOG)?)?;
+    let monitor = monitoring.monitor().clone();
+    let orders = monitor.counter::<1>("OrdersPlaced")?;
+    monitoring
+        .run(service_fn(|event| checkout(&monitor, &orders, event)))
+        .await
+}
