@@ -226,6 +226,10 @@ fn points_of(data: &AggregatedMetrics) -> Vec<(BTreeMap<String, String>, Value)>
                 )
             })
             .collect(),
+        AggregatedMetrics::F64(MetricData::Gauge(g)) => g
+            .data_points()
+            .map(|p| (attrs(p.attributes()), Value::Gauge(p.value() as u64)))
+            .collect(),
         other => panic!("unexpected aggregation {other:?}"),
     }
 }
