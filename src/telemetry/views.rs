@@ -2,15 +2,14 @@
 //!
 //! - Every catalog histogram is a base-2 exponential histogram, so that
 //!   CloudWatch can compute p50/p90/p99 from the exported distribution.
-//!
-//! Counters and gauges get no view: their attributes are set only by the
-//! library (core metrics) and by the catalog's typed handles, which set
-//! exactly the declared keys, so an attribute filter in the SDK would cost
-//! every record and drop nothing.
+//! - Every catalog metric keeps only the attribute keys of its declared
+//!   dimension sets; anything else a caller records is dropped by the SDK,
+//!   so no id can become a dimension.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use opentelemetry::Key;
 use opentelemetry_sdk::metrics::{
     Aggregation, Instrument as SdkInstrument, MeterProviderBuilder, Stream,
 };
@@ -26,25 +25,33 @@ pub const HISTOGRAM_MAX_BUCKETS: u32 = 1024;
 pub const HISTOGRAM_MAX_SCALE: i8 = 20;
 
 pub(crate) fn apply(builder: MeterProviderBuilder, catalog: &Catalog) -> MeterProviderBuilder {
-    let histograms: Arc<HashSet<String>> = Arc::new(
+    let specs: Arc<HashMap<String, (Instrument, Vec<Key>)>> = Arc::new(
         catalog
             .metrics()
             .iter()
-            .filter(|m| m.instrument == Instrument::Histogram)
-            .map(|m| m.name.clone())
+            .map(|m| {
+                let mut keys: Vec<Key> = m
+                    .dimensions
+                    .iter()
+                    .flatten()
+                    .map(|k| Key::from(k.clone()))
+                    .collect();
+                keys.sort();
+                keys.dedup();
+                (m.name.clone(), (m.instrument, keys))
+            })
             .collect(),
     );
     builder.with_view(move |inst: &SdkInstrument| {
-        if !histograms.contains(inst.name()) {
-            return None;
-        }
-        Stream::builder()
-            .with_aggregation(Aggregation::Base2ExponentialHistogram {
+        let (instrument, keys) = specs.get(inst.name())?;
+        let mut stream = Stream::builder().with_allowed_attribute_keys(keys.iter().cloned());
+        if *instrument == Instrument::Histogram {
+            stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram {
                 max_size: HISTOGRAM_MAX_BUCKETS,
                 max_scale: HISTOGRAM_MAX_SCALE,
                 record_min_max: true,
-            })
-            .build()
-            .ok()
+            });
+        }
+        stream.build().ok()
     })
 }
