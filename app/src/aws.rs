@@ -25,15 +25,8 @@ pub enum ConfigError {
     #[error("{0} must be set")]
     Missing(&'static str),
     /// A variable holds an invalid value.
-    #[error("{var}={value:?} is not valid: {expected}")]
-    Invalid {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// What it may hold.
-        expected: &'static str,
-    },
+    #[error(transparent)]
+    Invalid(#[from] perfmon::env::EnvError),
     /// The telemetry pipeline could not start.
     #[error(transparent)]
     Telemetry(#[from] perfmon::BuildError),
@@ -53,17 +46,6 @@ pub struct AwsConfig {
     pub management_endpoint: Option<String>,
 }
 
-fn number(var: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match env::var(var) {
-        None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|_| ConfigError::Invalid {
-            var,
-            value,
-            expected: "a whole number",
-        }),
-    }
-}
-
 impl AwsConfig {
     /// Reads the settings; a missing required one is an error, not a panic.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -74,7 +56,8 @@ impl AwsConfig {
         let jwks_url = env::var(env::PERFMON_COGNITO_JWKS_URL)
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
         let mut auth = AuthConfig::new(issuer, client_id);
-        auth.leeway = Duration::from_secs(number(
+        auth.leeway = Duration::from_secs(perfmon::env::resolve(
+            None,
             env::PERFMON_AUTH_LEEWAY_SECONDS,
             env::PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT,
         )?);

@@ -20,13 +20,7 @@ fn substitute(value: Value) -> Value {
 fn logical_id(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
+        .map(super::capitalize)
         .collect()
 }
 

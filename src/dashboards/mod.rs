@@ -148,13 +148,16 @@ pub fn drifted(catalog: &Catalog, dir: &std::path::Path) -> Vec<String> {
 /// `order-flow` → `Order-Flow`.
 fn title_case(name: &str) -> String {
     name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
+        .map(capitalize)
         .collect::<Vec<_>>()
         .join("-")
+}
+
+/// `flow` → `Flow`.
+fn capitalize(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }

@@ -88,7 +88,7 @@ impl CustomMetrics {
         name: &str,
         requested: Instrument,
         arity: usize,
-    ) -> Result<&MetricState, MetricError> {
+    ) -> Result<&Arc<MetricState>, MetricError> {
         let state = self
             .by_name
             .get(name)
@@ -119,7 +119,7 @@ impl CustomMetrics {
         };
         Ok(Counter {
             counter: counter.clone(),
-            state: self.by_name[name].clone(),
+            state: state.clone(),
         })
     }
 
@@ -133,7 +133,7 @@ impl CustomMetrics {
         };
         Ok(Histogram {
             histogram: histogram.clone(),
-            state: self.by_name[name].clone(),
+            state: state.clone(),
         })
     }
 
@@ -144,7 +144,7 @@ impl CustomMetrics {
         };
         Ok(Gauge {
             gauge: gauge.clone(),
-            state: self.by_name[name].clone(),
+            state: state.clone(),
         })
     }
 }
@@ -304,11 +304,8 @@ struct KeyState {
     fixed: Box<[&'static str]>,
     /// Index of the overflow value.
     overflow: usize,
-    /// For a bounded key: values learned so far, indexes 1..=max (0 is the
-    /// overflow value).
-    learned: RwLock<HashMap<&'static str, usize>>,
-    /// Values by index, for a bounded key.
-    names: RwLock<Vec<&'static str>>,
+    /// For a bounded key: the values learned so far.
+    learned: RwLock<Learned>,
     max: usize,
     overflows: Arc<AtomicU64>,
     warned: AtomicBool,
@@ -328,8 +325,10 @@ impl KeyState {
             key: Key::from_static_str(intern(&spec.name)),
             overflow: fixed.iter().position(|v| *v == overflow_value).unwrap_or(0),
             fixed,
-            learned: RwLock::new(HashMap::new()),
-            names: RwLock::new(vec![overflow_value]),
+            learned: RwLock::new(Learned {
+                index: HashMap::new(),
+                names: vec![overflow_value],
+            }),
             max: spec.max_values.unwrap_or(0) as usize,
             overflows,
             warned: AtomicBool::new(false),
@@ -351,30 +350,27 @@ impl KeyState {
                 None => self.overflowed(value),
             };
         }
-        if let Some(i) = read(&self.learned).get(value) {
+        if let Some(i) = read(&self.learned).index.get(value) {
             return *i;
         }
         let mut learned = self.learned.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = learned.get(value) {
+        if let Some(i) = learned.index.get(value) {
             return *i;
         }
-        if learned.len() >= self.max {
+        if learned.index.len() >= self.max {
             drop(learned);
             return self.overflowed(value);
         }
         let interned = intern(value);
-        let index = learned.len() + 1;
-        learned.insert(interned, index);
-        self.names
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(interned);
+        let index = learned.names.len();
+        learned.index.insert(interned, index);
+        learned.names.push(interned);
         index
     }
 
     fn value(&self, index: usize) -> &'static str {
         if self.fixed.is_empty() {
-            read(&self.names)[index]
+            read(&self.learned).names[index]
         } else {
             self.fixed[index]
         }
@@ -396,6 +392,14 @@ impl KeyState {
             self.overflow
         }
     }
+}
+
+/// A bounded key's values: index 0 is the overflow value, learned values
+/// take 1..=max in the order first seen.
+#[derive(Debug)]
+struct Learned {
+    index: HashMap<&'static str, usize>,
+    names: Vec<&'static str>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -759,17 +759,19 @@ fn telemetry_lost(
 
 /// The span queue's capacity: `OTEL_BSP_MAX_QUEUE_SIZE`, else the SDK's.
 fn span_queue() -> Result<usize, BuildError> {
-    match env::var(env::OTEL_BSP_MAX_QUEUE_SIZE) {
-        None => Ok(DEFAULT_SPAN_QUEUE),
-        Some(value) => match value.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(BuildError::InvalidEnv {
-                var: env::OTEL_BSP_MAX_QUEUE_SIZE,
-                value,
-                expected: "a positive number of spans".to_owned(),
-            }),
+    Ok(env::resolve_with(
+        None,
+        env::OTEL_BSP_MAX_QUEUE_SIZE,
+        DEFAULT_SPAN_QUEUE,
+        |value| {
+            value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| "a positive number of spans".to_owned())
         },
-    }
+    )?)
 }
 
 fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {
