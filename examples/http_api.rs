@@ -13,16 +13,8 @@ use opentelemetry::KeyValue;
 use perfmon::lambda::LambdaMonitoring;
 use perfmon::{Catalog, Counter, PerformanceMonitor};
 
-/// Usually a file next to the code, checked with `perfmon catalog check`.
-const CATALOG: &str = r#"{
-  "version": 1,
-  "namespace": "Orders",
-  "operations": [{"name": "checkout", "span_kind": "internal",
-    "thresholds": {"duration_ms": 800, "memory_bytes": 67108864, "error_rate_percent": 1}}],
-  "metrics": [{"name": "OrdersPlaced", "unit": "Count", "instrument": "counter",
-    "operation": "checkout",
-    "dimensions": [{"name": "PaymentMethod", "values": ["card", "paypal", "voucher"]}]}]
-}"#;
+/// The function's catalog, checked with `perfmon catalog check`.
+const CATALOG: &str = include_str!("orders.catalog.json");
 
 async fn checkout(
     monitor: &PerformanceMonitor,

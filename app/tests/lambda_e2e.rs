@@ -11,13 +11,13 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::app::fixture_json;
-use common::collector::{free_port, in_ci, Collector};
+use common::collector::{free_port, Collector};
+use common::emulator::Emulator;
 use common::moto::Moto;
 use serde_json::{json, Value};
 
@@ -54,86 +54,6 @@ impl Drop for Relay {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// `cargo lambda watch`, killed with its process group on drop.
-struct Emulator {
-    child: Child,
-    port: u16,
-}
-
-impl Emulator {
-    fn start(env: &[(&str, String)]) -> Option<Emulator> {
-        let venv = root().join(".venv/bin");
-        if !venv.join("cargo-lambda").exists() {
-            assert!(
-                !in_ci(),
-                "cargo-lambda is not installed; .ci/run must install it"
-            );
-            eprintln!("SKIPPED: cargo-lambda not installed in .venv");
-            return None;
-        }
-        let port = free_port();
-        let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let path = format!(
-            "{}:{}",
-            venv.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let log =
-            std::fs::File::create(std::env::temp_dir().join(format!("perfmon-watch-{port}.log")))
-                .unwrap();
-        let mut command = Command::new(venv.join("cargo-lambda"));
-        command
-            .args([
-                "lambda",
-                "watch",
-                "--all-features",
-                "-A",
-                "127.0.0.1",
-                "-P",
-                &port.to_string(),
-            ])
-            .args(vars.iter().flat_map(|v| ["--env-var", v.as_str()]))
-            .current_dir(package())
-            .env("PATH", path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0);
-        let child = command.spawn().expect("cargo lambda watch starts");
-        let emulator = Emulator { child, port };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the emulator did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(emulator)
-    }
-
-    async fn invoke(&self, function: &str, event: &Value) -> Value {
-        let url = format!(
-            "http://127.0.0.1:{}/2015-03-31/functions/{function}/invocations",
-            self.port
-        );
-        let response = reqwest::Client::new()
-            .post(url)
-            .header("content-type", "application/json")
-            .body(event.to_string())
-            .timeout(Duration::from_secs(600)) // the first call compiles
-            .send()
-            .await
-            .expect("the emulator answers");
-        serde_json::from_str(&response.text().await.unwrap()).unwrap()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        // SAFETY: signals the process group this test created.
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGTERM) };
-        let _ = self.child.wait();
     }
 }
 
@@ -209,7 +129,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
     ];
-    let Some(emulator) = Emulator::start(&env) else {
+    let Some(emulator) = Emulator::watch(package(), &["--all-features"], &env) else {
         return;
     };
 
@@ -227,7 +147,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         ("ws-connection", fixture_json("disconnect")),
     ];
     for (function, event) in &calls {
-        let response = emulator.invoke(function, event).await;
+        let response = emulator.invoke(function, event);
         assert_eq!(response["statusCode"], 200, "{function}: {response}");
     }
 

@@ -4,6 +4,7 @@
 
 pub mod collector;
 pub mod emf;
+pub mod emulator;
 pub mod moto;
 pub mod rotel;
 
