@@ -130,3 +130,20 @@ fn histograms_record_in_the_catalog_unit() {
     assert_eq!(points[0].unit, "");
     assert_eq!(points[0].value, Value::Histogram(2, 2000.0, 750.0, 1250.0));
 }
+
+#[test]
+fn a_raw_record_on_a_custom_metric_name_still_loses_foreign_keys() {
+    let t = telemetry();
+    t.telemetry.meter().u64_counter("OrdersPlaced").build().add(
+        1,
+        &[
+            opentelemetry::KeyValue::new("Handler", "checkout"),
+            opentelemetry::KeyValue::new("Environment", "test"),
+            opentelemetry::KeyValue::new("PaymentMethod", "card"),
+            opentelemetry::KeyValue::new("userId", "u-1"),
+        ],
+    );
+    let points = t.points_named("OrdersPlaced");
+    assert_eq!(points.len(), 1);
+    assert!(!points[0].attributes.contains_key("userId"), "{points:?}");
+}

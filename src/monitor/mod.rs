@@ -17,10 +17,10 @@ use opentelemetry::trace::{SpanKind, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::catalog::{Catalog, Thresholds};
+use crate::catalog::Thresholds;
 use crate::names::dim;
 
-use memory::{MemorySampler, MemorySource};
+use memory::MemorySampler;
 pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
 use thresholds::ErrorWindow;
 
@@ -98,24 +98,12 @@ impl PerformanceMonitor {
     /// A monitor on `telemetry`'s pipeline, catalog and environment.
     pub fn new(telemetry: &crate::Telemetry) -> Self {
         let settings = telemetry.settings();
-        Self::from_parts(
-            telemetry.tracer(),
-            &telemetry.meter(),
-            &settings.catalog,
-            &settings.environment,
-            settings.memory_source,
-        )
-    }
-
-    pub(crate) fn from_parts(
-        tracer: SdkTracer,
-        meter: &opentelemetry::metrics::Meter,
-        catalog: &Catalog,
-        environment: &str,
-        memory_source: MemorySource,
-    ) -> Self {
-        let environment = StringValue::from(intern(environment));
-        let instruments = Instruments::new(meter, catalog);
+        let catalog = &settings.catalog;
+        let meter = telemetry.meter();
+        let tracer = telemetry.tracer();
+        let memory_source = settings.memory_source;
+        let environment = StringValue::from(intern(&settings.environment));
+        let instruments = Instruments::new(&meter, catalog);
         let shared = Arc::new(Shared {
             instruments,
             memory: MemorySampler::new(memory_source),
@@ -137,7 +125,11 @@ impl PerformanceMonitor {
         PerformanceMonitor {
             inner: Arc::new(Inner {
                 tracer,
-                custom: custom::CustomMetrics::new(meter, catalog, &environment),
+                custom: custom::CustomMetrics::new(
+                    &telemetry.catalog_meter(),
+                    catalog,
+                    &environment,
+                ),
                 environment,
                 listed,
                 unlisted: RwLock::new(HashMap::new()),

@@ -49,6 +49,10 @@ use privacy::PrivacyProcessor;
 
 /// Instrumentation scope of everything perfmon records.
 pub const SCOPE: &str = "perfmon";
+/// Instrumentation scope of the catalog's custom metrics, recorded only
+/// through typed handles that set exactly the declared dimension keys; the
+/// catalog views leave their attributes unfiltered (see `views`).
+pub const CATALOG_SCOPE: &str = "perfmon.catalog";
 
 type SpanPipeline = Box<dyn FnOnce(TracerProviderBuilder, &SpanPipe) -> TracerProviderBuilder>;
 type MetricPipeline = Box<dyn FnOnce(MeterProviderBuilder, &Arc<Loss>) -> MeterProviderBuilder>;
@@ -229,6 +233,11 @@ impl Telemetry {
     /// perfmon's meter.
     pub fn meter(&self) -> Meter {
         self.meter_provider.meter(SCOPE)
+    }
+
+    /// The meter of the catalog's typed handles ([`CATALOG_SCOPE`]).
+    pub(crate) fn catalog_meter(&self) -> Meter {
+        self.meter_provider.meter(CATALOG_SCOPE)
     }
 
     /// The tracer provider, e.g. for `tracing-opentelemetry`.

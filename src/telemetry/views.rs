@@ -4,7 +4,9 @@
 //!   CloudWatch can compute p50/p90/p99 from the exported distribution.
 //! - Every catalog metric keeps only the attribute keys of its declared
 //!   dimension sets; anything else a caller records is dropped by the SDK,
-//!   so no id can become a dimension.
+//!   so no id can become a dimension. The catalog's typed handles record
+//!   under [`CATALOG_SCOPE`] and set exactly the declared keys, so their
+//!   instruments skip the filter, which would cost every record.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use opentelemetry_sdk::metrics::{
     Aggregation, Instrument as SdkInstrument, MeterProviderBuilder, Stream,
 };
 
+use super::CATALOG_SCOPE;
 use crate::catalog::{Catalog, Instrument};
 
 /// Most buckets per exponential histogram point. With 1024 buckets a range
@@ -44,7 +47,14 @@ pub(crate) fn apply(builder: MeterProviderBuilder, catalog: &Catalog) -> MeterPr
     );
     builder.with_view(move |inst: &SdkInstrument| {
         let (instrument, keys) = specs.get(inst.name())?;
-        let mut stream = Stream::builder().with_allowed_attribute_keys(keys.iter().cloned());
+        let from_handle = inst.scope().name() == CATALOG_SCOPE;
+        if from_handle && *instrument != Instrument::Histogram {
+            return None;
+        }
+        let mut stream = Stream::builder();
+        if !from_handle {
+            stream = stream.with_allowed_attribute_keys(keys.iter().cloned());
+        }
         if *instrument == Instrument::Histogram {
             stream = stream.with_aggregation(Aggregation::Base2ExponentialHistogram {
                 max_size: HISTOGRAM_MAX_BUCKETS,
