@@ -22,7 +22,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use perfmon::{CountingAllocator, PerformanceMonitor, Telemetry};
+use perfmon::{Catalog, CountingAllocator, PerformanceMonitor, Telemetry};
 use tracing_subscriber::layer::SubscriberExt;
 
 #[global_allocator]
@@ -56,6 +56,13 @@ impl PushMetricExporter for DiscardMetrics {
 
 fn pipeline() -> Telemetry {
     Telemetry::builder()
+        .with_catalog(
+            Catalog::from_path(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/dashboards/catalog.json"
+            ))
+            .unwrap(),
+        )
         .with_environment("bench")
         .with_span_exporter(DiscardSpans)
         .with_metric_exporter(DiscardMetrics)

@@ -80,6 +80,7 @@ pub use monitor::{
     ABANDONED, MAX_UNLISTED_OPERATIONS, OVERFLOW_OPERATION, UNSPECIFIED_ERROR,
 };
 pub use telemetry::{
-    BuildError, Distribution, ExporterKind, Invocation, OtlpProtocol, Settings, Signal, Telemetry,
-    TelemetryBuilder, TelemetryError, TelemetryStats, DEFAULT_SPAN_QUEUE, SCOPE,
+    metric_points, BuildError, Distribution, ExporterKind, Invocation, MetricPoint, OtlpProtocol,
+    PointValue, Settings, Signal, Telemetry, TelemetryBuilder, TelemetryError, TelemetryStats,
+    DEFAULT_SPAN_QUEUE, SCOPE,
 };

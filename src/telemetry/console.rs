@@ -8,10 +8,12 @@ use std::time::Duration;
 use opentelemetry::trace::Status;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::points::{metric_points, PointValue};
 
 /// Where console output goes.
 pub(crate) type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -149,83 +151,32 @@ fn dims<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
 /// Renders one export as text; public to the crate for the tests.
 pub(crate) fn render_metrics(metrics: &ResourceMetrics) -> String {
     let mut text = String::new();
-    for scope in metrics.scope_metrics() {
-        for metric in scope.metrics() {
-            let name = format!("{} [{}]", metric.name(), metric.unit());
-            let mut row = |d: String, v: String| {
-                let _ = writeln!(text, "metric {name:<26} {d:<70} {v}");
-            };
-            match metric.data() {
-                AggregatedMetrics::F64(MetricData::Histogram(h)) => {
-                    for p in h.data_points() {
-                        let avg = p.sum() / p.count().max(1) as f64;
-                        row(
-                            dims(p.attributes()),
-                            format!(
-                                "count={} avg={avg:.3} max={:.3}",
-                                p.count(),
-                                p.max().unwrap_or(0.0)
-                            ),
-                        );
-                    }
-                }
-                AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => {
-                    for p in h.data_points() {
-                        let avg = p.sum() / p.count().max(1) as f64;
-                        row(
-                            dims(p.attributes()),
-                            format!(
-                                "count={} avg={avg:.3} max={:.3}",
-                                p.count(),
-                                p.max().unwrap_or(0.0)
-                            ),
-                        );
-                    }
-                }
-                AggregatedMetrics::U64(MetricData::Histogram(h)) => {
-                    for p in h.data_points() {
-                        let avg = p.sum() as f64 / p.count().max(1) as f64;
-                        row(
-                            dims(p.attributes()),
-                            format!(
-                                "count={} avg={avg:.1} max={}",
-                                p.count(),
-                                p.max().unwrap_or(0)
-                            ),
-                        );
-                    }
-                }
-                AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => {
-                    for p in h.data_points() {
-                        let avg = p.sum() as f64 / p.count().max(1) as f64;
-                        row(
-                            dims(p.attributes()),
-                            format!(
-                                "count={} avg={avg:.1} max={}",
-                                p.count(),
-                                p.max().unwrap_or(0)
-                            ),
-                        );
-                    }
-                }
-                AggregatedMetrics::U64(MetricData::Sum(s)) => {
-                    for p in s.data_points() {
-                        row(dims(p.attributes()), format!("sum={}", p.value()));
-                    }
-                }
-                AggregatedMetrics::F64(MetricData::Sum(s)) => {
-                    for p in s.data_points() {
-                        row(dims(p.attributes()), format!("sum={}", p.value()));
-                    }
-                }
-                AggregatedMetrics::I64(MetricData::Sum(s)) => {
-                    for p in s.data_points() {
-                        row(dims(p.attributes()), format!("sum={}", p.value()));
-                    }
-                }
-                _ => row(String::new(), "(not shown)".to_owned()),
+    for point in metric_points(metrics) {
+        let name = format!("{} [{}]", point.name, point.unit);
+        let (count, avg, max) = match &point.value {
+            PointValue::Sum(v) | PointValue::Gauge(v) => {
+                let kind = if matches!(point.value, PointValue::Sum(_)) {
+                    "sum"
+                } else {
+                    "value"
+                };
+                let _ = writeln!(
+                    text,
+                    "metric {name:<26} {:<70} {kind}={v}",
+                    dims(point.attributes.iter().copied())
+                );
+                continue;
             }
-        }
+            PointValue::Distribution(d) => (d.count, d.mean(), d.max),
+            PointValue::Summary {
+                count, sum, max, ..
+            } => (*count, sum / (*count).max(1) as f64, max.unwrap_or(0.0)),
+        };
+        let _ = writeln!(
+            text,
+            "metric {name:<26} {:<70} count={count} avg={avg:.3} max={max:.3}",
+            dims(point.attributes.iter().copied())
+        );
     }
     text
 }

@@ -38,11 +38,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::histogram::Distribution;
+use super::points::{metric_points, PointValue};
+use super::Distribution;
 use crate::catalog::Catalog;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
@@ -165,19 +166,23 @@ impl EmfExporter {
     pub(crate) fn render(&self, metrics: &ResourceMetrics, timestamp_ms: u64) -> Vec<String> {
         // Points grouped by their exact attributes: one line (or more) each.
         let mut groups: BTreeMap<Dimensions, Vec<(&str, Datum)>> = BTreeMap::new();
-        for scope in metrics.scope_metrics() {
-            for metric in scope.metrics() {
-                let name = metric.name();
-                let Some(spec) = self.specs.get(name) else {
-                    self.drop_point("not declared in the catalog", name);
+        for point in metric_points(metrics) {
+            let name = point.name;
+            let Some(spec) = self.specs.get(name) else {
+                self.drop_point("not declared in the catalog", name);
+                continue;
+            };
+            let datum = match point.value {
+                PointValue::Sum(v) | PointValue::Gauge(v) => Datum::Single(v),
+                PointValue::Distribution(d) => Datum::Distribution(d),
+                _ => {
+                    self.drop_point("not a sum, gauge or exponential histogram", name);
                     continue;
-                };
-                for (attrs, datum) in points(metric.data()) {
-                    match self.validate(name, spec, &attrs, &datum) {
-                        Ok(dims) => groups.entry(dims).or_default().push((name, datum)),
-                        Err(why) => self.drop_point(why, name),
-                    }
                 }
+            };
+            match self.validate(name, spec, &point.attributes, &datum) {
+                Ok(dims) => groups.entry(dims).or_default().push((name, datum)),
+                Err(why) => self.drop_point(why, name),
             }
         }
         let invocation = self
@@ -203,7 +208,7 @@ impl EmfExporter {
         &self,
         name: &str,
         spec: &Spec,
-        attrs: &[KeyValue],
+        attrs: &[&KeyValue],
         datum: &Datum,
     ) -> Result<Vec<(String, String)>, &'static str> {
         if name.is_empty() || name.len() > 255 || !name.is_ascii() {
@@ -447,54 +452,6 @@ fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: 
     push_number(&mut out, sum);
     out.push('}');
     out
-}
-
-/// Every point of a metric, as attributes and a datum.
-fn points(data: &AggregatedMetrics) -> Vec<(Vec<KeyValue>, Datum)> {
-    fn attrs<'a>(it: impl Iterator<Item = &'a KeyValue>) -> Vec<KeyValue> {
-        it.cloned().collect()
-    }
-    match data {
-        AggregatedMetrics::U64(MetricData::Sum(s)) => s
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Datum::Single(p.value() as f64)))
-            .collect(),
-        AggregatedMetrics::I64(MetricData::Sum(s)) => s
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Datum::Single(p.value() as f64)))
-            .collect(),
-        AggregatedMetrics::F64(MetricData::Sum(s)) => s
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Datum::Single(p.value())))
-            .collect(),
-        AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => h
-            .data_points()
-            .map(|p| {
-                (
-                    attrs(p.attributes()),
-                    Datum::Distribution(Distribution::of(p, |v| v)),
-                )
-            })
-            .collect(),
-        AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => h
-            .data_points()
-            .map(|p| {
-                (
-                    attrs(p.attributes()),
-                    Datum::Distribution(Distribution::of(p, |v| v as f64)),
-                )
-            })
-            .collect(),
-        AggregatedMetrics::F64(MetricData::Gauge(g)) => g
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Datum::Single(p.value())))
-            .collect(),
-        AggregatedMetrics::U64(MetricData::Gauge(g)) => g
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Datum::Single(p.value() as f64)))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 impl PushMetricExporter for EmfExporter {

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
@@ -199,23 +199,7 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
 
 /// Data points in an export.
 pub(crate) fn data_points(metrics: &ResourceMetrics) -> u64 {
-    fn of<T>(data: &MetricData<T>) -> usize {
-        match data {
-            MetricData::Gauge(g) => g.data_points().count(),
-            MetricData::Sum(s) => s.data_points().count(),
-            MetricData::Histogram(h) => h.data_points().count(),
-            MetricData::ExponentialHistogram(h) => h.data_points().count(),
-        }
-    }
-    metrics
-        .scope_metrics()
-        .flat_map(|s| s.metrics())
-        .map(|m| match m.data() {
-            AggregatedMetrics::F64(d) => of(d),
-            AggregatedMetrics::U64(d) => of(d),
-            AggregatedMetrics::I64(d) => of(d),
-        } as u64)
-        .sum()
+    super::points::metric_points(metrics).count() as u64
 }
 
 #[cfg(test)]

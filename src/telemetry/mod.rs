@@ -10,6 +10,7 @@ mod histogram;
 mod inline;
 mod loss;
 mod otlp;
+mod points;
 mod privacy;
 mod views;
 mod xray;
@@ -38,6 +39,7 @@ pub use exporter::ExporterKind;
 pub use histogram::Distribution;
 pub use loss::DEFAULT_SPAN_QUEUE;
 pub use otlp::OtlpProtocol;
+pub use points::{metric_points, MetricPoint, PointValue};
 
 use crate::catalog::Catalog;
 use crate::env;

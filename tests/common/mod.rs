@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use opentelemetry::trace::SpanKind;
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, Temporality,
 };
@@ -129,23 +128,19 @@ impl TestTelemetry {
         self.flush();
         let mut out: Vec<Point> = Vec::new();
         for rm in self.metrics.get_finished_metrics().unwrap() {
-            for sm in rm.scope_metrics() {
-                for m in sm.metrics() {
-                    for (attributes, value) in points_of(m.data()) {
-                        let point = Point {
-                            name: m.name().to_owned(),
-                            unit: m.unit().to_owned(),
-                            attributes,
-                            value,
-                        };
-                        match out
-                            .iter_mut()
-                            .find(|p| p.name == point.name && p.attributes == point.attributes)
-                        {
-                            Some(existing) => existing.value = merge(&existing.value, &point.value),
-                            None => out.push(point),
-                        }
-                    }
+            for exported in perfmon::metric_points(&rm) {
+                let point = Point {
+                    name: exported.name.to_owned(),
+                    unit: exported.unit.to_owned(),
+                    attributes: attrs(exported.attributes.into_iter()),
+                    value: value_of(exported.value),
+                };
+                match out
+                    .iter_mut()
+                    .find(|p| p.name == point.name && p.attributes == point.attributes)
+                {
+                    Some(existing) => existing.value = merge(&existing.value, &point.value),
+                    None => out.push(point),
                 }
             }
         }
@@ -189,49 +184,12 @@ fn attrs<'a>(kvs: impl Iterator<Item = &'a opentelemetry::KeyValue>) -> BTreeMap
         .collect()
 }
 
-fn points_of(data: &AggregatedMetrics) -> Vec<(BTreeMap<String, String>, Value)> {
-    match data {
-        AggregatedMetrics::U64(MetricData::Sum(s)) => s
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Value::Sum(p.value())))
-            .collect(),
-        AggregatedMetrics::U64(MetricData::Gauge(g)) => g
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Value::Gauge(p.value())))
-            .collect(),
-        AggregatedMetrics::F64(MetricData::ExponentialHistogram(h)) => h
-            .data_points()
-            .map(|p| {
-                (
-                    attrs(p.attributes()),
-                    Value::Histogram(
-                        p.count() as u64,
-                        p.sum(),
-                        p.min().unwrap_or(f64::NAN),
-                        p.max().unwrap_or(f64::NAN),
-                    ),
-                )
-            })
-            .collect(),
-        AggregatedMetrics::U64(MetricData::ExponentialHistogram(h)) => h
-            .data_points()
-            .map(|p| {
-                (
-                    attrs(p.attributes()),
-                    Value::Histogram(
-                        p.count() as u64,
-                        p.sum() as f64,
-                        p.min().unwrap_or(0) as f64,
-                        p.max().unwrap_or(0) as f64,
-                    ),
-                )
-            })
-            .collect(),
-        AggregatedMetrics::F64(MetricData::Gauge(g)) => g
-            .data_points()
-            .map(|p| (attrs(p.attributes()), Value::Gauge(p.value() as u64)))
-            .collect(),
-        other => panic!("unexpected aggregation {other:?}"),
+fn value_of(value: perfmon::PointValue) -> Value {
+    match value {
+        perfmon::PointValue::Sum(v) => Value::Sum(v as u64),
+        perfmon::PointValue::Gauge(v) => Value::Gauge(v as u64),
+        perfmon::PointValue::Distribution(d) => Value::Histogram(d.count, d.sum, d.min, d.max),
+        other => panic!("unexpected point {other:?}"),
     }
 }
 

@@ -5,6 +5,7 @@
 mod demo;
 mod event;
 mod load;
+mod report;
 mod serve;
 
 use std::sync::Arc;
@@ -16,9 +17,10 @@ use super::handlers::App;
 use super::post::LocalPoster;
 use super::store::MemoryStore;
 
-pub use demo::{run_demo, DemoOptions, DemoReport};
+pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
 pub use load::{run_load, LoadOptions, Round};
+pub use report::DemoReport;
 pub use serve::serve;
 
 /// WebSocket settings of the local server and its clients. Frames here are
