@@ -1,0 +1,225 @@
+//! [`TelemetryBuilder`]: each `with_*` overrides the variable it names;
+//! [`build`](TelemetryBuilder::build) resolves the rest and starts the
+//! pipeline.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::trace::SpanExporter;
+
+use super::flush::Worker;
+use super::loss::CountingMetricExporter;
+use super::pipeline::{self, MetricPipeline, SpanPipeline};
+use super::stats::Counters;
+use super::{
+    console, emf, otlp, BuildError, ExporterKind, OtlpProtocol, Settings, Signal, SignalFlush,
+    Telemetry,
+};
+use crate::catalog::Catalog;
+use crate::monitor::memory::MemorySource;
+
+/// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
+#[derive(Default)]
+pub struct TelemetryBuilder {
+    pub(super) service_name: Option<String>,
+    pub(super) environment: Option<String>,
+    pub(super) catalog: Option<Catalog>,
+    pub(super) namespace: Option<String>,
+    pub(super) traces: Option<ExporterKind>,
+    pub(super) metrics: Option<ExporterKind>,
+    pub(super) otlp_endpoint: Option<String>,
+    pub(super) otlp_protocol: Option<OtlpProtocol>,
+    pub(super) memory_source: Option<MemorySource>,
+    pub(super) personal_data: Option<bool>,
+    pub(super) metric_interval: Option<Duration>,
+    pub(super) span_pipeline: Option<SpanPipeline>,
+    pub(super) metric_pipeline: Option<MetricPipeline>,
+    pub(super) console: Option<console::Sink>,
+    pub(super) emf_writer: Option<Box<dyn std::io::Write + Send>>,
+    pub(super) xray_daemon: Option<std::net::SocketAddr>,
+}
+
+impl TelemetryBuilder {
+    /// `service.name`; overrides `OTEL_SERVICE_NAME`.
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// The `Environment` dimension; overrides `PERFMON_ENVIRONMENT`.
+    pub fn with_environment(mut self, environment: impl Into<String>) -> Self {
+        self.environment = Some(environment.into());
+        self
+    }
+
+    /// The catalog; overrides `PERFMON_CATALOG`.
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// The CloudWatch namespace; overrides `PERFMON_METRIC_NAMESPACE` and the
+    /// catalog's.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Where spans go; overrides `OTEL_TRACES_EXPORTER`.
+    pub fn with_traces_exporter(mut self, kind: ExporterKind) -> Self {
+        self.traces = Some(kind);
+        self
+    }
+
+    /// Where metrics go; overrides `OTEL_METRICS_EXPORTER`.
+    pub fn with_metrics_exporter(mut self, kind: ExporterKind) -> Self {
+        self.metrics = Some(kind);
+        self
+    }
+
+    /// Exports nothing: both signals `none`.
+    pub fn with_exporters_disabled(self) -> Self {
+        self.with_traces_exporter(ExporterKind::None)
+            .with_metrics_exporter(ExporterKind::None)
+    }
+
+    /// Base OTLP endpoint, e.g. `http://localhost:4318`; overrides
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn with_otlp_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// OTLP transport; overrides `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub fn with_otlp_protocol(mut self, protocol: OtlpProtocol) -> Self {
+        self.otlp_protocol = Some(protocol);
+        self
+    }
+
+    /// Source of `MemoryUsage`; overrides `PERFMON_MEMORY_SOURCE`.
+    pub fn with_memory_source(mut self, source: MemorySource) -> Self {
+        self.memory_source = Some(source);
+        self
+    }
+
+    /// Whether email and user-name attributes may be exported; overrides
+    /// `PERFMON_EXPORT_PERSONAL_DATA`. Tokens are never exported.
+    pub fn with_personal_data(mut self, export: bool) -> Self {
+        self.personal_data = Some(export);
+        self
+    }
+
+    /// Periodic metric export interval; overrides
+    /// `OTEL_METRIC_EXPORT_INTERVAL`. Flushes export too.
+    pub fn with_metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Sends spans to `exporter` through a batch processor (behind the
+    /// privacy rules), instead of the selected exporter.
+    pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
+        self.traces = Some(ExporterKind::Custom);
+        self.span_pipeline = Some(Box::new(move |builder, pipe| {
+            builder.with_span_processor(pipe.batch(exporter))
+        }));
+        self
+    }
+
+    /// Sends metrics to `exporter` through a periodic reader, instead of the
+    /// selected exporter.
+    pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
+        self.metrics = Some(ExporterKind::Custom);
+        self.metric_pipeline = Some(Box::new(move |builder, loss| {
+            builder.with_periodic_exporter(CountingMetricExporter::new(exporter, loss.clone()))
+        }));
+        self
+    }
+
+    /// Where EMF lines go instead of stdout (on Lambda, stdout is what the
+    /// log pipeline reads).
+    pub fn with_emf_writer(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
+        self.emf_writer = Some(Box::new(writer));
+        self
+    }
+
+    /// The X-Ray daemon's UDP address; overrides `AWS_XRAY_DAEMON_ADDRESS`.
+    pub fn with_xray_daemon_address(mut self, address: std::net::SocketAddr) -> Self {
+        self.xray_daemon = Some(address);
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_console_sink(mut self, sink: console::Sink) -> Self {
+        self.console = Some(sink);
+        self
+    }
+
+    /// Resolves the configuration and starts the pipeline.
+    pub fn build(mut self) -> Result<Telemetry, BuildError> {
+        let settings = Settings::resolve(&mut self)?;
+        let otlp_used = settings.traces_exporter == ExporterKind::Otlp
+            || settings.metrics_exporter == ExporterKind::Otlp;
+        let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc && otlp_used)
+            .then(otlp::GrpcRuntime::start)
+            .transpose()?;
+        let target = otlp::OtlpTarget {
+            protocol: settings.otlp_protocol,
+            endpoint: self.otlp_endpoint.take(),
+            runtime: grpc.as_ref().map(otlp::GrpcRuntime::handle),
+        };
+        let console = self.console.take().unwrap_or_else(console::stdout);
+        let resource = pipeline::resource(&settings);
+        let counters = Arc::new(Counters::default());
+        let invocation = emf::InvocationSlot::default();
+        let tracer_provider = pipeline::tracer_provider(
+            &settings,
+            &mut self,
+            &target,
+            &console,
+            &counters,
+            resource.clone(),
+        )?;
+        let meter_provider = pipeline::meter_provider(
+            &settings,
+            &mut self,
+            &target,
+            console,
+            &counters,
+            &invocation,
+            resource,
+        )?;
+        let lost = pipeline::telemetry_lost(&meter_provider, &settings, &counters);
+        let signals = [
+            if matches!(
+                settings.traces_exporter,
+                ExporterKind::Xray | ExporterKind::None
+            ) {
+                SignalFlush::Inline(Signal::Traces, Box::new(tracer_provider.clone()))
+            } else {
+                SignalFlush::Worker(Worker::spawn(Signal::Traces, tracer_provider.clone())?)
+            },
+            if matches!(
+                settings.metrics_exporter,
+                ExporterKind::Emf | ExporterKind::None
+            ) {
+                SignalFlush::Inline(Signal::Metrics, Box::new(meter_provider.clone()))
+            } else {
+                SignalFlush::Worker(Worker::spawn(Signal::Metrics, meter_provider.clone())?)
+            },
+        ];
+        Ok(Telemetry {
+            tracer_provider,
+            meter_provider,
+            settings,
+            signals,
+            counters,
+            shut_down: AtomicBool::new(false),
+            invocation,
+            _lost: lost,
+            _grpc: grpc,
+        })
+    }
+}

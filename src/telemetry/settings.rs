@@ -1,0 +1,121 @@
+//! The resolved configuration: each setting from code, then its variable,
+//! then its default (see [`crate::env`]).
+
+use super::{BuildError, ExporterKind, OtlpProtocol, TelemetryBuilder};
+use crate::catalog::Catalog;
+use crate::env;
+use crate::monitor::memory::MemorySource;
+
+/// The resolved configuration of a [`Telemetry`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// `service.name`.
+    pub service_name: String,
+    /// The `Environment` dimension.
+    pub environment: String,
+    /// The metric catalog.
+    pub catalog: Catalog,
+    /// CloudWatch namespace (the catalog's unless overridden).
+    pub namespace: String,
+    /// Where spans go.
+    pub traces_exporter: ExporterKind,
+    /// Where metrics go.
+    pub metrics_exporter: ExporterKind,
+    /// OTLP transport, when OTLP is used.
+    pub otlp_protocol: OtlpProtocol,
+    /// Source of `MemoryUsage`.
+    pub memory_source: MemorySource,
+    /// Whether email and user-name attributes may be exported.
+    pub export_personal_data: bool,
+    /// Whether this process runs on AWS Lambda.
+    pub on_lambda: bool,
+}
+
+impl Settings {
+    /// Resolves what `b` leaves unset from the environment and defaults.
+    pub(super) fn resolve(b: &mut TelemetryBuilder) -> Result<Settings, BuildError> {
+        let on_lambda = env::var(env::AWS_LAMBDA_FUNCTION_NAME).is_some();
+        let catalog = match b.catalog.take() {
+            Some(c) => c,
+            None => match env::var(env::PERFMON_CATALOG) {
+                Some(path) => Catalog::from_path(path)?,
+                None => Catalog::default(),
+            },
+        };
+        let namespace = b
+            .namespace
+            .take()
+            .or_else(|| env::var(env::PERFMON_METRIC_NAMESPACE))
+            .unwrap_or_else(|| catalog.namespace.clone());
+        let service_name = b
+            .service_name
+            .take()
+            .or_else(|| env::var(env::OTEL_SERVICE_NAME))
+            .or_else(|| env::var(env::AWS_LAMBDA_FUNCTION_NAME))
+            .unwrap_or_else(|| env::OTEL_SERVICE_NAME_DEFAULT.to_owned());
+        let environment = b
+            .environment
+            .take()
+            .or_else(|| env::var(env::PERFMON_ENVIRONMENT))
+            .unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
+        let endpoint_configured = b.otlp_endpoint.is_some()
+            || [
+                env::OTEL_EXPORTER_OTLP_ENDPOINT,
+                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+                env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            ]
+            .iter()
+            .any(|v| env::var(v).is_some());
+        let xray_daemon =
+            b.xray_daemon.is_some() || env::var(env::AWS_XRAY_DAEMON_ADDRESS).is_some();
+        let traces_exporter = env::resolve(
+            b.traces,
+            env::OTEL_TRACES_EXPORTER,
+            ExporterKind::default_traces(endpoint_configured, on_lambda, xray_daemon),
+        )?;
+        let metrics_exporter = env::resolve(
+            b.metrics,
+            env::OTEL_METRICS_EXPORTER,
+            ExporterKind::default_metrics(endpoint_configured, on_lambda),
+        )?;
+        if traces_exporter == ExporterKind::Emf {
+            return Err(BuildError::InvalidEnv {
+                var: env::OTEL_TRACES_EXPORTER,
+                value: "emf".to_owned(),
+                expected: "otlp, xray, console or none (emf carries metrics only)".to_owned(),
+            });
+        }
+        if metrics_exporter == ExporterKind::Xray {
+            return Err(BuildError::InvalidEnv {
+                var: env::OTEL_METRICS_EXPORTER,
+                value: "xray".to_owned(),
+                expected: "otlp, emf, console or none (xray carries traces only)".to_owned(),
+            });
+        }
+        Ok(Settings {
+            otlp_protocol: env::resolve(
+                b.otlp_protocol,
+                env::OTEL_EXPORTER_OTLP_PROTOCOL,
+                OtlpProtocol::default(),
+            )?,
+            memory_source: env::resolve(
+                b.memory_source,
+                env::PERFMON_MEMORY_SOURCE,
+                MemorySource::default(),
+            )?,
+            export_personal_data: env::resolve_bool(
+                b.personal_data,
+                env::PERFMON_EXPORT_PERSONAL_DATA,
+                env::PERFMON_EXPORT_PERSONAL_DATA_DEFAULT,
+            )?,
+            service_name,
+            environment,
+            catalog,
+            namespace,
+            traces_exporter,
+            metrics_exporter,
+            on_lambda,
+        })
+    }
+}
