@@ -38,9 +38,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod json;
+
 use super::points::{metric_points, PointValue};
-use super::Distribution;
 use crate::catalog::Catalog;
+use json::{datum_values, push_str_json, Datum};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -107,12 +109,6 @@ impl std::fmt::Debug for EmfExporter {
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
-}
-
-/// One metric value in a line.
-enum Datum {
-    Single(f64),
-    Distribution(Distribution),
 }
 
 impl EmfExporter {
@@ -352,108 +348,6 @@ impl EmfExporter {
     }
 }
 
-/// Appends `s` as a JSON string.
-fn push_str_json(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends a finite number.
-fn push_number(out: &mut String, v: f64) {
-    use std::fmt::Write as _;
-    let _ = write!(out, "{v}");
-}
-
-/// A datum's JSON values: one for a single value, one per chunk of at most
-/// 100 pairs for a distribution. Chunk counts add up to the whole; chunk
-/// sums are estimated from the midpoints except the last, which takes the
-/// remainder, so the sums add up exactly.
-fn datum_values(datum: Datum) -> Vec<String> {
-    match datum {
-        Datum::Single(v) => {
-            let mut out = String::new();
-            push_number(&mut out, v);
-            vec![out]
-        }
-        Datum::Distribution(Distribution {
-            pairs,
-            min,
-            max,
-            count,
-            sum,
-        }) => {
-            if pairs.is_empty() {
-                return vec![distribution_json(&[], min, max, count, sum)];
-            }
-            let chunks: Vec<&[(f64, u64)]> = pairs.chunks(MAX_VALUES_PER_METRIC).collect();
-            let last = chunks.len() - 1;
-            let mut sum_left = sum;
-            chunks
-                .iter()
-                .enumerate()
-                .map(|(i, chunk)| {
-                    let chunk_count: u64 = chunk.iter().map(|(_, c)| c).sum();
-                    let chunk_sum = if i == last {
-                        sum_left
-                    } else {
-                        let s: f64 = chunk.iter().map(|(v, c)| v * *c as f64).sum();
-                        sum_left -= s;
-                        s
-                    };
-                    let lo = if i == 0 { min } else { chunk[0].0 };
-                    let hi = if i == last {
-                        max
-                    } else {
-                        chunk[chunk.len() - 1].0
-                    };
-                    distribution_json(chunk, lo, hi, chunk_count, chunk_sum)
-                })
-                .collect()
-        }
-    }
-}
-
-fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: f64) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(32 + pairs.len() * 16);
-    out.push_str("{\"Values\":[");
-    for (i, (v, _)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        push_number(&mut out, *v);
-    }
-    out.push_str("],\"Counts\":[");
-    for (i, (_, c)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{c}");
-    }
-    out.push_str("],\"Max\":");
-    push_number(&mut out, max);
-    out.push_str(",\"Min\":");
-    push_number(&mut out, min);
-    let _ = write!(out, ",\"Count\":{count},\"Sum\":");
-    push_number(&mut out, sum);
-    out.push('}');
-    out
-}
-
 impl PushMetricExporter for EmfExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let now = crate::clock::now_ms().max(0) as u64;
@@ -487,55 +381,5 @@ impl PushMetricExporter for EmfExporter {
 
     fn temporality(&self) -> Temporality {
         Temporality::Delta
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strings_are_escaped_as_json() {
-        for s in [
-            "plain",
-            "quo\"te",
-            "back\\slash",
-            "line\nbreak\ttab\r",
-            "\u{1}\u{1f}",
-            "é✓",
-        ] {
-            let mut out = String::new();
-            push_str_json(&mut out, s);
-            let back: String = serde_json::from_str(&out).unwrap();
-            assert_eq!(back, s);
-        }
-    }
-
-    #[test]
-    fn split_distributions_add_up() {
-        let values: Vec<f64> = (1..=250).map(f64::from).collect();
-        let counts = vec![2u64; 250];
-        let sum: f64 = values.iter().map(|v| v * 2.0).sum();
-        let parts = datum_values(Datum::Distribution(Distribution {
-            pairs: values.into_iter().zip(counts).collect(),
-            min: 1.0,
-            max: 250.0,
-            count: 500,
-            sum,
-        }));
-        assert_eq!(parts.len(), 3);
-        let parsed: Vec<serde_json::Value> = parts
-            .iter()
-            .map(|p| serde_json::from_str(p).unwrap())
-            .collect();
-        let total: u64 = parsed.iter().map(|p| p["Count"].as_u64().unwrap()).sum();
-        let total_sum: f64 = parsed.iter().map(|p| p["Sum"].as_f64().unwrap()).sum();
-        assert_eq!(total, 500);
-        assert!((total_sum - sum).abs() < 1e-6);
-        assert_eq!(parsed[0]["Min"], 1.0);
-        assert_eq!(parsed[2]["Max"], 250.0);
-        assert!(parsed
-            .iter()
-            .all(|p| p["Values"].as_array().unwrap().len() <= 100));
     }
 }
