@@ -27,16 +27,21 @@
 //!
 //! ## Layout
 //!
-//! - [`Catalog`]: the application's catalog (operations, thresholds, its
-//!   own metrics, dashboards, teams), validated with every problem named.
-//! - [`names`]: the core metrics' names and the dimension keys the library
-//!   sets.
-//! - [`attributes`]: span attribute keys.
-//! - [`PerformanceMonitor`] / [`OperationMonitor`]: `start` and `complete`;
-//!   [`Counter`], [`Histogram`] and [`Gauge`]: the catalog's own metrics.
-//! - [`Telemetry`]: providers, exporters (`otlp`, `emf`, `xray`, `console`, `none`), the
-//!   privacy rules, bounded flush and shutdown.
-//! - [`env`](mod@env): every environment variable and its default.
+//! Layers import downward only:
+//!
+//! 1. [`names`], [`env`](mod@env), [`clock`], [`attributes`]: the names
+//!    the library emits, every environment variable with its default.
+//! 2. [`Catalog`]: the application's catalog, validated with every problem
+//!    named; the core metrics are declared in code.
+//! 3. Memory sampling ([`MemorySource`], [`CountingAllocator`]).
+//! 4. [`Telemetry`]: providers, exporters (`otlp`, `emf`, `xray`,
+//!    `console`, `none`), the privacy rules, bounded flush and shutdown;
+//!    [`metric_points`] reads exported metrics.
+//! 5. [`PerformanceMonitor`] / [`OperationMonitor`]: `start` and
+//!    `complete`; [`Counter`], [`Histogram`] and [`Gauge`]: the catalog's
+//!    own metrics.
+//! 6. [`lambda`] (the Lambda layer) and [`dashboards`] (dashboards, alarms
+//!    and the collector configuration generated from a catalog).
 //!
 //! ## Environment
 //!
@@ -61,6 +66,7 @@ pub mod dashboards;
 pub mod env;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+mod memory;
 mod monitor;
 pub mod names;
 mod telemetry;
@@ -71,7 +77,7 @@ pub use catalog::{
     ResolvedLine, SpanKindName, TeamSpec, Thresholds, Unit, WidgetSpec, DEFAULT_INDEXED_ATTRIBUTES,
     DEFAULT_NAMESPACE, DEFAULT_OVERFLOW,
 };
-pub use monitor::memory::{
+pub use memory::{
     read_resident_bytes, CountingAllocator, MemorySource, RESIDENT_RESAMPLE_INTERVAL,
 };
 pub use monitor::thresholds::{ERROR_RATE, ERROR_RATE_MIN_SAMPLES, ERROR_RATE_WINDOW};

@@ -3,9 +3,10 @@
 
 mod custom;
 mod instruments;
-pub use custom::{Counter, Gauge, Histogram, MetricError};
+mod metric_error;
+pub use custom::{Counter, Gauge, Histogram};
 pub(crate) use instruments::Instruments;
-pub(crate) mod memory;
+pub use metric_error::MetricError;
 mod operation;
 pub(crate) mod thresholds;
 
@@ -20,7 +21,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 use crate::catalog::Thresholds;
 use crate::names::dim;
 
-use memory::MemorySampler;
+use crate::memory::MemorySampler;
 pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
 use thresholds::ErrorWindow;
 

@@ -18,7 +18,7 @@ use super::{
     Telemetry,
 };
 use crate::catalog::Catalog;
-use crate::monitor::memory::MemorySource;
+use crate::memory::MemorySource;
 
 /// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
 #[derive(Default)]

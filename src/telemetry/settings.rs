@@ -4,9 +4,9 @@
 use super::{BuildError, ExporterKind, OtlpProtocol, TelemetryBuilder};
 use crate::catalog::Catalog;
 use crate::env;
-use crate::monitor::memory::MemorySource;
+use crate::memory::MemorySource;
 
-/// The resolved configuration of a [`Telemetry`].
+/// The resolved configuration of a [`Telemetry`](super::Telemetry).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Settings {
