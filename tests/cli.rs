@@ -71,7 +71,8 @@ fn catalog_check_names_every_broken_field_and_its_value() {
     )
     .unwrap();
     doc["version"] = 0.into();
-    doc["metrics"][0]["dimensions"][0]["values"] = serde_json::json!(["card", "card", "paypal", "voucher"]);
+    doc["metrics"][0]["dimensions"][0]["values"] =
+        serde_json::json!(["card", "card", "paypal", "voucher"]);
     doc["teams"][0]["operations"][0] = "nowhere".into();
     let path = dir.join("broken.json");
     std::fs::write(&path, doc.to_string()).unwrap();

@@ -1,4 +1,4 @@
-//! The README's first command, `perfmon demo`, runs with nothing configured:
+//! The README's first command, `perfmon-chat demo`, runs with nothing configured:
 //! real WebSocket clients against the in-process server, then the table of
 //! operations against their thresholds and the business metrics.
 

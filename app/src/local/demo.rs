@@ -1,4 +1,4 @@
-//! `perfmon demo`: starts the local server in-process, drives a realistic
+//! `perfmon-chat demo`: starts the local server in-process, drives a realistic
 //! mix of simulated clients over real WebSocket connections, and reports
 //! per operation what the telemetry pipeline recorded, judged against the
 //! catalog's thresholds.

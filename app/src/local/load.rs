@@ -1,4 +1,4 @@
-//! `perfmon load`: N concurrent real WebSocket clients against the local
+//! `perfmon-chat load`: N concurrent real WebSocket clients against the local
 //! server, each authenticating once and then chatting for a fixed time:
 //! as fast as replies come back (saturation), or at a fixed total rate,
 //! each client sending on its own schedule and its latency measured from

@@ -201,7 +201,7 @@ impl fmt::Display for DemoReport {
         const MIB: f64 = 1024.0 * 1024.0;
         writeln!(
             f,
-            "\nperfmon demo: {} frames, {} replies, {} client failures in {:.2} s\n",
+            "\nperfmon-chat demo: {} frames, {} replies, {} client failures in {:.2} s\n",
             self.frames_sent,
             self.replies,
             self.client_failures,

@@ -1,4 +1,4 @@
-//! `perfmon serve`: a real WebSocket server that maps connect, message and
+//! `perfmon-chat serve`: a real WebSocket server that maps connect, message and
 //! disconnect to the Lambda handlers with API Gateway-shaped events.
 
 use std::future::Future;
