@@ -64,9 +64,6 @@ pub struct Catalog {
     /// Per-team performance dashboards, each a selection of operations.
     #[serde(default)]
     pub teams: Vec<TeamSpec>,
-    /// Core and custom metrics as exported, resolved at load.
-    #[serde(skip)]
-    resolved: Vec<MetricDef>,
 }
 
 fn indexed_attributes() -> Vec<String> {
@@ -79,7 +76,7 @@ fn indexed_attributes() -> Vec<String> {
 impl Default for Catalog {
     /// Version 1 in [`DEFAULT_NAMESPACE`]: the core metrics, no operations.
     fn default() -> Self {
-        let mut catalog = Catalog {
+        Catalog {
             schema: None,
             version: 1,
             namespace: DEFAULT_NAMESPACE.to_owned(),
@@ -89,10 +86,7 @@ impl Default for Catalog {
             custom_metrics: Vec::new(),
             dashboards: Vec::new(),
             teams: Vec::new(),
-            resolved: Vec::new(),
-        };
-        catalog.resolve();
-        catalog
+        }
     }
 }
 
@@ -110,12 +104,11 @@ impl Catalog {
     /// Parses and validates a catalog document.
     pub fn from_json(text: &str) -> Result<Catalog, CatalogError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let mut catalog: Catalog =
+        let catalog: Catalog =
             serde_path_to_error::deserialize(de).map_err(|e| CatalogError::Parse {
                 field: e.path().to_string(),
                 message: e.inner().to_string(),
             })?;
-        catalog.resolve();
         let problems = check::problems(&catalog);
         if problems.is_empty() {
             Ok(catalog)
@@ -125,13 +118,21 @@ impl Catalog {
     }
 
     /// Every exported metric: the core metrics, then the catalog's own.
-    pub fn metrics(&self) -> &[MetricDef] {
-        &self.resolved
+    pub fn metrics(&self) -> Vec<MetricDef> {
+        let custom = self.custom_metrics.iter().map(|m| MetricDef {
+            name: m.name.clone(),
+            unit: m.unit,
+            instrument: m.instrument,
+            description: m.description.clone(),
+            dimensions: vec![dimension_set(m)],
+            core: false,
+        });
+        core::metrics().chain(custom).collect()
     }
 
     /// The exported metric called `name`, core or custom.
-    pub fn metric(&self, name: &str) -> Option<&MetricDef> {
-        self.resolved.iter().find(|m| m.name == name)
+    pub fn metric(&self, name: &str) -> Option<MetricDef> {
+        self.metrics().into_iter().find(|m| m.name == name)
     }
 
     /// The catalog's own metric called `name`, as declared.
@@ -149,18 +150,6 @@ impl Catalog {
         self.dashboard_prefix
             .clone()
             .unwrap_or_else(|| self.namespace.replace('/', "-"))
-    }
-
-    fn resolve(&mut self) {
-        let custom = self.custom_metrics.iter().map(|m| MetricDef {
-            name: m.name.clone(),
-            unit: m.unit,
-            instrument: m.instrument,
-            description: m.description.clone(),
-            dimensions: vec![dimension_set(m)],
-            core: false,
-        });
-        self.resolved = core::metrics().chain(custom).collect();
     }
 }
 

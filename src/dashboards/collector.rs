@@ -64,8 +64,9 @@ exporters:
 ",
         yaml_string(&catalog.namespace)
     );
+    let metrics = catalog.metrics();
     let mut groups: Vec<(&Vec<Vec<String>>, Vec<&str>)> = Vec::new();
-    for metric in catalog.metrics() {
+    for metric in &metrics {
         match groups
             .iter_mut()
             .find(|(sets, _)| **sets == metric.dimensions)
@@ -89,7 +90,7 @@ exporters:
         w,
         "    # CloudWatch units (the instruments carry UCUM units such as \"ms\").\n    metric_descriptors:"
     );
-    for metric in catalog.metrics() {
+    for metric in &metrics {
         let _ = writeln!(
             w,
             "      - metric_name: {}\n        unit: {}\n        overwrite: true",
