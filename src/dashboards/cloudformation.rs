@@ -16,7 +16,7 @@ fn substitute(value: Value) -> Value {
     }
 }
 
-/// `websocket_conversation` → `WebsocketConversation`.
+/// `order_checkout` → `OrderCheckout`.
 fn logical_id(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|part| !part.is_empty())
@@ -92,8 +92,8 @@ mod tests {
     #[test]
     fn logical_ids_are_alphanumeric() {
         assert_eq!(
-            logical_id("websocket_conversation-error-rate"),
-            "WebsocketConversationErrorRate"
+            logical_id("order_checkout-error-rate"),
+            "OrderCheckoutErrorRate"
         );
         assert_eq!(logical_id("team-realtime"), "TeamRealtime");
     }

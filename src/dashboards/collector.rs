@@ -1,14 +1,11 @@
-//! `collector/collector.yaml`, the ADOT Lambda-layer collector
-//! configuration, generated from the catalog: the awsemf exporter declares
-//! exactly the catalog's metrics, dimension sets and units, and the awsxray
-//! exporter annotates the catalog's indexed attributes.
+//! The ADOT Lambda-layer collector configuration, generated from the
+//! catalog: the awsemf exporter declares exactly the catalog's metrics,
+//! dimension sets and units, and the awsxray exporter annotates the
+//! catalog's indexed attributes.
 
 use std::fmt::Write as _;
 
 use crate::catalog::Catalog;
-
-/// Where the generated configuration goes, relative to the repository root.
-pub const COLLECTOR_CONFIG: &str = "collector/collector.yaml";
 
 /// The configuration's text.
 pub fn config(catalog: &Catalog) -> String {

@@ -25,17 +25,12 @@ mod performance;
 pub mod validate;
 mod widgets;
 
-pub use collector::{config as collector_config, COLLECTOR_CONFIG};
+pub use collector::config as collector_config;
 
 use serde_json::Value;
 
 use crate::catalog::Catalog;
 
-/// Where the generated files go, relative to the repository root.
-pub const GENERATED_DIR: &str = "dashboards/generated";
-/// The command that regenerates the chat app's files from the repository
-/// root.
-pub const REGENERATE: &str = "cargo run --features cli -- dashboards generate --catalog dashboards/catalog.json --out dashboards/generated";
 /// Placeholder of the `Environment` dimension value.
 pub const ENVIRONMENT: &str = "${Environment}";
 /// Placeholder of the region.
@@ -44,7 +39,7 @@ pub const REGION: &str = "${AWS::Region}";
 /// One generated file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generated {
-    /// File name inside [`GENERATED_DIR`].
+    /// File name inside the output directory.
     pub name: String,
     /// What the file holds.
     pub kind: Kind,
