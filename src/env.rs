@@ -22,6 +22,16 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `PERFMON_FLUSH_TIMEOUT_MS` | `500` | telemetry flush budget at the end of an invocation |
+//!
+//! The `tracing` bridge and log lines ([`crate::tracing`](mod@crate::tracing)) read:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `OTEL_LOGS_EXPORTER` | `none` | `otlp` also sends each log line as an OTel log record |
+//! | `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP endpoint for logs only |
+//! | `AWS_LAMBDA_LOG_FORMAT` | `Text` | `JSON` prints JSON lines (Lambda's advanced logging controls) |
+//! | `AWS_LAMBDA_LOG_LEVEL` | unset | `TRACE`..`FATAL`; when set it wins over `RUST_LOG` |
+//! | `RUST_LOG` | `info` | `tracing` filter directives |
 
 /// `service.name`.
 pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
@@ -37,6 +47,19 @@ pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// OTLP endpoint for metrics only.
 pub const OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+/// OTLP endpoint for logs only.
+pub const OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
+/// Logs exporter selection: `otlp` or `none`.
+pub const OTEL_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
+/// Log line format set by Lambda's advanced logging controls: `JSON` or
+/// `Text`.
+pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
+/// Application log level set by Lambda's advanced logging controls.
+pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// `tracing` filter directives, read when `AWS_LAMBDA_LOG_LEVEL` is unset.
+pub const RUST_LOG: &str = "RUST_LOG";
+/// Default of [`RUST_LOG`].
+pub const RUST_LOG_DEFAULT: &str = "info";
 /// OTLP transport.
 pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 /// Capacity of the span queue in front of a batching exporter.

@@ -53,6 +53,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `lambda` | yes | [`lambda`]: the per-invocation Lambda layer (root span, cold starts, bounded flush) |
+//! | `tracing` | yes (with `lambda`) | [`tracing`](mod@crate::tracing): the `tracing` bridge onto perfmon's traces, and log lines correlated with them |
 //! | `cli` | no | the `perfmon` command: `catalog check`, `dashboards generate`, `collector generate` |
 //!
 //! perfmon depends on no AWS SDK crate.
@@ -70,6 +71,8 @@ mod memory;
 mod monitor;
 pub mod names;
 mod telemetry;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use catalog::{
     dimension_set, expression_ids, valid_id, valid_stat, Catalog, CatalogError, DashboardSpec,
@@ -85,6 +88,7 @@ pub use monitor::{
     Counter, ErrorCode, Gauge, Histogram, MetricError, OperationMonitor, PerformanceMonitor,
     ABANDONED, MAX_UNLISTED_OPERATIONS, OVERFLOW_OPERATION, UNSPECIFIED_ERROR,
 };
+pub use telemetry::xray_trace_id;
 pub use telemetry::{
     metric_points, BuildError, Distribution, ExporterKind, Invocation, MetricPoint, OtlpProtocol,
     PointValue, Settings, Signal, Telemetry, TelemetryBuilder, TelemetryError, TelemetryStats,

@@ -37,12 +37,6 @@ pub fn trace_header_context(header: Option<&str>) -> Context {
     XrayPropagator::default().extract_with_context(&Context::new(), &carrier)
 }
 
-/// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form.
-pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
-    let hex = id.to_string();
-    format!("1-{}-{}", &hex[..8], &hex[8..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

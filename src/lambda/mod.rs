@@ -34,7 +34,8 @@ use crate::{Invocation, PerformanceMonitor, Telemetry};
 mod invocation;
 mod run;
 
-pub use invocation::{flush_timeout, trace_header_context, xray_trace_id};
+pub use crate::xray_trace_id;
+pub use invocation::{flush_timeout, trace_header_context};
 pub use run::LambdaMonitoring;
 
 /// What every invocation shares.
@@ -145,7 +146,13 @@ where
                 KeyValue::new("cloud.resource_id", lambda.invoked_function_arn.clone()),
             ])
             .start_with_context(&shared.tracer, &parent);
-        let cx = parent.with_span(root);
+        // The invocation's context: its root span, and the fields its log
+        // lines carry.
+        let cx = crate::tracing::InvocationFields {
+            request_id: lambda.request_id.clone(),
+            cold_start: coldstart,
+        }
+        .attach_to(&parent.with_span(root));
         // EMF lines flushed for this invocation carry its ids.
         shared.telemetry.set_invocation(Invocation {
             trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
@@ -218,6 +225,8 @@ where
                     // blocking pool gets to the flush.
                     let deadline = std::time::Instant::now() + timeout;
                     let flush = tokio::task::spawn_blocking(move || {
+                        // A warning the flush logs belongs to this invocation.
+                        let _current = cx.attach();
                         // Counted and logged once inside; never returned.
                         let _ = telemetry.force_flush(
                             deadline.saturating_duration_since(std::time::Instant::now()),

@@ -63,10 +63,16 @@ impl LambdaMonitoring {
     }
 
     /// On a pipeline configured in code; the flush budget comes from the
-    /// environment.
+    /// environment. Installs the providers as the OTel globals, and the
+    /// [`tracing`](mod@crate::tracing) bridge and log lines as the global
+    /// `tracing` subscriber unless one is already installed.
     pub fn new(telemetry: Telemetry) -> Self {
         let telemetry = Arc::new(telemetry);
         telemetry.install_global();
+        if let Err(error) = crate::tracing::init(&telemetry) {
+            // The application installed its own subscriber: keep it.
+            tracing::debug!(%error, "perfmon's tracing layers not installed");
+        }
         let monitor = PerformanceMonitor::new(&telemetry);
         let layer = PerformanceLayer::from_env(telemetry.clone(), monitor.clone());
         LambdaMonitoring {

@@ -121,6 +121,38 @@ impl OperationMonitor {
         }
     }
 
+    /// `future`, run with this operation's span as the current context:
+    /// spans started inside it, `#[tracing::instrument]` spans (with the
+    /// [`tracing`](mod@crate::tracing) bridge) and nested operations are
+    /// children of the operation, and log lines carry its span id.
+    ///
+    /// ```
+    /// # let telemetry = perfmon::Telemetry::builder().with_exporters_disabled().build().unwrap();
+    /// # let monitor = perfmon::PerformanceMonitor::new(&telemetry);
+    /// # futures_executor::block_on(async {
+    /// let mut op = monitor.start("checkout", []);
+    /// let charged = op.within(async { /* call the payment service */ true }).await;
+    /// op.complete(charged, []);
+    /// # });
+    /// ```
+    ///
+    /// (Not called `instrument`: `tracing::Instrument::instrument` exists
+    /// for every type and would be picked instead wherever that trait is
+    /// imported.)
+    pub fn within<F: std::future::Future>(
+        &mut self,
+        future: F,
+    ) -> opentelemetry::context::WithContext<F> {
+        opentelemetry::context::FutureExt::with_context(future, self.context())
+    }
+
+    /// Runs `f` with this operation's span as the current context; see
+    /// [`within`](Self::within).
+    pub fn in_scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let _current = self.context().attach();
+        f()
+    }
+
     /// Adds an attribute to the span while the operation runs.
     pub fn set_attribute(&mut self, attribute: KeyValue) {
         match &mut self.span {

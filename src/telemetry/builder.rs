@@ -14,8 +14,8 @@ use super::loss::CountingMetricExporter;
 use super::pipeline::{self, MetricPipeline, SpanPipeline};
 use super::stats::Counters;
 use super::{
-    console, emf, otlp, BuildError, ExporterKind, OtlpProtocol, Settings, Signal, SignalFlush,
-    Telemetry,
+    console, emf, logs, otlp, BuildError, ExporterKind, OtlpProtocol, Settings, Signal,
+    SignalFlush, Telemetry,
 };
 use crate::catalog::Catalog;
 use crate::memory::MemorySource;
@@ -29,6 +29,7 @@ pub struct TelemetryBuilder {
     pub(super) namespace: Option<String>,
     pub(super) traces: Option<ExporterKind>,
     pub(super) metrics: Option<ExporterKind>,
+    pub(super) logs: Option<ExporterKind>,
     pub(super) otlp_endpoint: Option<String>,
     pub(super) otlp_protocol: Option<OtlpProtocol>,
     pub(super) memory_source: Option<MemorySource>,
@@ -70,6 +71,15 @@ impl TelemetryBuilder {
     /// Where spans go; overrides `OTEL_TRACES_EXPORTER`.
     pub fn with_traces_exporter(mut self, kind: ExporterKind) -> Self {
         self.traces = Some(kind);
+        self
+    }
+
+    /// Whether log records also go out over OTLP ([`ExporterKind::Otlp`])
+    /// or not ([`ExporterKind::None`]); overrides `OTEL_LOGS_EXPORTER`.
+    /// Log lines are printed on stdout either way, by
+    /// [`crate::tracing`](mod@crate::tracing).
+    pub fn with_logs_exporter(mut self, kind: ExporterKind) -> Self {
+        self.logs = Some(kind);
         self
     }
 
@@ -161,7 +171,8 @@ impl TelemetryBuilder {
     pub fn build(mut self) -> Result<Telemetry, BuildError> {
         let settings = Settings::resolve(&mut self)?;
         let otlp_used = settings.traces_exporter == ExporterKind::Otlp
-            || settings.metrics_exporter == ExporterKind::Otlp;
+            || settings.metrics_exporter == ExporterKind::Otlp
+            || settings.logs_exporter == ExporterKind::Otlp;
         let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc && otlp_used)
             .then(otlp::GrpcRuntime::start)
             .transpose()?;
@@ -189,10 +200,11 @@ impl TelemetryBuilder {
             console,
             &counters,
             &invocation,
-            resource,
+            resource.clone(),
         )?;
+        let logger_provider = logs::logger_provider(&settings, &target, resource)?;
         let lost = pipeline::telemetry_lost(&meter_provider, &settings, &counters);
-        let signals = [
+        let mut signals = vec![
             if matches!(
                 settings.traces_exporter,
                 ExporterKind::Xray | ExporterKind::None
@@ -210,9 +222,16 @@ impl TelemetryBuilder {
                 SignalFlush::Worker(Worker::spawn(Signal::Metrics, meter_provider.clone())?)
             },
         ];
+        if let Some(provider) = &logger_provider {
+            signals.push(SignalFlush::Worker(Worker::spawn(
+                Signal::Logs,
+                provider.clone(),
+            )?));
+        }
         Ok(Telemetry {
             tracer_provider,
             meter_provider,
+            logger_provider,
             settings,
             signals,
             counters,

@@ -50,6 +50,8 @@ pub enum Signal {
     Traces,
     /// Metrics.
     Metrics,
+    /// Log records sent over OTLP.
+    Logs,
 }
 
 impl std::fmt::Display for Signal {
@@ -57,6 +59,7 @@ impl std::fmt::Display for Signal {
         f.write_str(match self {
             Signal::Traces => "traces",
             Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
         })
     }
 }

@@ -9,11 +9,12 @@ mod exporter;
 mod flush;
 mod histogram;
 mod inline;
+mod logs;
 mod loss;
 mod otlp;
 mod pipeline;
 mod points;
-mod privacy;
+pub(crate) mod privacy;
 mod settings;
 mod stats;
 mod views;
@@ -27,6 +28,7 @@ use opentelemetry::metrics::{Meter, MeterProvider as _, ObservableGauge};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_aws::trace::XrayPropagator;
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
@@ -40,6 +42,7 @@ pub use otlp::OtlpProtocol;
 pub use points::{metric_points, MetricPoint, PointValue};
 pub use settings::Settings;
 pub use stats::TelemetryStats;
+pub use xray::xray_trace_id;
 
 use flush::{Flushable, Worker};
 use stats::Counters;
@@ -63,10 +66,12 @@ pub const CATALOG_SCOPE: &str = "perfmon.catalog";
 pub struct Telemetry {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
+    /// Present when log records also go out over OTLP.
+    logger_provider: Option<SdkLoggerProvider>,
     settings: Settings,
     /// How each signal is flushed: on a worker thread, or inline for the
     /// exporters that cannot hang.
-    signals: [SignalFlush; 2],
+    signals: Vec<SignalFlush>,
     counters: Arc<Counters>,
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
@@ -120,6 +125,12 @@ impl Telemetry {
     /// The meter provider.
     pub fn meter_provider(&self) -> &SdkMeterProvider {
         &self.meter_provider
+    }
+
+    /// The logger provider, when `OTEL_LOGS_EXPORTER=otlp` (or
+    /// [`TelemetryBuilder::with_logs_exporter`]) asks for OTel log records.
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.logger_provider.as_ref()
     }
 
     /// The X-Ray propagator, which reads and writes `X-Amzn-Trace-Id`.
@@ -264,6 +275,15 @@ enum SignalFlush {
 }
 
 impl Flushable for SdkTracerProvider {
+    fn flush(&self) -> OTelSdkResult {
+        self.force_flush()
+    }
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        self.shutdown_with_timeout(timeout)
+    }
+}
+
+impl Flushable for SdkLoggerProvider {
     fn flush(&self) -> OTelSdkResult {
         self.force_flush()
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
@@ -165,6 +166,34 @@ impl OtlpTarget {
     }
 }
 
+impl OtlpTarget {
+    pub(crate) fn log_exporter(&self) -> Result<OtlpLogExporter, BuildError> {
+        let _entered = self.runtime.as_ref().map(Handle::enter);
+        let builder = opentelemetry_otlp::LogExporter::builder();
+        let endpoint = self.endpoint("/v1/logs");
+        let inner = match self.protocol {
+            OtlpProtocol::HttpProtobuf => {
+                let b = builder.with_http().with_protocol(Protocol::HttpBinary);
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+            OtlpProtocol::Grpc => {
+                let b = builder.with_tonic();
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+        };
+        Ok(OtlpLogExporter {
+            inner,
+            runtime: self.runtime.clone(),
+        })
+    }
+}
+
 /// Polls a future inside a runtime's context, so timers and I/O resources
 /// created while polling belong to that runtime.
 struct InRuntime<F> {
@@ -235,5 +264,29 @@ impl PushMetricExporter for OtlpMetricExporter {
 
     fn temporality(&self) -> Temporality {
         self.inner.temporality()
+    }
+}
+
+/// The OTLP log exporter, run on the gRPC runtime when there is one.
+#[derive(Debug)]
+pub(crate) struct OtlpLogExporter {
+    inner: opentelemetry_otlp::LogExporter,
+    runtime: Option<Handle>,
+}
+
+impl LogExporter for OtlpLogExporter {
+    fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
+        InRuntime {
+            runtime: self.runtime.clone(),
+            future: Box::pin(self.inner.export(batch)),
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource)
     }
 }

@@ -94,19 +94,57 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
 
 impl<P> PrivacyProcessor<P> {
     fn allowed(&self, kv: &KeyValue) -> bool {
-        let class = classify(kv.key.as_str());
-        let Value::String(value) = &kv.value else {
-            // Numbers and booleans (a token's length, whether it was
-            // present) carry no secret.
-            return self.allow_personal_data || !class.personal;
+        let value = match &kv.value {
+            Value::String(value) => Some(value.as_str()),
+            _ => None,
         };
-        let value = value.as_str();
-        if class.secret || holds_jwt(value) {
-            return false;
-        }
-        self.allow_personal_data || !(class.personal || is_email(value))
+        field_allowed(kv.key.as_str(), value, self.allow_personal_data)
     }
 }
+
+/// The privacy rules for one key and its value (`None` for numbers and
+/// booleans): whether it may be exported, on a span, a log line or a log
+/// record.
+pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: bool) -> bool {
+    let class = classify(key);
+    let Some(value) = text else {
+        // Numbers and booleans (a token's length, whether it was present)
+        // carry no secret.
+        return allow_personal_data || !class.personal;
+    };
+    if class.secret || holds_jwt(value) {
+        return false;
+    }
+    allow_personal_data || !(class.personal || is_email(value))
+}
+
+/// A log message with every JWT in it replaced by `[redacted]`, or `None`
+/// when it holds none. Messages are free text, so the value rules apply
+/// (tokens always, email addresses unless personal data is allowed), never
+/// the key rules.
+pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<String> {
+    let jwt = holds_jwt(message);
+    let email = !allow_personal_data && is_email(message);
+    if !jwt && !email {
+        return None;
+    }
+    Some(
+        message
+            .split(' ')
+            .map(|word| {
+                if holds_jwt(word) || (!allow_personal_data && is_email(word)) {
+                    REDACTED
+                } else {
+                    word
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// What replaces a secret or personal word in a log message.
+pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Classifies a key in one pass: at each byte, only the fragments starting
 /// with that (lower-cased) letter are compared. Runs for every attribute of

@@ -22,6 +22,9 @@ pub struct Settings {
     pub traces_exporter: ExporterKind,
     /// Where metrics go.
     pub metrics_exporter: ExporterKind,
+    /// Whether log records also go out over OTLP (`Otlp`) or not (`None`);
+    /// log lines are printed either way.
+    pub logs_exporter: ExporterKind,
     /// OTLP transport, when OTLP is used.
     pub otlp_protocol: OtlpProtocol,
     /// Source of `MemoryUsage`.
@@ -93,7 +96,18 @@ impl Settings {
                 expected: "otlp, emf, console or none (xray carries traces only)".to_owned(),
             });
         }
+        // Log lines reach CloudWatch Logs from stdout already; the OTLP copy
+        // is opt-in so that nobody pays for logs twice by default.
+        let logs_exporter = env::resolve(b.logs, env::OTEL_LOGS_EXPORTER, ExporterKind::None)?;
+        if !matches!(logs_exporter, ExporterKind::Otlp | ExporterKind::None) {
+            return Err(BuildError::InvalidEnv {
+                var: env::OTEL_LOGS_EXPORTER,
+                value: logs_exporter.to_string(),
+                expected: "otlp or none (log lines are printed on stdout either way)".to_owned(),
+            });
+        }
         Ok(Settings {
+            logs_exporter,
             otlp_protocol: env::resolve(
                 b.otlp_protocol,
                 env::OTEL_EXPORTER_OTLP_PROTOCOL,

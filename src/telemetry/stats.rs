@@ -36,11 +36,15 @@ pub struct TelemetryStats {
 
 impl TelemetryStats {
     /// What the `TelemetryLost` gauge reports for `signal`: every span or
-    /// metric point this process has lost since it started.
+    /// metric point this process has lost since it started. The OTLP copy
+    /// of log records is not counted (the lines themselves are on stdout).
     pub fn lost(&self, signal: Signal) -> u64 {
         match signal {
             Signal::Traces => self.spans_lost + self.spans_dropped,
             Signal::Metrics => self.metric_points_lost + self.emf_dropped,
+            // Log lines are printed before any export, so none is lost;
+            // the optional OTLP copy is not counted.
+            Signal::Logs => 0,
         }
     }
 }

@@ -21,6 +21,18 @@ use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
 use super::error::BuildError;
 use crate::env;
 
+/// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form: the
+/// `traceId` of EMF lines and log lines, and X-Ray's `trace_id`.
+///
+/// ```
+/// let id = opentelemetry::trace::TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
+/// assert_eq!(perfmon::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
+/// ```
+pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
+    let hex = id.to_string();
+    format!("1-{}-{}", &hex[..8], &hex[8..])
+}
+
 /// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS`, then
 /// `127.0.0.1:2000`.
 pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, BuildError> {

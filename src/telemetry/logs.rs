@@ -1,0 +1,30 @@
+//! The logs pipeline, for `OTEL_LOGS_EXPORTER=otlp`: a logger provider whose
+//! records go to the OTLP endpoint in batches, flushed with the other
+//! signals at the end of each invocation.
+//!
+//! Log lines on stdout need no provider: [`crate::tracing`](mod@crate::tracing)
+//! prints them. The provider only adds the OTLP copy, with the trace
+//! context of the span current when the event was recorded.
+
+use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
+use opentelemetry_sdk::Resource;
+
+use super::{otlp, BuildError, ExporterKind, Settings};
+
+/// The logger provider `settings` ask for, if any.
+pub(super) fn logger_provider(
+    settings: &Settings,
+    target: &otlp::OtlpTarget,
+    resource: Resource,
+) -> Result<Option<SdkLoggerProvider>, BuildError> {
+    if settings.logs_exporter != ExporterKind::Otlp {
+        return Ok(None);
+    }
+    let exporter = target.log_exporter()?;
+    Ok(Some(
+        SdkLoggerProvider::builder()
+            .with_resource(resource)
+            .with_log_processor(BatchLogProcessor::builder(exporter).build())
+            .build(),
+    ))
+}
