@@ -191,6 +191,8 @@ impl AuthenticationService {
             }
             Err(error) => {
                 business.verification(error.outcome());
+                let reason = perfmon::ErrorCode::error_code(error);
+                tracing::warn!(reason, error = %error, "authentication failed");
                 let attrs = match error {
                     AuthError::TokenExpired { exp, now } => vec![
                         KeyValue::new(a::TOKEN_EXP, *exp),

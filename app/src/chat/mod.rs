@@ -102,14 +102,20 @@ impl ChatService {
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut db_ops = 0;
-        let result = self
-            .run(&cx, connection_id, user_id, message, &session, &mut db_ops)
+        // Current while it runs, so that log lines name this operation.
+        let result = op
+            .within(self.run(&cx, connection_id, user_id, message, &session, &mut db_ops))
             .await;
         let business = self.monitor.business();
         business.database_operations(db_ops);
         match result {
             Ok(()) => {
                 business.message_processed();
+                tracing::info!(
+                    session_id = %session,
+                    database_operations = db_ops,
+                    "chat message processed"
+                );
                 // The length (and a given session) are already start attributes.
                 let mut attrs = vec![
                     KeyValue::new(a::ENDUSER_ID, user_id.to_owned()),
@@ -173,6 +179,10 @@ impl ChatService {
             Ok(()) => Ok(()),
             Err(PostError::Gone) => {
                 // The client left while we answered: clean up, no crash.
+                tracing::info!(
+                    connection_id,
+                    "answer not delivered: the connection is gone; removing it"
+                );
                 *db_ops += 1;
                 self.connections.delete(cx, connection_id).await?;
                 Ok(())

@@ -102,6 +102,8 @@ async fn finish(
             app.reply(cx, id, &Reply::error(&error)).await;
             op.fail(&error, attrs);
             if error.is_client_error() {
+                let code = perfmon::ErrorCode::error_code(&error);
+                tracing::info!(code, "client error answered with an error frame");
                 Ok(())
             } else {
                 Err(error)

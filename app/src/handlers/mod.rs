@@ -92,19 +92,29 @@ impl App {
         event: ApiGatewayWebsocketProxyRequest,
     ) -> Result<ApiGatewayProxyResponse, AppError> {
         let cx = Context::current();
-        match Route::of(event.request_context.route_key.as_deref()) {
+        let result = match Route::of(event.request_context.route_key.as_deref()) {
             Route::Connect => connect::handle(self, &cx, &event).await,
             Route::Disconnect => disconnect::handle(self, &cx, &event).await,
             Route::Default => conversation::handle(self, &cx, &event).await,
-        }?;
-        Ok(ok())
+        };
+        if let Err(error) = &result {
+            // A service failure (storage, delivery, a bad event): the
+            // invocation fails; the code is what the operator searches for.
+            let code = perfmon::ErrorCode::error_code(error);
+            tracing::error!(code, error = %error, "request failed");
+        }
+        result.map(|()| ok())
     }
 
     /// Sends `reply` to the connection. A failed delivery is logged, not
     /// returned: the request itself was handled.
     async fn reply(&self, cx: &Context, connection_id: &str, reply: &Reply) {
-        if let Err(error) = self.poster.post(cx, connection_id, &reply.to_json()).await {
-            tracing::debug!(%error, connection_id, "reply not delivered");
+        match self.poster.post(cx, connection_id, &reply.to_json()).await {
+            Ok(()) => {}
+            Err(super::post::PostError::Gone) => {
+                tracing::info!(connection_id, "reply not delivered: the connection is gone");
+            }
+            Err(error) => tracing::warn!(%error, connection_id, "reply not delivered"),
         }
     }
 }

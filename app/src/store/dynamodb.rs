@@ -29,7 +29,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
@@ -78,7 +79,7 @@ impl DynamoStore {
     where
         F: std::future::Future<Output = Result<T, String>>,
     {
-        let mut span = self
+        let span = self
             .tracer
             .span_builder(format!("DynamoDB.{method}"))
             .with_kind(SpanKind::Client)
@@ -92,7 +93,11 @@ impl DynamoStore {
                 ),
             ])
             .start_with_context(&self.tracer, cx);
-        let result = call.await;
+        // The SDK's own `tracing` spans are left out of traces (this span
+        // is the call's one span); its log events carry this span's id.
+        let cx = cx.with_span(span);
+        let result = call.with_context(cx.clone()).await;
+        let span = cx.span();
         match &result {
             Ok(_) => span.set_status(Status::Ok),
             Err(message) => span.set_status(Status::error(message.clone())),

@@ -1,0 +1,184 @@
+//! From a log line to its trace and its metrics: the real `ws-conversation`
+//! executable run as Lambda runs it (against the emulator's Runtime API,
+//! moto for DynamoDB, Cognito and the Management API) with
+//! `AWS_LAMBDA_LOG_FORMAT=JSON` and the X-Ray daemon address set. For a chat
+//! message and a rejected token, the JSON log line's `traceId` is found in
+//! the X-Ray datagram and in the EMF lines of the same invocation.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::app::fixture_json;
+use common::emulator::{Emulator, Function};
+use common::moto::Moto;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::Context;
+use perfmon_chat::store::{Connection, ConnectionStore, DynamoStore};
+use serde_json::{json, Value};
+
+const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
+const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
+
+/// The function's stdout, split into EMF lines and log lines.
+fn printed(output: &str) -> (Vec<Value>, Vec<Value>) {
+    let (mut emf, mut logs) = (Vec::new(), Vec::new());
+    for line in output.lines() {
+        let Ok(value) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if value.get("_aws").is_some() {
+            emf.push(value);
+        } else if value.get("level").is_some() {
+            logs.push(value);
+        }
+    }
+    (emf, logs)
+}
+
+/// Trace ids of the segment documents received so far.
+fn segment_trace_ids(daemon: &UdpSocket, into: &mut BTreeSet<String>) {
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = daemon.recv(&mut buf) {
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let body = text.strip_prefix(DAEMON_HEADER).expect("the daemon header");
+        let doc: Value = serde_json::from_str(body).unwrap();
+        into.insert(doc["trace_id"].as_str().unwrap().to_owned());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
+    let Some(moto) = Moto::start() else { return };
+    let pool = moto.cognito();
+    let sdk = common::app::sdk_config(&moto).await;
+    let tables = common::app::create_tables(&sdk).await;
+    // The connection authenticated earlier, as `auth` leaves it.
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables.clone(),
+        opentelemetry_sdk::trace::SdkTracerProvider::default().tracer("test"),
+    );
+    store
+        .put(
+            &Context::new(),
+            &Connection {
+                connection_id: CONNECTION.to_owned(),
+                connected_at: 1707503007396,
+                user_id: Some("sub-42".to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let Some(emulator) = Emulator::runtime_api("ws-conversation") else {
+        return;
+    };
+    let s = |v: &Value| v.as_str().unwrap().to_owned();
+    let function = Function::start(
+        Path::new(env!("CARGO_BIN_EXE_ws-conversation")),
+        "ws-conversation",
+        &emulator,
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+            ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                daemon.local_addr().unwrap().to_string(),
+            ),
+            ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
+            ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
+            ("PERFMON_COGNITO_CLIENT_ID", s(&pool["client_id"])),
+            ("PERFMON_COGNITO_JWKS_URL", s(&pool["jwks_url"])),
+            ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
+            ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
+            ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ],
+    );
+
+    let mut bad_auth = fixture_json("default-auth");
+    bad_auth["body"] = json!(json!({"action": "auth", "token": "not-a-token"}).to_string());
+    for event in [fixture_json("default-message"), bad_auth] {
+        let answer = emulator.invoke("_", &event);
+        assert_eq!(answer["statusCode"], 200, "{answer}\n{}", function.output());
+    }
+
+    let mut traces = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (emf, logs) = loop {
+        segment_trace_ids(&daemon, &mut traces);
+        let (emf, logs) = printed(&function.output());
+        let messages: Vec<&str> = logs.iter().filter_map(|l| l["message"].as_str()).collect();
+        if messages.contains(&"chat message processed")
+            && messages.contains(&"authentication failed")
+            && traces.len() >= 2
+        {
+            break (emf, logs);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not everything arrived: traces {traces:?}\n{}",
+            function.output()
+        );
+    };
+    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
+        eprintln!("{}", function.output());
+    }
+
+    for (message, level) in [
+        ("chat message processed", "INFO"),
+        ("authentication failed", "WARN"),
+    ] {
+        let line = logs
+            .iter()
+            .find(|l| l["message"] == message)
+            .expect("the line");
+        assert_eq!(line["level"], level, "{line}");
+        assert_eq!(line["functionName"], "ws-conversation");
+        let trace_id = line["traceId"].as_str().expect("a traceId");
+        assert!(
+            trace_id.starts_with("1-") && trace_id.len() == 35,
+            "X-Ray form: {line}"
+        );
+        assert!(
+            traces.contains(trace_id),
+            "{trace_id} in the datagrams {traces:?}"
+        );
+        let request_id = line["requestId"].as_str().expect("a requestId");
+        let invocation_emf: Vec<&Value> = emf
+            .iter()
+            .filter(|e| e["requestId"] == request_id)
+            .collect();
+        assert!(!invocation_emf.is_empty(), "EMF lines of {request_id}");
+        for e in invocation_emf {
+            assert_eq!(e["traceId"], trace_id, "{e}");
+        }
+        assert_eq!(line["spanId"].as_str().map(str::len), Some(16), "{line}");
+        assert!(line["coldStart"].is_boolean(), "{line}");
+    }
+    let failed = logs
+        .iter()
+        .find(|l| l["message"] == "authentication failed")
+        .unwrap();
+    assert_eq!(failed["reason"], "INVALID_TOKEN", "{failed}");
+    let processed = logs
+        .iter()
+        .find(|l| l["message"] == "chat message processed")
+        .unwrap();
+    assert_eq!(processed["coldStart"], true, "the first invocation");
+    assert_eq!(processed["session_id"], "session-42");
+    assert_eq!(processed["database_operations"], 2);
+}
