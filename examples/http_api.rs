@@ -3,6 +3,11 @@
 //! looked up once at start-up; recording allocates nothing, and a payment
 //! method the catalog does not list is recorded as `other`.
 //!
+//! `tracing` joins in: the `#[instrument]` function is a child span of the
+//! `checkout` operation, and its `info!` is a log line carrying the
+//! invocation's `traceId`, `spanId` and `requestId` (JSON when Lambda's
+//! log format is JSON).
+//!
 //! ```sh
 //! cargo lambda watch --example http_api
 //! ```
@@ -12,6 +17,13 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use opentelemetry::KeyValue;
 use perfmon::lambda::LambdaMonitoring;
 use perfmon::{Catalog, Counter, PerformanceMonitor};
+
+/// Charges the order: a span of its own under the operation.
+#[tracing::instrument]
+async fn charge(method: &str) -> bool {
+    tracing::info!(method, "payment accepted");
+    true
+}
 
 /// The function's catalog, checked with `perfmon catalog check`.
 const CATALOG: &str = include_str!("orders.catalog.json");
@@ -27,12 +39,13 @@ async fn checkout(
         .first("method")
         .unwrap_or("card")
         .to_owned();
-    let op = monitor.start(
+    let mut op = monitor.start(
         "checkout",
         [KeyValue::new("app.payment.method", method.clone())],
     );
+    let charged = op.within(charge(&method)).await;
     orders.add(1, [method.as_str()]);
-    op.complete(true, []);
+    op.complete(charged, []);
     let mut response = ApiGatewayV2httpResponse::default();
     response.status_code = 201;
     response.body = Some("ordered".into());

@@ -83,10 +83,11 @@ start() {
             -e ROTEL_EXPORTERS="traces:${PERFMON_COLLECTOR_TRACES_EXPORTER:-blackhole},hole:blackhole" \
             -e ROTEL_EXPORTERS_TRACES=traces \
             -e ROTEL_EXPORTERS_METRICS=hole \
+            -e ROTEL_EXPORTERS_LOGS=hole \
             -e ROTEL_EXPORTER_TRACES_CUSTOM_ENDPOINT="${PERFMON_COLLECTOR_XRAY_ENDPOINT:-http://127.0.0.1:4566}" \
             -e ROTEL_EXPORTER_TRACES_REGION=us-east-1 \
             -e AWS_ACCESS_KEY_ID=test -e AWS_SECRET_ACCESS_KEY=test \
-            "$IMAGE" start --debug-log traces --debug-log metrics \
+            "$IMAGE" start --debug-log traces --debug-log metrics --debug-log logs \
             --debug-log-verbosity detailed >/dev/null
     fi
     for _ in $(seq 1 100); do

@@ -22,8 +22,10 @@
 //! # Ok::<(), perfmon::BuildError>(())
 //! ```
 //!
-//! On Lambda, wrap the handler in [`lambda::PerformanceLayer`]; the
-//! repository's `examples/` are complete functions.
+//! On Lambda, [`lambda::LambdaMonitoring`] wraps the handler in the
+//! [`lambda::PerformanceLayer`] and installs the [`tracing`](mod@crate::tracing)
+//! bridge and log lines; the repository's `examples/` are complete
+//! functions.
 //!
 //! ## Layout
 //!
@@ -40,7 +42,9 @@
 //! 5. [`PerformanceMonitor`] / [`OperationMonitor`]: `start` and
 //!    `complete`; [`Counter`], [`Histogram`] and [`Gauge`]: the catalog's
 //!    own metrics.
-//! 6. [`lambda`] (the Lambda layer) and [`dashboards`] (dashboards, alarms
+//! 6. [`tracing`](mod@crate::tracing): the `tracing` bridge onto these
+//!    traces, and log lines correlated with them.
+//! 7. [`lambda`] (the Lambda layer) and [`dashboards`] (dashboards, alarms
 //!    and the collector configuration generated from a catalog).
 //!
 //! ## Environment

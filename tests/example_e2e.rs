@@ -1,8 +1,8 @@
 //! `examples/http_api.rs` under the cargo-lambda emulator, as Lambda runs
 //! it: its executable polls the emulator's Runtime API, and invoked with a
 //! real API Gateway HTTP API event it answers, prints EMF lines for its
-//! custom metric and the core metrics, and sends its X-Ray segments to the
-//! daemon address, all on one trace.
+//! custom metric and the core metrics, a JSON log line, and sends its X-Ray
+//! segments to the daemon address, all on one trace.
 
 mod common;
 
@@ -58,6 +58,7 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
         &[
             ("AWS_XRAY_DAEMON_ADDRESS", address),
             ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ],
     );
     let answer = emulator.invoke("_", &fixture());
@@ -116,6 +117,24 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
         .find(|l| l.get("HandlerDuration").is_some())
         .expect("the core metrics");
     assert_eq!(duration["Handler"], "checkout");
+    // The log line of the `#[instrument]` function: same trace, its own
+    // span, the invocation's request id.
+    let line: Value = function
+        .output()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "payment accepted")
+        .unwrap_or_else(|| panic!("a JSON log line in\n{}", function.output()));
+    assert_eq!(line["traceId"], trace_id.as_str(), "{line}");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["method"], "paypal");
+    assert_eq!(line["requestId"], orders["requestId"], "{line}");
+    assert_eq!(line["functionName"], "http_api");
+    assert_eq!(line["coldStart"], true);
+    assert!(
+        text.contains("\"name\":\"charge\""),
+        "the #[instrument] span is in the segment: {segment:#}"
+    );
     let catalog =
         perfmon::Catalog::from_path(common::root().join("examples/orders.catalog.json")).unwrap();
     for line in &lines {

@@ -171,6 +171,9 @@ async fn serve_local(port: u16) -> Result<(), String> {
         .with_service_name("perfmon-serve")
         .build()
         .map_err(|e| e.to_string())?;
+    // Log lines (a failed auth, a failed request, each processed message)
+    // on stdout, as the Lambda functions print them.
+    perfmon::tracing::init(&telemetry).map_err(|e| e.to_string())?;
     let local = Arc::new(LocalApp::new(
         ChatMonitor::on(&telemetry).map_err(|e| e.to_string())?,
     ));

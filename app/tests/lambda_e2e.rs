@@ -2,7 +2,8 @@
 //! emulator, invoked with the WebSocket fixtures (connect, auth with a real
 //! token from moto's Cognito, message, ping, disconnect), exporting over
 //! OTLP to the collector running in Docker, whose X-Ray exporter sends the
-//! traces on to moto's X-Ray API.
+//! traces on to moto's X-Ray API; with `OTEL_LOGS_EXPORTER=otlp`, their
+//! log records reach the collector too.
 //!
 //! Needs Docker (scripts/collector.sh installs and starts it) and
 //! cargo-lambda in `.venv`. Missing locally, the test is skipped with a loud
@@ -115,6 +116,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
     let s = |v: &Value| v.as_str().unwrap().to_owned();
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+        ("OTEL_LOGS_EXPORTER", "otlp".to_owned()),
         ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
         ("PERFMON_FLUSH_TIMEOUT_MS", "3000".to_owned()),
         ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
@@ -169,6 +171,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         .iter()
         .all(|n| has(n))
             && logs.contains("-> Name: ColdStarts")
+            && logs.contains("Body: Str(chat message processed)")
         {
             break (logs, spans);
         }
@@ -225,6 +228,18 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
     let db: Vec<_> = spans.iter().filter(|s| s.parent_id == chat.id).collect();
     assert_eq!(db.len(), 2, "two DynamoDB calls under the chat span");
     assert!(db.iter().all(|s| s.kind == "SPAN_KIND_CLIENT"));
+
+    // Log records (OTEL_LOGS_EXPORTER=otlp): the chat message's record
+    // carries the trace and span of the operation it was logged in.
+    let body = logs.find("Body: Str(chat message processed)").unwrap();
+    let record = &logs[logs[..body].rfind("LogRecord #").unwrap()..];
+    let record = &record[..record.find("Flags:").unwrap_or(record.len())];
+    assert!(
+        record.contains(&format!("Trace ID       : {}", chat.trace_id))
+            && record.contains(&format!("Span ID        : {}", chat.id))
+            && record.contains("-> database_operations: Int(2)"),
+        "{record}\n{chat:?}"
+    );
 
     // Metrics: catalog names, units and dimensions, Delta.
     for needle in [

@@ -3,7 +3,8 @@
 //! moto for DynamoDB, Cognito and the Management API) with
 //! `AWS_LAMBDA_LOG_FORMAT=JSON` and the X-Ray daemon address set. For a chat
 //! message and a rejected token, the JSON log line's `traceId` is found in
-//! the X-Ray datagram and in the EMF lines of the same invocation.
+//! the X-Ray datagram and in the EMF lines of the same invocation; and
+//! perfmon's own warning about a bad setting is one of the lines.
 #![cfg(feature = "aws")]
 
 mod common;
@@ -90,6 +91,8 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         &[
             ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
             ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
+            // A bad telemetry setting is a log line, not a failure.
+            ("PERFMON_FLUSH_TIMEOUT_MS", "soon".to_owned()),
             (
                 "AWS_XRAY_DAEMON_ADDRESS",
                 daemon.local_addr().unwrap().to_string(),
@@ -169,6 +172,17 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         assert_eq!(line["spanId"].as_str().map(str::len), Some(16), "{line}");
         assert!(line["coldStart"].is_boolean(), "{line}");
     }
+    let setting = logs
+        .iter()
+        .find(|l| l["message"] == "using the default flush budget")
+        .expect("perfmon's own warning is a log line");
+    assert_eq!(setting["level"], "ERROR");
+    assert!(
+        setting["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("PERFMON_FLUSH_TIMEOUT_MS") && e.contains("soon")),
+        "{setting}"
+    );
     let failed = logs
         .iter()
         .find(|l| l["message"] == "authentication failed")

@@ -190,6 +190,10 @@ async fn an_invocation_with_instrumented_code_and_a_dynamodb_call_is_one_trace()
     assert_eq!(dynamodb["name"], "DynamoDB", "{dynamodb}");
     assert_eq!(dynamodb["aws"]["operation"], "PutItem", "{dynamodb}");
     assert_eq!(dynamodb_parent, save["id"].as_str().unwrap());
+    let request_id = dynamodb["aws"]["request_id"].as_str().unwrap_or_default();
+    assert!(!request_id.is_empty(), "moto's request id: {dynamodb}");
+    assert_eq!(dynamodb["http"]["response"]["status"], 200, "{dynamodb}");
+    assert_eq!(dynamodb["aws"]["region"], "us-east-1", "{dynamodb}");
     assert_eq!(
         all.len(),
         4,

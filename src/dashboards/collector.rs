@@ -106,6 +106,14 @@ service:
     metrics:
       receivers: [otlp]
       exporters: [awsemf]
+    # No logs pipeline: awsxray and awsemf take no logs, and the log lines
+    # already reach CloudWatch Logs from stdout, correlated by traceId; keep
+    # OTEL_LOGS_EXPORTER unset with this configuration. To
+    # send OTel log records to an OTLP backend instead, add an otlphttp
+    # exporter and
+    #   logs:
+    #     receivers: [otlp]
+    #     exporters: [otlphttp]
 "
     );
     out

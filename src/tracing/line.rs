@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+use opentelemetry::trace::{SpanId, TraceId};
 use tracing::field::{Field, Visit};
 use tracing::Level;
 
@@ -93,9 +94,9 @@ pub(crate) struct Line<'a> {
     pub level: &'a Level,
     pub target: &'a str,
     pub fields: &'a Fields,
-    /// X-Ray form, `1-xxxxxxxx-…`.
-    pub trace_id: Option<String>,
-    pub span_id: Option<String>,
+    /// Printed in X-Ray form, `1-xxxxxxxx-…`.
+    pub trace_id: Option<TraceId>,
+    pub span_id: Option<SpanId>,
     pub request_id: Option<&'a str>,
     pub function_name: Option<&'a str>,
     pub cold_start: Option<bool>,
@@ -134,9 +135,15 @@ impl Line<'_> {
         json_str(out, &self.fields.message);
         out.push_str(",\"target\":");
         json_str(out, self.target);
+        if let Some(id) = self.trace_id {
+            out.push_str(",\"traceId\":\"");
+            push_xray_trace_id(out, id);
+            out.push('"');
+        }
+        if let Some(id) = self.span_id {
+            let _ = write!(out, ",\"spanId\":\"{id}\"");
+        }
         let ids = [
-            ("traceId", self.trace_id.as_deref()),
-            ("spanId", self.span_id.as_deref()),
             ("requestId", self.request_id),
             ("functionName", self.function_name),
         ];
@@ -209,10 +216,11 @@ impl Line<'_> {
             }
         }
         let _ = write!(out, " target={}", self.target);
-        if let Some(id) = &self.trace_id {
-            let _ = write!(out, " traceId={id}");
+        if let Some(id) = self.trace_id {
+            out.push_str(" traceId=");
+            push_xray_trace_id(out, id);
         }
-        if let Some(id) = &self.span_id {
+        if let Some(id) = self.span_id {
             let _ = write!(out, " spanId={id}");
         }
         if let Some(name) = self.function_name {
@@ -224,23 +232,45 @@ impl Line<'_> {
     }
 }
 
-/// `value` as a JSON string.
+/// `value` as a JSON string: runs of plain characters are copied whole,
+/// and only quotes, backslashes and control characters are escaped.
 fn json_str(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    let mut plain = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&value[plain..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
         }
+        plain = i + 1;
     }
+    out.push_str(&value[plain..]);
     out.push('"');
+}
+
+/// `id` in X-Ray form, `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy`, as
+/// [`crate::xray_trace_id`] spells it, without allocating.
+fn push_xray_trace_id(out: &mut String, id: TraceId) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push_str("1-");
+    for (i, b) in id.to_bytes().iter().enumerate() {
+        if i == 4 {
+            out.push('-');
+        }
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
 }
 
 /// `value` with line breaks escaped, so that one event stays one line.
@@ -278,8 +308,8 @@ mod tests {
             level: &Level::WARN,
             target: "app::auth",
             fields,
-            trace_id: Some("1-5759e988-bd862e3fe1be46a994272793".to_owned()),
-            span_id: Some("53995c3f42cd8ad8".to_owned()),
+            trace_id: Some(TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap()),
+            span_id: Some(SpanId::from_hex("53995c3f42cd8ad8").unwrap()),
             request_id: Some("req-1"),
             function_name: Some("ws-conversation"),
             cold_start: Some(true),
@@ -305,6 +335,20 @@ mod tests {
         assert_eq!(v["field.level"], 3, "a field cannot overwrite the level");
         assert_eq!(v["ratio"], "NaN");
         assert_eq!(v["retry"], false);
+    }
+
+    #[test]
+    fn strings_are_escaped_and_ids_spelled_as_x_ray_does() {
+        let mut out = String::new();
+        json_str(&mut out, "a\"b\\c\u{1}d\té");
+        assert_eq!(
+            serde_json::from_str::<String>(&out).unwrap(),
+            "a\"b\\c\u{1}d\té"
+        );
+        let id = TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
+        let mut out = String::new();
+        push_xray_trace_id(&mut out, id);
+        assert_eq!(out, crate::xray_trace_id(id));
     }
 
     #[test]

@@ -77,7 +77,32 @@ impl<S: Subscriber> Layer<S> for LogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: LayerContext<'_, S>) {
         let mut fields = Fields::new(self.allow_personal_data);
         event.record(&mut fields);
-        let mut out = String::with_capacity(256);
+        LINE.with(|line| {
+            // Re-entered only if writing logged; then use a fresh buffer.
+            let mut reused = line.try_borrow_mut();
+            let mut fresh = String::new();
+            let out = match reused.as_deref_mut() {
+                Ok(buffer) => buffer,
+                Err(_) => &mut fresh,
+            };
+            out.clear();
+            self.render(event, &fields, out);
+            let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            // A log line that cannot be written is lost; it never fails the
+            // request that logged it.
+            let _ = writer.write_all(out.as_bytes());
+        });
+    }
+}
+
+thread_local! {
+    /// Each thread's line buffer, reused so that a line allocates only for
+    /// its fields.
+    static LINE: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(512));
+}
+
+impl LogLayer {
+    fn render(&self, event: &Event<'_>, fields: &Fields, out: &mut String) {
         Context::map_current(|cx| {
             let span = cx.span();
             let sc = span.span_context();
@@ -86,18 +111,14 @@ impl<S: Subscriber> Layer<S> for LogLayer {
                 timestamp: SystemTime::now(),
                 level: event.metadata().level(),
                 target: event.metadata().target(),
-                fields: &fields,
-                trace_id: sc.is_valid().then(|| crate::xray_trace_id(sc.trace_id())),
-                span_id: sc.is_valid().then(|| sc.span_id().to_string()),
+                fields,
+                trace_id: sc.is_valid().then(|| sc.trace_id()),
+                span_id: sc.is_valid().then(|| sc.span_id()),
                 request_id: invocation.map(|i| i.request_id.as_str()),
                 function_name: self.function_name.as_deref(),
                 cold_start: invocation.map(|i| i.cold_start),
             }
-            .render(self.format, &mut out);
+            .render(self.format, out);
         });
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        // A log line that cannot be written is lost; it never fails the
-        // request that logged it.
-        let _ = writer.write_all(out.as_bytes());
     }
 }

@@ -65,6 +65,8 @@ impl Rotel {
                 "traces",
                 "--debug-log",
                 "metrics",
+                "--debug-log",
+                "logs",
                 "--debug-log-verbosity",
                 "detailed",
             ])

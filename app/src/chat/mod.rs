@@ -111,11 +111,13 @@ impl ChatService {
         match result {
             Ok(()) => {
                 business.message_processed();
-                tracing::info!(
-                    session_id = %session,
-                    database_operations = db_ops,
-                    "chat message processed"
-                );
+                op.in_scope(|| {
+                    tracing::info!(
+                        session_id = %session,
+                        database_operations = db_ops,
+                        "chat message processed"
+                    )
+                });
                 // The length (and a given session) are already start attributes.
                 let mut attrs = vec![
                     KeyValue::new(a::ENDUSER_ID, user_id.to_owned()),

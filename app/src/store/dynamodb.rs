@@ -1,5 +1,6 @@
-//! DynamoDB storage. Every call is a CLIENT span (`rpc.system=aws-api`,
-//! `rpc.service=DynamoDB`, `rpc.method`, `aws.dynamodb.table_names`).
+//! DynamoDB storage. Every call is one CLIENT span (`rpc.system=aws-api`,
+//! `rpc.service=DynamoDB`, `rpc.method`, `aws.dynamodb.table_names`,
+//! `aws.request_id`, `http.response.status_code`, `cloud.region`).
 //!
 //! ## Table layouts
 //!
@@ -26,7 +27,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use opentelemetry::context::FutureExt as _;
@@ -68,36 +71,62 @@ impl DynamoStore {
         }
     }
 
-    /// Runs `call` inside a CLIENT span for `method` on `table`.
-    async fn traced<T, F>(
+    /// Runs `call` inside a CLIENT span for `method` on `table`, with the
+    /// attributes X-Ray needs for a DynamoDB node: the request id, the HTTP
+    /// status and the region; `output` picks the result from the response.
+    async fn traced<O, E, T, F>(
         &self,
         cx: &Context,
         method: &'static str,
         table: &str,
         call: F,
+        output: impl FnOnce(O) -> T,
     ) -> Result<T, StoreError>
     where
-        F: std::future::Future<Output = Result<T, String>>,
+        F: std::future::Future<Output = Result<O, SdkError<E, HttpResponse>>>,
+        O: RequestId,
+        E: std::error::Error + Send + Sync + 'static,
     {
+        let mut attributes = vec![
+            KeyValue::new("rpc.system", "aws-api"),
+            KeyValue::new("rpc.service", "DynamoDB"),
+            KeyValue::new("rpc.method", method),
+            KeyValue::new(
+                "aws.dynamodb.table_names",
+                Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
+            ),
+        ];
+        if let Some(region) = self.client.config().region() {
+            attributes.push(KeyValue::new("cloud.region", region.to_string()));
+        }
         let span = self
             .tracer
             .span_builder(format!("DynamoDB.{method}"))
             .with_kind(SpanKind::Client)
-            .with_attributes([
-                KeyValue::new("rpc.system", "aws-api"),
-                KeyValue::new("rpc.service", "DynamoDB"),
-                KeyValue::new("rpc.method", method),
-                KeyValue::new(
-                    "aws.dynamodb.table_names",
-                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
-                ),
-            ])
+            .with_attributes(attributes)
             .start_with_context(&self.tracer, cx);
         // The SDK's own `tracing` spans are left out of traces (this span
         // is the call's one span); its log events carry this span's id.
         let cx = cx.with_span(span);
         let result = call.with_context(cx.clone()).await;
         let span = cx.span();
+        let (request_id, status) = match &result {
+            Ok(o) => (o.request_id(), Some(200)),
+            Err(e) => (
+                e.request_id(),
+                e.raw_response().map(|r| r.status().as_u16()),
+            ),
+        };
+        if let Some(id) = request_id {
+            span.set_attribute(KeyValue::new("aws.request_id", id.to_owned()));
+        }
+        if let Some(status) = status {
+            span.set_attribute(KeyValue::new(
+                "http.response.status_code",
+                i64::from(status),
+            ));
+        }
+        let result = result.map(output).map_err(error);
         match &result {
             Ok(_) => span.set_status(Status::Ok),
             Err(message) => span.set_status(Status::error(message.clone())),
@@ -153,10 +182,7 @@ impl ConnectionStore for DynamoStore {
             .table_name(table)
             .set_item(Some(item))
             .send();
-        self.traced(cx, "PutItem", table, async {
-            call.await.map(|_| ()).map_err(error)
-        })
-        .await
+        self.traced(cx, "PutItem", table, call, drop).await
     }
 
     async fn get(&self, cx: &Context, id: &str) -> Result<Option<Connection>, StoreError> {
@@ -168,11 +194,7 @@ impl ConnectionStore for DynamoStore {
             .key("connectionId", s(id))
             .consistent_read(true)
             .send();
-        let item = self
-            .traced(cx, "GetItem", table, async {
-                call.await.map(|o| o.item).map_err(error)
-            })
-            .await?;
+        let item = self.traced(cx, "GetItem", table, call, |o| o.item).await?;
         Ok(item.map(|item| Connection {
             connection_id: get_s(&item, "connectionId").unwrap_or_else(|| id.to_owned()),
             connected_at: get_n(&item, "connectedAt").unwrap_or(0),
@@ -191,10 +213,7 @@ impl ConnectionStore for DynamoStore {
             .condition_expression("attribute_exists(connectionId)")
             .expression_attribute_values(":user", s(user_id))
             .send();
-        self.traced(cx, "UpdateItem", table, async {
-            call.await.map(|_| ()).map_err(error)
-        })
-        .await
+        self.traced(cx, "UpdateItem", table, call, drop).await
     }
 
     async fn delete(&self, cx: &Context, id: &str) -> Result<(), StoreError> {
@@ -205,10 +224,7 @@ impl ConnectionStore for DynamoStore {
             .table_name(table)
             .key("connectionId", s(id))
             .send();
-        self.traced(cx, "DeleteItem", table, async {
-            call.await.map(|_| ()).map_err(error)
-        })
-        .await
+        self.traced(cx, "DeleteItem", table, call, drop).await
     }
 }
 
@@ -231,10 +247,7 @@ impl MessageStore for DynamoStore {
             .table_name(table)
             .set_item(Some(item))
             .send();
-        self.traced(cx, "PutItem", table, async {
-            call.await.map(|_| ()).map_err(error)
-        })
-        .await
+        self.traced(cx, "PutItem", table, call, drop).await
     }
 
     async fn session(
@@ -252,11 +265,7 @@ impl MessageStore for DynamoStore {
             .consistent_read(true)
             .send();
         let items = self
-            .traced(cx, "Query", table, async {
-                call.await
-                    .map(|o| o.items.unwrap_or_default())
-                    .map_err(error)
-            })
+            .traced(cx, "Query", table, call, |o| o.items.unwrap_or_default())
             .await?;
         Ok(items
             .iter()
