@@ -113,14 +113,7 @@ async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
 
 #[tokio::test]
 async fn a_collector_that_never_answers_costs_at_most_the_budget() {
-    // Accepts connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().take(16).collect();
-        std::thread::sleep(Duration::from_secs(60));
-        drop(held);
-    });
+    let addr = frozen_collector();
     let telemetry = Arc::new(
         Telemetry::builder()
             .with_traces_exporter(perfmon::ExporterKind::Otlp)
@@ -151,5 +144,74 @@ async fn a_collector_that_never_answers_costs_at_most_the_budget() {
         telemetry.stats().flush_timeouts,
         1,
         "the timeout is counted"
+    );
+}
+
+/// A collector that accepts connections and never answers.
+fn frozen_collector() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(16).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() {
+    let addr = frozen_collector();
+    let telemetry = Arc::new(
+        Telemetry::builder()
+            .with_traces_exporter(perfmon::ExporterKind::Otlp)
+            .with_metrics_exporter(perfmon::ExporterKind::Otlp)
+            .with_otlp_endpoint(format!("http://{addr}"))
+            .build()
+            .unwrap(),
+    );
+    let monitor = PerformanceMonitor::new(&telemetry);
+    let budget = Duration::from_millis(500);
+    // The handler ends 20 ms before the deadline. Had the flush timeout been
+    // fixed when the invocation started (400 ms left, minus the margin),
+    // the invocation would end about 330 ms after its deadline.
+    let handler = service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        let monitor = monitor.clone();
+        async move {
+            let op = monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
+            tokio::time::sleep(Duration::from_millis(380)).await;
+            op.complete(true, []);
+            Ok::<_, String>("done".to_owned())
+        }
+    });
+    let mut service = PerformanceLayer::new(
+        telemetry.clone(),
+        PerformanceMonitor::new(&telemetry),
+        budget,
+    )
+    .layer(handler);
+    let started = Instant::now();
+    let deadline_ms = perfmon::clock::now_ms() as u64 + 400;
+    let result = service
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(
+            serde_json::json!({}),
+            lambda_context("req-deadline", Some(HEADER), deadline_ms),
+        ))
+        .await;
+    let took = started.elapsed();
+    assert_eq!(result, Ok("done".to_owned()));
+    // The deadline is 400 ms after the start; the slack absorbs a slow,
+    // shared machine, and is far below the 330 ms overrun this guards.
+    assert!(
+        took < Duration::from_millis(400 + 120),
+        "the invocation returned {took:?} after its start, past its deadline"
+    );
+    assert_eq!(
+        telemetry.stats().flush_timeouts,
+        1,
+        "the cut-short flush is counted"
     );
 }

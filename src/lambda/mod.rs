@@ -9,8 +9,9 @@
 //! 2. runs the handler with that span as the current context;
 //! 3. drops the handler's future, ends the root span (an `Err` is an error
 //!    status), and flushes traces and metrics, bounded by the configured
-//!    budget and by the invocation's remaining time. An implausible deadline
-//!    (in the past, or not an epoch in ms) falls back to the budget.
+//!    budget and by the invocation's remaining time less a margin, both
+//!    counted from the handler's end. An implausible deadline (in the past,
+//!    or not an epoch in ms) falls back to the budget.
 //!
 //! A failed or slow flush never fails the invocation: it is counted in
 //! [`Telemetry::stats`] and logged once.
@@ -158,14 +159,15 @@ where
             trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
             request_id: Some(lambda.request_id.clone()),
         });
-        let timeout = flush_timeout(
-            shared.budget,
-            lambda.deadline,
-            crate::clock::now_ms().max(0) as u64,
-        );
+        let deadline_ms = lambda.deadline;
         let inner = Box::pin(self.inner.call(event).with_context(cx.clone()));
         PerformanceFuture {
-            state: State::Running { inner, cx, timeout },
+            state: State::Running {
+                inner,
+                cx,
+                deadline_ms,
+                budget: shared.budget,
+            },
             telemetry: shared.telemetry.clone(),
         }
     }
@@ -181,7 +183,9 @@ enum State<F: Future> {
     Running {
         inner: Pin<Box<WithContext<F>>>,
         cx: Context,
-        timeout: Duration,
+        /// The invocation's deadline, ms since the epoch.
+        deadline_ms: u64,
+        budget: Duration,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -208,8 +212,12 @@ where
                     };
                     // Drop the handler's future first, so every span it
                     // holds has ended before the root span and the flush.
-                    let State::Running { cx, timeout, .. } =
-                        std::mem::replace(&mut this.state, State::Done)
+                    let State::Running {
+                        cx,
+                        deadline_ms,
+                        budget,
+                        ..
+                    } = std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Running above")
                     };
@@ -223,6 +231,11 @@ where
                     let telemetry = this.telemetry.clone();
                     // The budget runs from here, not from whenever the
                     // blocking pool gets to the flush.
+                    // The flush may use what is left of the budget and of
+                    // the invocation's time, both counted from now, the
+                    // handler's actual end.
+                    let timeout =
+                        flush_timeout(budget, deadline_ms, crate::clock::now_ms().max(0) as u64);
                     let deadline = std::time::Instant::now() + timeout;
                     let flush = tokio::task::spawn_blocking(move || {
                         // A warning the flush logs belongs to this invocation.
