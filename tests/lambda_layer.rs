@@ -215,3 +215,121 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
         "the cut-short flush is counted"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_on() {
+    let t = TestTelemetry::new();
+    let handler = {
+        let monitor = t.monitor.clone();
+        service_fn(move |event: LambdaEvent<serde_json::Value>| {
+            let monitor = monitor.clone();
+            async move {
+                let op = monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
+                if event.payload["panic"] == true {
+                    panic!("index out of bounds in the handler");
+                }
+                op.complete(true, []);
+                Ok::<_, String>("done".to_owned())
+            }
+        })
+    };
+    let layer = PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_secs(5),
+    );
+    let mut service = layer.layer(handler);
+    let first_trace = "1-5759e988-aaaaaaaaaaaaaaaaaaaaaaaa";
+    let second_trace = "1-5759e988-bbbbbbbbbbbbbbbbbbbbbbbb";
+    let header = |root: &str| format!("Root={root};Parent=53995c3f42cd8ad8;Sampled=1");
+
+    // As lambda_runtime does, the call runs in a task whose panic is caught.
+    let panicking = service.ready().await.unwrap().call(LambdaEvent::new(
+        serde_json::json!({"panic": true}),
+        lambda_context("req-panic", Some(&header(first_trace)), EMULATOR_DEADLINE),
+    ));
+    let joined = tokio::spawn(panicking).await;
+    assert!(
+        joined.is_err_and(|e| e.is_panic()),
+        "the panic goes on to the runtime"
+    );
+
+    // Already exported when the panic reached the runtime: nothing flushed here.
+    let exported = t.exported_spans();
+    let root = exported
+        .iter()
+        .find(|s| s.name == "ws-conversation")
+        .expect("the panicking invocation's root span");
+    assert_eq!(
+        perfmon::xray_trace_id(root.span_context.trace_id()),
+        first_trace
+    );
+    assert_eq!(root.status, Status::error("panic"));
+    let exception = root
+        .events
+        .iter()
+        .find(|e| e.name == "exception")
+        .expect("an exception event");
+    let message = exception
+        .attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == "exception.message")
+        .unwrap();
+    assert_eq!(message.value.as_str(), "index out of bounds in the handler");
+    let abandoned = exported
+        .iter()
+        .find(|s| s.name == common::op::WEBSOCKET_CONVERSATION)
+        .expect("the operation the panic interrupted");
+    assert_eq!(span_attrs(abandoned)["perf.outcome"], "abandoned");
+    assert_eq!(abandoned.parent_span_id, root.span_context.span_id());
+    let before = exported.len();
+
+    let answer = service
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(
+            serde_json::json!({}),
+            lambda_context("req-next", Some(&header(second_trace)), EMULATOR_DEADLINE),
+        ))
+        .await;
+    assert_eq!(answer, Ok("done".to_owned()));
+    let later = &t.exported_spans()[before..];
+    assert_eq!(later.len(), 2, "the next invocation's root and operation");
+    for span in later {
+        assert_eq!(
+            perfmon::xray_trace_id(span.span_context.trace_id()),
+            second_trace,
+            "nothing of the panicking invocation under the next one: {span:?}"
+        );
+        assert_ne!(
+            span_attrs(span).get("perf.outcome").map(String::as_str),
+            Some("abandoned")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_handler_panicking_before_its_future_is_handled_the_same() {
+    let t = TestTelemetry::new();
+    let handler = service_fn(
+        |_: LambdaEvent<serde_json::Value>| -> std::future::Ready<Result<String, String>> {
+            panic!("bad configuration read in the handler")
+        },
+    );
+    let mut service = PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_secs(5),
+    )
+    .layer(handler);
+    let call = service
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(serde_json::json!({}), invocation("req-1")));
+    assert!(tokio::spawn(call).await.is_err_and(|e| e.is_panic()));
+    let spans = t.exported_spans();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].status, Status::error("panic"));
+}

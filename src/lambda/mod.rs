@@ -14,10 +14,11 @@
 //!    or not an epoch in ms) falls back to the budget.
 //!
 //! A failed or slow flush never fails the invocation: it is counted in
-//! [`Telemetry::stats`] and logged once.
+//! [`Telemetry::stats`] and logged once. A handler that panics has its
+//! root span ended as a service error with an `exception` event and its
+//! telemetry flushed before the panic goes on to the runtime (see
+//! [`PerformanceFuture`]).
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -25,17 +26,19 @@ use std::time::Duration;
 
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::LambdaEvent;
-use opentelemetry::context::{FutureExt as _, WithContext};
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
 use crate::{Invocation, PerformanceMonitor, Telemetry};
 
+mod future;
 mod invocation;
 mod run;
 
 pub use crate::xray_trace_id;
+pub use future::PerformanceFuture;
 pub use invocation::{flush_timeout, trace_header_context};
 pub use run::LambdaMonitoring;
 
@@ -160,106 +163,20 @@ where
             request_id: Some(lambda.request_id.clone()),
         });
         let deadline_ms = lambda.deadline;
-        let inner = Box::pin(self.inner.call(event).with_context(cx.clone()));
-        PerformanceFuture {
-            state: State::Running {
-                inner,
-                cx,
-                deadline_ms,
-                budget: shared.budget,
-            },
-            telemetry: shared.telemetry.clone(),
-        }
-    }
-}
-
-/// The future [`PerformanceService`] returns.
-pub struct PerformanceFuture<F: Future> {
-    state: State<F>,
-    telemetry: Arc<Telemetry>,
-}
-
-enum State<F: Future> {
-    Running {
-        inner: Pin<Box<WithContext<F>>>,
-        cx: Context,
-        /// The invocation's deadline, ms since the epoch.
-        deadline_ms: u64,
-        budget: Duration,
-    },
-    Flushing {
-        flush: tokio::task::JoinHandle<()>,
-        result: Option<F::Output>,
-    },
-    Done,
-}
-
-impl<F, R, E> Future for PerformanceFuture<F>
-where
-    F: Future<Output = Result<R, E>>,
-    R: Unpin,
-    E: Unpin,
-{
-    type Output = Result<R, E>;
-
-    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        loop {
-            match &mut this.state {
-                State::Running { inner, .. } => {
-                    let Poll::Ready(result) = inner.as_mut().poll(task) else {
-                        return Poll::Pending;
-                    };
-                    // Drop the handler's future first, so every span it
-                    // holds has ended before the root span and the flush.
-                    let State::Running {
-                        cx,
-                        deadline_ms,
-                        budget,
-                        ..
-                    } = std::mem::replace(&mut this.state, State::Done)
-                    else {
-                        unreachable!("matched Running above")
-                    };
-                    let span = cx.span();
-                    span.set_status(if result.is_ok() {
-                        Status::Ok
-                    } else {
-                        Status::error("handler error")
-                    });
-                    span.end();
-                    let telemetry = this.telemetry.clone();
-                    // The budget runs from here, not from whenever the
-                    // blocking pool gets to the flush.
-                    // The flush may use what is left of the budget and of
-                    // the invocation's time, both counted from now, the
-                    // handler's actual end.
-                    let timeout =
-                        flush_timeout(budget, deadline_ms, crate::clock::now_ms().max(0) as u64);
-                    let deadline = std::time::Instant::now() + timeout;
-                    let flush = tokio::task::spawn_blocking(move || {
-                        // A warning the flush logs belongs to this invocation.
-                        let _current = cx.attach();
-                        // Counted and logged once inside; never returned.
-                        let _ = telemetry.force_flush(
-                            deadline.saturating_duration_since(std::time::Instant::now()),
-                        );
-                    });
-                    this.state = State::Flushing {
-                        flush,
-                        result: Some(result),
-                    };
-                }
-                State::Flushing { flush, result } => {
-                    if Pin::new(flush).poll(task).is_pending() {
-                        return Poll::Pending;
-                    }
-                    let result = result.take().expect("the result is taken once");
-                    this.state = State::Done;
-                    return Poll::Ready(result);
-                }
-                State::Done => panic!("PerformanceFuture polled after completion"),
-            }
-        }
+        // A handler may panic before it returns its future (in the
+        // synchronous part of a `service_fn` closure): that panic is handled
+        // like one from the future, when it is first polled.
+        let inner = {
+            let _current = cx.clone().attach();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(event)))
+                .map(|future| Box::pin(future.with_context(cx.clone())))
+        };
+        PerformanceFuture::new(
+            inner,
+            cx,
+            deadline_ms,
+            shared.budget,
+            shared.telemetry.clone(),
+        )
     }
 }

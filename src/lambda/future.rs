@@ -1,0 +1,180 @@
+//! [`PerformanceFuture`]: runs the handler's future, then ends the
+//! invocation's root span and flushes, before the result (or the handler's
+//! panic) goes on to the runtime.
+//!
+//! A panic is caught here, inside the layer, rather than left to
+//! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
+//! would never end and the invocation's telemetry would be flushed with the
+//! next invocation, under that invocation's request id and trace. The root
+//! span ends as a service error with an `exception` event, the telemetry is
+//! flushed within the invocation's bound, and the panic is then resumed, so
+//! the runtime reports it exactly as it would have.
+
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
+
+use opentelemetry::context::WithContext;
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+
+use super::flush_timeout;
+use crate::Telemetry;
+
+/// A panic's payload.
+type Panic = Box<dyn Any + Send>;
+
+/// The future [`PerformanceService`](super::PerformanceService) returns.
+pub struct PerformanceFuture<F: Future> {
+    state: State<F>,
+    telemetry: Arc<Telemetry>,
+}
+
+enum State<F: Future> {
+    Running {
+        /// The handler's future, or the panic that prevented it.
+        inner: Result<Pin<Box<WithContext<F>>>, Panic>,
+        cx: Context,
+        /// The invocation's deadline, ms since the epoch.
+        deadline_ms: u64,
+        budget: Duration,
+    },
+    Flushing {
+        flush: tokio::task::JoinHandle<()>,
+        result: Option<std::thread::Result<F::Output>>,
+    },
+    Done,
+}
+
+impl<F: Future> PerformanceFuture<F> {
+    pub(super) fn new(
+        inner: Result<Pin<Box<WithContext<F>>>, Panic>,
+        cx: Context,
+        deadline_ms: u64,
+        budget: Duration,
+        telemetry: Arc<Telemetry>,
+    ) -> Self {
+        PerformanceFuture {
+            state: State::Running {
+                inner,
+                cx,
+                deadline_ms,
+                budget,
+            },
+            telemetry,
+        }
+    }
+}
+
+impl<F, R, E> Future for PerformanceFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    R: Unpin,
+    E: Unpin,
+{
+    type Output = Result<R, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.state {
+                State::Running { inner, .. } => {
+                    let outcome = match inner {
+                        Ok(future) => {
+                            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(task))) {
+                                Ok(Poll::Pending) => return Poll::Pending,
+                                Ok(Poll::Ready(result)) => Ok(result),
+                                Err(panic) => Err(panic),
+                            }
+                        }
+                        Err(_) => Err(Box::new(()) as Panic),
+                    };
+                    // Drop the handler's future first, so every span it
+                    // holds has ended before the root span and the flush.
+                    let State::Running {
+                        inner,
+                        cx,
+                        deadline_ms,
+                        budget,
+                    } = std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched Running above")
+                    };
+                    let outcome = match (outcome, inner) {
+                        (Err(_), Err(panic)) => Err(panic),
+                        (outcome, _) => outcome,
+                    };
+                    end_root(&cx, &outcome);
+                    // The flush may use what is left of the budget and of
+                    // the invocation's time, both counted from now, the
+                    // handler's actual end.
+                    let timeout =
+                        flush_timeout(budget, deadline_ms, crate::clock::now_ms().max(0) as u64);
+                    let deadline = Instant::now() + timeout;
+                    let telemetry = this.telemetry.clone();
+                    let flush = tokio::task::spawn_blocking(move || {
+                        // A warning the flush logs belongs to this invocation.
+                        let _current = cx.attach();
+                        // Counted and logged once inside; never returned.
+                        let _ = telemetry
+                            .force_flush(deadline.saturating_duration_since(Instant::now()));
+                    });
+                    this.state = State::Flushing {
+                        flush,
+                        result: Some(outcome),
+                    };
+                }
+                State::Flushing { flush, result } => {
+                    if Pin::new(flush).poll(task).is_pending() {
+                        return Poll::Pending;
+                    }
+                    let result = result.take().expect("the result is taken once");
+                    this.state = State::Done;
+                    return match result {
+                        Ok(result) => Poll::Ready(result),
+                        // Flushed: the runtime now reports the panic as usual.
+                        Err(panic) => resume_unwind(panic),
+                    };
+                }
+                State::Done => panic!("PerformanceFuture polled after completion"),
+            }
+        }
+    }
+}
+
+/// Ends the root span: an `Err` is an error status, a panic a service
+/// error with an `exception` event (semantic conventions), whose message
+/// passes the privacy rules like every other attribute.
+fn end_root<R, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
+    let span = cx.span();
+    match outcome {
+        Ok(Ok(_)) => span.set_status(Status::Ok),
+        Ok(Err(_)) => span.set_status(Status::error("handler error")),
+        Err(panic) => {
+            let message = panic_message(panic.as_ref());
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new("exception.type", "panic"),
+                    KeyValue::new("exception.message", message.to_owned()),
+                ],
+            );
+            span.set_attribute(KeyValue::new(crate::attributes::ERROR_TYPE, "panic"));
+            span.set_status(Status::error("panic"));
+        }
+    }
+    span.end();
+}
+
+/// The text a panic was raised with, if it was text.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("the handler panicked")
+}
