@@ -6,7 +6,11 @@
 //!   to Lambda), traces as X-Ray segments over UDP to a daemon address on
 //!   127.0.0.1;
 //! - `otlp_http`: both over OTLP/HTTP to a local collector (rotel, from
-//!   `.venv`; skipped when it is not installed).
+//!   `.venv`; skipped when it is not installed);
+//! - `otlp_refused`: OTLP/HTTP to a closed port, with retries off as on
+//!   Lambda (`PERFMON_OTLP_RETRY=false`), and `otlp_refused_retrying` with
+//!   the exporter's recommended retries, the cost of a dead collector per
+//!   invocation.
 //!
 //! Only the flush is timed; recording is done before the clock starts.
 //! Reproduce with `taskset -c 1 cargo bench --bench export`.
@@ -88,6 +92,11 @@ fn invocation(telemetry: &Telemetry, monitor: &PerformanceMonitor, business: &Bu
 }
 
 fn timed_flushes(c: &mut Criterion, name: &str, telemetry: &Telemetry) {
+    timed(c, name, telemetry, true)
+}
+
+/// Times flushes; `succeed` says whether each must succeed.
+fn timed(c: &mut Criterion, name: &str, telemetry: &Telemetry, succeed: bool) {
     let monitor = PerformanceMonitor::new(telemetry);
     let business = Business::new(&monitor);
     c.bench_function(name, |b| {
@@ -96,9 +105,8 @@ fn timed_flushes(c: &mut Criterion, name: &str, telemetry: &Telemetry) {
             for _ in 0..iters {
                 invocation(telemetry, &monitor, &business);
                 let started = Instant::now();
-                telemetry
-                    .force_flush(Duration::from_secs(5))
-                    .expect("the flush succeeds");
+                let result = telemetry.force_flush(Duration::from_secs(5));
+                assert_eq!(result.is_ok(), succeed, "{result:?}");
                 total += started.elapsed();
             }
             total
@@ -186,6 +194,26 @@ fn export(c: &mut Criterion) {
             timed_flushes(c, "export/otlp_http", &otlp);
         }
         None => eprintln!("export/otlp_http SKIPPED: rotel-agent not installed in .venv"),
+    }
+
+    // A port nobody listens on: every export is refused at once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    for (name, retry) in [
+        ("export/otlp_refused", false),
+        ("export/otlp_refused_retrying", true),
+    ] {
+        let refused = Telemetry::builder()
+            .with_catalog(catalog())
+            .with_traces_exporter(ExporterKind::Otlp)
+            .with_metrics_exporter(ExporterKind::Otlp)
+            .with_otlp_endpoint(format!("http://{closed}"))
+            .with_otlp_retry(retry)
+            .build()
+            .unwrap();
+        timed(c, name, &refused, false);
     }
 }
 

@@ -10,6 +10,7 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf` or `grpc` |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
+//! | `PERFMON_OTLP_RETRY` | `false` on Lambda, else `true` | retry failed OTLP exports with backoff |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | `2048` | spans queued for a batching exporter; beyond it they are dropped and counted in `TelemetryLost` |
 //! | `PERFMON_ENVIRONMENT` | `dev` | the `Environment` dimension |
 //! | `PERFMON_CATALOG` | the catalog given in code, else core metrics only | path of a catalog file |
@@ -64,6 +65,15 @@ pub const RUST_LOG_DEFAULT: &str = "info";
 pub const OTEL_EXPORTER_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 /// Capacity of the span queue in front of a batching exporter.
 pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+/// Whether a failed OTLP export is retried (with backoff).
+pub const PERFMON_OTLP_RETRY: &str = "PERFMON_OTLP_RETRY";
+/// Default of [`PERFMON_OTLP_RETRY`] on Lambda: no retry. Each invocation
+/// flushes within a budget; retrying a refused connection would sleep the
+/// budget away on every invocation while the collector is down.
+pub const PERFMON_OTLP_RETRY_DEFAULT_ON_LAMBDA: bool = false;
+/// Default of [`PERFMON_OTLP_RETRY`] elsewhere: the exporter's recommended
+/// policy (3 retries, 100 ms initial backoff).
+pub const PERFMON_OTLP_RETRY_DEFAULT: bool = true;
 /// Deployment environment, the `Environment` dimension.
 pub const PERFMON_ENVIRONMENT: &str = "PERFMON_ENVIRONMENT";
 /// Default `Environment`, as in the guide.
@@ -171,5 +181,32 @@ pub fn resolve_millis(
 
 /// The variable's value, when set and not blank.
 pub fn var(name: &str) -> Option<String> {
+    if TELEMETRY_VARS_IGNORED.with(std::cell::Cell::get) && is_telemetry_var(name) {
+        return None;
+    }
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+thread_local! {
+    /// Set while [`without_telemetry_vars`] runs.
+    static TELEMETRY_VARS_IGNORED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The variables a telemetry fallback ignores: every `OTEL_*` and
+/// `PERFMON_*` one.
+fn is_telemetry_var(name: &str) -> bool {
+    name.starts_with("OTEL_") || name.starts_with("PERFMON_")
+}
+
+/// Runs `f` on this thread as if no `OTEL_*` or `PERFMON_*` variable were
+/// set: the defaults a telemetry fallback uses.
+pub(crate) fn without_telemetry_vars<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TELEMETRY_VARS_IGNORED.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(TELEMETRY_VARS_IGNORED.with(|c| c.replace(true)));
+    f()
 }

@@ -11,6 +11,10 @@ const VARS: &[&str] = &[
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
     "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
     "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "PERFMON_OTLP_RETRY",
     "PERFMON_ENVIRONMENT",
     "PERFMON_CATALOG",
     "PERFMON_METRIC_NAMESPACE",
@@ -175,16 +179,29 @@ fn environment_overrides_defaults_and_code_overrides_environment() {
     });
 }
 
+/// A value that is not valid for each telemetry variable the README lists
+/// that takes a constrained value.
+const BAD_VALUES: &[(&str, &str)] = &[
+    ("OTEL_TRACES_EXPORTER", "jaeger"),
+    ("OTEL_METRICS_EXPORTER", "prometheus"),
+    ("OTEL_LOGS_EXPORTER", "xray"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector"),
+    (
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "udp://127.0.0.1:4318",
+    ),
+    ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "4318"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+    ("PERFMON_OTLP_RETRY", "sometimes"),
+    ("PERFMON_MEMORY_SOURCE", "peak"),
+    ("PERFMON_EXPORT_PERSONAL_DATA", "maybe"),
+];
+
 #[test]
 fn bad_environment_values_name_the_variable() {
-    let cases = [
-        ("OTEL_TRACES_EXPORTER", "jaeger"),
-        ("OTEL_METRICS_EXPORTER", "prometheus"),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-        ("PERFMON_MEMORY_SOURCE", "peak"),
-        ("PERFMON_EXPORT_PERSONAL_DATA", "maybe"),
-    ];
-    for (var, value) in cases {
+    for &(var, value) in BAD_VALUES {
         with_env(&[(var, value)], || {
             let err = Telemetry::builder().build().unwrap_err();
             match &err {
@@ -207,5 +224,56 @@ fn a_bad_catalog_path_is_a_catalog_error() {
         let err = Telemetry::builder().build().unwrap_err();
         assert!(matches!(err, BuildError::Catalog(_)), "{err}");
         assert!(err.to_string().contains("/nonexistent/catalog.json"));
+    });
+}
+
+#[test]
+fn on_lambda_a_bad_value_falls_back_to_the_collector_less_defaults() {
+    for &(var, value) in BAD_VALUES {
+        with_env(
+            &[
+                (var, value),
+                ("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation"),
+                ("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000"),
+                ("PERFMON_ENVIRONMENT", "prod"),
+            ],
+            || {
+                let (telemetry, error) = Telemetry::builder()
+                    .with_service_name("from-code")
+                    .build_or_fallback()
+                    .unwrap_or_else(|e| panic!("{var}={value} stopped the function: {e}"));
+                let error = error.unwrap_or_else(|| panic!("{var}={value} is reported"));
+                let text = error.to_string();
+                assert!(text.contains(var) && text.contains(value), "{text}");
+                let s = telemetry.settings();
+                assert_eq!(s.traces_exporter, ExporterKind::Xray, "{var}");
+                assert_eq!(s.metrics_exporter, ExporterKind::Emf, "{var}");
+                assert_eq!(s.logs_exporter, ExporterKind::None, "{var}");
+                assert_eq!(s.service_name, "from-code", "code settings are kept");
+                assert_eq!(
+                    s.environment, "dev",
+                    "every PERFMON_* variable is ignored in the fallback"
+                );
+            },
+        );
+    }
+    with_env(
+        &[
+            ("PERFMON_CATALOG", "/nonexistent/catalog.json"),
+            ("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation"),
+        ],
+        || {
+            let (telemetry, error) = Telemetry::builder().build_or_fallback().unwrap();
+            assert!(matches!(error, Some(BuildError::Catalog(_))));
+            assert_eq!(telemetry.settings().catalog.namespace, "Perfmon");
+        },
+    );
+}
+
+#[test]
+fn valid_settings_build_without_a_fallback() {
+    with_env(&[("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation")], || {
+        let (_, error) = Telemetry::builder().build_or_fallback().unwrap();
+        assert!(error.is_none());
     });
 }

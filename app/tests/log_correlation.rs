@@ -91,7 +91,9 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         &[
             ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
             ("AWS_LAMBDA_LOG_LEVEL", "INFO".to_owned()),
-            // A bad telemetry setting is a log line, not a failure.
+            // Bad telemetry settings are log lines, not failures: the
+            // metrics fall back to EMF, the flush budget to its default.
+            ("OTEL_METRICS_EXPORTER", "cloudwatch".to_owned()),
             ("PERFMON_FLUSH_TIMEOUT_MS", "soon".to_owned()),
             (
                 "AWS_XRAY_DAEMON_ADDRESS",
@@ -182,6 +184,21 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
             .as_str()
             .is_some_and(|e| e.contains("PERFMON_FLUSH_TIMEOUT_MS") && e.contains("soon")),
         "{setting}"
+    );
+    let fallback = logs
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("invalid telemetry setting"))
+        })
+        .expect("the fallback is logged");
+    assert_eq!(fallback["level"], "ERROR");
+    assert!(
+        fallback["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("OTEL_METRICS_EXPORTER") && e.contains("cloudwatch")),
+        "{fallback}"
     );
     let failed = logs
         .iter()

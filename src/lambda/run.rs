@@ -50,16 +50,32 @@ impl LambdaMonitoring {
     /// Everything from the environment (see [`crate::env`]): the exporters
     /// (EMF and X-Ray on Lambda unless an OTLP endpoint is set), the catalog
     /// at `PERFMON_CATALOG`, the flush budget.
+    ///
+    /// A telemetry variable that is not valid never stops the function: the
+    /// collector-less defaults are used instead, and one error line names
+    /// the variable and its value (see
+    /// [`TelemetryBuilder::build_or_fallback`](crate::TelemetryBuilder::build_or_fallback)).
+    /// Only an error that remains without the variables is returned.
     pub fn from_env() -> Result<Self, BuildError> {
-        Ok(Self::new(Telemetry::builder().build()?))
+        Self::start(Telemetry::builder())
     }
 
     /// With `catalog` (code wins over `PERFMON_CATALOG`), the rest from the
-    /// environment.
+    /// environment, as [`from_env`](Self::from_env).
     pub fn with_catalog(catalog: Catalog) -> Result<Self, BuildError> {
-        Ok(Self::new(
-            Telemetry::builder().with_catalog(catalog).build()?,
-        ))
+        Self::start(Telemetry::builder().with_catalog(catalog))
+    }
+
+    fn start(builder: crate::TelemetryBuilder) -> Result<Self, BuildError> {
+        let (telemetry, fallback) = builder.build_or_fallback()?;
+        let monitoring = Self::new(telemetry);
+        if let Some(error) = fallback {
+            tracing::error!(
+                %error,
+                "invalid telemetry setting; using the collector-less defaults (EMF and X-Ray)"
+            );
+        }
+        Ok(monitoring)
     }
 
     /// On a pipeline configured in code; the flush budget comes from the

@@ -18,6 +18,7 @@ use super::{
     SignalFlush, Telemetry,
 };
 use crate::catalog::Catalog;
+use crate::env;
 use crate::memory::MemorySource;
 
 /// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
@@ -32,6 +33,7 @@ pub struct TelemetryBuilder {
     pub(super) logs: Option<ExporterKind>,
     pub(super) otlp_endpoint: Option<String>,
     pub(super) otlp_protocol: Option<OtlpProtocol>,
+    pub(super) otlp_retry: Option<bool>,
     pub(super) memory_source: Option<MemorySource>,
     pub(super) personal_data: Option<bool>,
     pub(super) metric_interval: Option<Duration>,
@@ -108,6 +110,14 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Whether failed OTLP exports are retried with backoff; overrides
+    /// `PERFMON_OTLP_RETRY` (default: not on Lambda, where a flush has a
+    /// budget per invocation, yes elsewhere).
+    pub fn with_otlp_retry(mut self, retry: bool) -> Self {
+        self.otlp_retry = Some(retry);
+        self
+    }
+
     /// Source of `MemoryUsage`; overrides `PERFMON_MEMORY_SOURCE`.
     pub fn with_memory_source(mut self, source: MemorySource) -> Self {
         self.memory_source = Some(source);
@@ -170,6 +180,28 @@ impl TelemetryBuilder {
     /// Resolves the configuration and starts the pipeline.
     pub fn build(mut self) -> Result<Telemetry, BuildError> {
         let settings = Settings::resolve(&mut self)?;
+        self.assemble(settings)
+    }
+
+    /// Like [`build`](Self::build), but a telemetry setting in the
+    /// environment that is not valid never stops the process: the pipeline
+    /// is built as if no `OTEL_*` or `PERFMON_*` variable were set (the
+    /// collector-less defaults on Lambda: EMF and X-Ray), keeping what code
+    /// set, and the error is returned beside it, to be logged. An error
+    /// that remains without the variables (a catalog given in code that is
+    /// not valid, a thread that cannot start) is returned as the error.
+    pub fn build_or_fallback(mut self) -> Result<(Telemetry, Option<BuildError>), BuildError> {
+        match Settings::resolve(&mut self) {
+            Ok(settings) => Ok((self.assemble(settings)?, None)),
+            Err(error) => env::without_telemetry_vars(|| {
+                let settings = Settings::resolve(&mut self)?;
+                Ok((self.assemble(settings)?, Some(error)))
+            }),
+        }
+    }
+
+    /// Starts the pipeline `settings` describe.
+    fn assemble(mut self, settings: Settings) -> Result<Telemetry, BuildError> {
         let otlp_used = settings.traces_exporter == ExporterKind::Otlp
             || settings.metrics_exporter == ExporterKind::Otlp
             || settings.logs_exporter == ExporterKind::Otlp;
@@ -178,6 +210,7 @@ impl TelemetryBuilder {
             .transpose()?;
         let target = otlp::OtlpTarget {
             protocol: settings.otlp_protocol,
+            retry: settings.otlp_retry,
             endpoint: self.otlp_endpoint.take(),
             runtime: grpc.as_ref().map(otlp::GrpcRuntime::handle),
         };

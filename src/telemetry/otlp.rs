@@ -12,7 +12,9 @@ use std::str::FromStr;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_otlp::{
+    Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -99,9 +101,19 @@ pub(crate) struct OtlpTarget {
     pub endpoint: Option<String>,
     /// The private runtime's handle, for gRPC.
     pub runtime: Option<Handle>,
+    /// Whether failed exports are retried with backoff.
+    pub retry: bool,
 }
 
 impl OtlpTarget {
+    fn retry_policy(&self) -> RetryPolicy {
+        if self.retry {
+            RetryPolicy::recommended()
+        } else {
+            RetryPolicy::disabled()
+        }
+    }
+
     fn endpoint(&self, signal_path: &str) -> Option<String> {
         let base = self.endpoint.as_deref()?.trim_end_matches('/');
         Some(match self.protocol {
@@ -116,14 +128,17 @@ impl OtlpTarget {
         let endpoint = self.endpoint("/v1/traces");
         let inner = match self.protocol {
             OtlpProtocol::HttpProtobuf => {
-                let b = builder.with_http().with_protocol(Protocol::HttpBinary);
+                let b = builder
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
                 }
             }
             OtlpProtocol::Grpc => {
-                let b = builder.with_tonic();
+                let b = builder.with_tonic().with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
@@ -145,6 +160,7 @@ impl OtlpTarget {
                 let b = builder
                     .with_http()
                     .with_protocol(Protocol::HttpBinary)
+                    .with_retry_policy(self.retry_policy())
                     .with_temporality(Temporality::Delta);
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
@@ -152,7 +168,10 @@ impl OtlpTarget {
                 }
             }
             OtlpProtocol::Grpc => {
-                let b = builder.with_tonic().with_temporality(Temporality::Delta);
+                let b = builder
+                    .with_tonic()
+                    .with_retry_policy(self.retry_policy())
+                    .with_temporality(Temporality::Delta);
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
@@ -173,14 +192,17 @@ impl OtlpTarget {
         let endpoint = self.endpoint("/v1/logs");
         let inner = match self.protocol {
             OtlpProtocol::HttpProtobuf => {
-                let b = builder.with_http().with_protocol(Protocol::HttpBinary);
+                let b = builder
+                    .with_http()
+                    .with_protocol(Protocol::HttpBinary)
+                    .with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
                 }
             }
             OtlpProtocol::Grpc => {
-                let b = builder.with_tonic();
+                let b = builder.with_tonic().with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,

@@ -23,9 +23,8 @@ use super::privacy::PrivacyProcessor;
 use super::stats::Counters;
 use super::{
     console, emf, inline, otlp, views, xray, BuildError, ExporterKind, Settings, Signal,
-    TelemetryBuilder, DEFAULT_SPAN_QUEUE, SCOPE,
+    TelemetryBuilder, SCOPE,
 };
-use crate::env;
 use crate::names::{self, dim};
 
 /// Installs a caller's span exporter on the builder (`with_span_exporter`).
@@ -78,7 +77,7 @@ pub(super) fn tracer_provider(
         allow_personal_data: settings.export_personal_data,
         dropped: counters.attributes_dropped.clone(),
         loss: counters.loss.clone(),
-        queue: span_queue()?,
+        queue: settings.span_queue,
     };
     let mut tracer = SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
@@ -180,23 +179,6 @@ pub(super) fn telemetry_lost(
             observer.observe(stats.lost(Signal::Metrics), &metrics);
         })
         .build()
-}
-
-/// The span queue's capacity: `OTEL_BSP_MAX_QUEUE_SIZE`, else the SDK's.
-fn span_queue() -> Result<usize, BuildError> {
-    Ok(env::resolve_with(
-        None,
-        env::OTEL_BSP_MAX_QUEUE_SIZE,
-        DEFAULT_SPAN_QUEUE,
-        |value| {
-            value
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| "a positive number of spans".to_owned())
-        },
-    )?)
 }
 
 fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {

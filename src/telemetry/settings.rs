@@ -27,19 +27,25 @@ pub struct Settings {
     pub logs_exporter: ExporterKind,
     /// OTLP transport, when OTLP is used.
     pub otlp_protocol: OtlpProtocol,
+    /// Whether failed OTLP exports are retried with backoff.
+    pub otlp_retry: bool,
     /// Source of `MemoryUsage`.
     pub memory_source: MemorySource,
     /// Whether email and user-name attributes may be exported.
     pub export_personal_data: bool,
     /// Whether this process runs on AWS Lambda.
     pub on_lambda: bool,
+    /// Capacity of the span queue in front of a batching exporter.
+    pub span_queue: usize,
 }
 
 impl Settings {
     /// Resolves what `b` leaves unset from the environment and defaults.
     pub(super) fn resolve(b: &mut TelemetryBuilder) -> Result<Settings, BuildError> {
         let on_lambda = env::var(env::AWS_LAMBDA_FUNCTION_NAME).is_some();
-        let catalog = match b.catalog.take() {
+        // Code settings are cloned, not taken: a resolution that fails on
+        // a variable can be retried without the variables.
+        let catalog = match b.catalog.clone() {
             Some(c) => c,
             None => match env::var(env::PERFMON_CATALOG) {
                 Some(path) => Catalog::from_path(path)?,
@@ -48,18 +54,18 @@ impl Settings {
         };
         let namespace = b
             .namespace
-            .take()
+            .clone()
             .or_else(|| env::var(env::PERFMON_METRIC_NAMESPACE))
             .unwrap_or_else(|| catalog.namespace.clone());
         let service_name = b
             .service_name
-            .take()
+            .clone()
             .or_else(|| env::var(env::OTEL_SERVICE_NAME))
             .or_else(|| env::var(env::AWS_LAMBDA_FUNCTION_NAME))
             .unwrap_or_else(|| env::OTEL_SERVICE_NAME_DEFAULT.to_owned());
         let environment = b
             .environment
-            .take()
+            .clone()
             .or_else(|| env::var(env::PERFMON_ENVIRONMENT))
             .unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
         let endpoint_configured = b.otlp_endpoint.is_some()
@@ -106,7 +112,34 @@ impl Settings {
                 expected: "otlp or none (log lines are printed on stdout either way)".to_owned(),
             });
         }
+        let otlp_retry = env::resolve_bool(
+            b.otlp_retry,
+            env::PERFMON_OTLP_RETRY,
+            if on_lambda {
+                env::PERFMON_OTLP_RETRY_DEFAULT_ON_LAMBDA
+            } else {
+                env::PERFMON_OTLP_RETRY_DEFAULT
+            },
+        )?;
+        for var in [
+            env::OTEL_EXPORTER_OTLP_ENDPOINT,
+            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+            env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+            env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+        ] {
+            if let Some(value) = env::var(var) {
+                if !(value.starts_with("http://") || value.starts_with("https://")) {
+                    return Err(BuildError::InvalidEnv {
+                        var,
+                        value,
+                        expected: "an http:// or https:// URL".to_owned(),
+                    });
+                }
+            }
+        }
         Ok(Settings {
+            span_queue: span_queue()?,
+            otlp_retry,
             logs_exporter,
             otlp_protocol: env::resolve(
                 b.otlp_protocol,
@@ -132,4 +165,21 @@ impl Settings {
             on_lambda,
         })
     }
+}
+
+/// The span queue's capacity: `OTEL_BSP_MAX_QUEUE_SIZE`, else the SDK's.
+fn span_queue() -> Result<usize, BuildError> {
+    Ok(env::resolve_with(
+        None,
+        env::OTEL_BSP_MAX_QUEUE_SIZE,
+        super::DEFAULT_SPAN_QUEUE,
+        |value| {
+            value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| "a positive number of spans".to_owned())
+        },
+    )?)
 }
