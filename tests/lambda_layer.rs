@@ -333,3 +333,69 @@ async fn a_handler_panicking_before_its_future_is_handled_the_same() {
     assert_eq!(spans.len(), 1);
     assert_eq!(spans[0].status, Status::error("panic"));
 }
+
+#[tokio::test]
+async fn faas_trigger_comes_from_the_event() {
+    let t = TestTelemetry::new();
+    let fixture: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/fixtures/apigw-http-checkout.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let layer = PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_secs(5),
+    );
+    // Untyped: read from the event's fields.
+    let mut untyped = layer.layer(service_fn(|_: LambdaEvent<serde_json::Value>| async {
+        Ok::<_, String>(())
+    }));
+    untyped
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(fixture.clone(), invocation("req-json")))
+        .await
+        .unwrap();
+    // Typed: known by its type.
+    let typed_event: aws_lambda_events::apigw::ApiGatewayV2httpRequest =
+        serde_json::from_value(fixture).unwrap();
+    let mut typed = layer.layer(service_fn(
+        |_: LambdaEvent<aws_lambda_events::apigw::ApiGatewayV2httpRequest>| async {
+            Ok::<_, String>(())
+        },
+    ));
+    typed
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(typed_event, invocation("req-typed")))
+        .await
+        .unwrap();
+    let sqs = serde_json::json!({"Records": [{"eventSource": "aws:sqs", "body": "{}"}]});
+    untyped
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(sqs, invocation("req-sqs")))
+        .await
+        .unwrap();
+
+    let spans = t.spans();
+    let root = |request: &str| {
+        let span = spans
+            .iter()
+            .find(|s| span_attrs(s).get("faas.invocation_id").map(String::as_str) == Some(request))
+            .unwrap();
+        span_attrs(span)
+    };
+    let json = root("req-json");
+    assert_eq!(json["faas.trigger"], "http");
+    assert_eq!(json["http.request.method"], "GET");
+    assert_eq!(json["http.route"], "$default");
+    assert_eq!(root("req-typed")["faas.trigger"], "http");
+    let sqs = root("req-sqs");
+    assert_eq!(sqs["faas.trigger"], "pubsub");
+    assert_eq!(sqs["messaging.system"], "aws_sqs");
+}

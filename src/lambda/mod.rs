@@ -3,7 +3,8 @@
 //!
 //! Per invocation it
 //! 1. starts a root SERVER span named after the function, with `faas.*`
-//!    attributes and `faas.coldstart`, parented to the invocation's X-Ray
+//!    attributes, `faas.coldstart` and `faas.trigger` read from the event,
+//!    parented to the invocation's X-Ray
 //!    trace header (`Context.xray_trace_id`), so the function's spans join
 //!    the segment Lambda created;
 //! 2. runs the handler with that span as the current context;
@@ -36,6 +37,7 @@ use crate::{Invocation, PerformanceMonitor, Telemetry};
 mod future;
 mod invocation;
 mod run;
+mod trigger;
 
 pub use crate::xray_trace_id;
 pub use future::PerformanceFuture;
@@ -112,6 +114,7 @@ pub struct PerformanceService<S> {
 impl<S, T, R, E> Service<LambdaEvent<T>> for PerformanceService<S>
 where
     S: Service<LambdaEvent<T>, Response = R, Error = E>,
+    T: 'static,
     R: Unpin,
     E: Unpin,
 {
@@ -140,15 +143,18 @@ where
                 function.clone()
             })
             .with_kind(SpanKind::Server)
-            .with_attributes([
-                KeyValue::new("faas.invocation_id", lambda.request_id.clone()),
-                KeyValue::new("faas.coldstart", coldstart),
-                KeyValue::new("faas.name", function),
-                KeyValue::new("faas.version", lambda.env_config.version.clone()),
-                KeyValue::new("faas.trigger", "other"),
-                KeyValue::new("cloud.provider", "aws"),
-                KeyValue::new("cloud.resource_id", lambda.invoked_function_arn.clone()),
-            ])
+            .with_attributes(
+                [
+                    KeyValue::new("faas.invocation_id", lambda.request_id.clone()),
+                    KeyValue::new("faas.coldstart", coldstart),
+                    KeyValue::new("faas.name", function),
+                    KeyValue::new("faas.version", lambda.env_config.version.clone()),
+                    KeyValue::new("cloud.provider", "aws"),
+                    KeyValue::new("cloud.resource_id", lambda.invoked_function_arn.clone()),
+                ]
+                .into_iter()
+                .chain(trigger::attributes(&event.payload)),
+            )
             .start_with_context(&shared.tracer, &parent);
         // The invocation's context: its root span, and the fields its log
         // lines carry.

@@ -1,0 +1,146 @@
+//! `faas.trigger` and the attributes that go with it, read from the event
+//! (semantic conventions for FaaS spans: `http` for API Gateway and ALB,
+//! `pubsub` for SQS, SNS and EventBridge, `datasource` for DynamoDB and
+//! Kinesis streams and S3, `timer` for scheduled events, else `other`).
+//!
+//! A typed event (`aws_lambda_events`) is known by its type; an untyped
+//! one (`serde_json::Value`) by the fields each source always sets.
+
+use std::any::{type_name, Any};
+
+use opentelemetry::KeyValue;
+use serde_json::Value;
+
+/// The trigger attributes of an event of type `T`.
+pub(super) fn attributes<T: Any>(payload: &T) -> Vec<KeyValue> {
+    if let Some(value) = (payload as &dyn Any).downcast_ref::<Value>() {
+        return from_json(value);
+    }
+    vec![KeyValue::new("faas.trigger", from_type(type_name::<T>()))]
+}
+
+/// The trigger of a typed event, by the module of its type.
+fn from_type(name: &str) -> &'static str {
+    let module = |m: &str| name.contains(&format!("::{m}::"));
+    if module("apigw") || module("alb") || module("lambda_function_urls") {
+        "http"
+    } else if module("sqs") || module("sns") || module("eventbridge") || module("cloudwatch_events")
+    {
+        "pubsub"
+    } else if module("dynamodb") || module("kinesis") || module("s3") {
+        "datasource"
+    } else {
+        "other"
+    }
+}
+
+/// The trigger of an untyped event, and what it says about the request.
+fn from_json(event: &Value) -> Vec<KeyValue> {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    let context = &event["requestContext"];
+    if context.is_object() {
+        let mut out = vec![KeyValue::new("faas.trigger", "http")];
+        let method = text(&event["httpMethod"]).or_else(|| text(&context["http"]["method"]));
+        if let Some(method) = method {
+            out.push(KeyValue::new("http.request.method", method));
+        }
+        if let Some(route) = text(&context["routeKey"]).or_else(|| text(&event["resource"])) {
+            out.push(KeyValue::new("http.route", route));
+        }
+        return out;
+    }
+    let source = event["Records"][0]
+        .get("eventSource")
+        .or_else(|| event["Records"][0].get("EventSource"))
+        .and_then(Value::as_str);
+    match source {
+        Some("aws:sqs") => {
+            return vec![
+                KeyValue::new("faas.trigger", "pubsub"),
+                KeyValue::new("messaging.system", "aws_sqs"),
+                KeyValue::new(
+                    "messaging.batch.message_count",
+                    event["Records"].as_array().map_or(0, Vec::len) as i64,
+                ),
+            ]
+        }
+        Some("aws:sns") => {
+            return vec![
+                KeyValue::new("faas.trigger", "pubsub"),
+                KeyValue::new("messaging.system", "aws_sns"),
+            ]
+        }
+        Some("aws:dynamodb" | "aws:kinesis" | "aws:s3") => {
+            return vec![KeyValue::new("faas.trigger", "datasource")]
+        }
+        _ => {}
+    }
+    match event["detail-type"].as_str() {
+        Some("Scheduled Event") => vec![KeyValue::new("faas.trigger", "timer")],
+        Some(_) if event.get("source").is_some() => vec![KeyValue::new("faas.trigger", "pubsub")],
+        _ => vec![KeyValue::new("faas.trigger", "other")],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn trigger(attributes: &[KeyValue]) -> String {
+        attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "faas.trigger")
+            .map(|kv| kv.value.as_str().into_owned())
+            .unwrap()
+    }
+
+    #[test]
+    fn typed_events_by_their_module() {
+        assert_eq!(
+            from_type("aws_lambda_events::event::apigw::ApiGatewayWebsocketProxyRequest"),
+            "http"
+        );
+        assert_eq!(
+            from_type("aws_lambda_events::event::sqs::SqsEvent"),
+            "pubsub"
+        );
+        assert_eq!(
+            from_type("aws_lambda_events::event::dynamodb::Event"),
+            "datasource"
+        );
+        assert_eq!(from_type("my_app::Order"), "other");
+    }
+
+    #[test]
+    fn untyped_events_by_their_fields() {
+        let rest = json!({"resource": "/orders", "httpMethod": "POST", "requestContext": {}});
+        let attrs = from_json(&rest);
+        assert_eq!(trigger(&attrs), "http");
+        assert!(attrs.contains(&KeyValue::new("http.request.method", "POST")));
+        assert!(attrs.contains(&KeyValue::new("http.route", "/orders")));
+        let ws = json!({"requestContext": {"routeKey": "$default", "eventType": "MESSAGE"}});
+        assert!(from_json(&ws).contains(&KeyValue::new("http.route", "$default")));
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs"}, {"eventSource": "aws:sqs"}]});
+        let attrs = from_json(&sqs);
+        assert_eq!(trigger(&attrs), "pubsub");
+        assert!(attrs.contains(&KeyValue::new("messaging.batch.message_count", 2_i64)));
+        assert_eq!(
+            trigger(&from_json(
+                &json!({"Records": [{"EventSource": "aws:sns"}]})
+            )),
+            "pubsub"
+        );
+        assert_eq!(
+            trigger(&from_json(
+                &json!({"Records": [{"eventSource": "aws:dynamodb"}]})
+            )),
+            "datasource"
+        );
+        let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event"});
+        assert_eq!(trigger(&from_json(&schedule)), "timer");
+        let bus = json!({"source": "orders", "detail-type": "OrderPlaced"});
+        assert_eq!(trigger(&from_json(&bus)), "pubsub");
+        assert_eq!(trigger(&from_json(&json!({"anything": 1}))), "other");
+    }
+}
