@@ -160,7 +160,7 @@ impl AuthenticationService {
         parent: &Context,
         correlation_id: &str,
     ) -> Result<User, AuthError> {
-        let op = self.monitor.start_with_context(
+        let mut op = self.monitor.start_with_context(
             operation::AUTHENTICATION_JWT_VERIFICATION,
             parent,
             [
@@ -169,7 +169,9 @@ impl AuthenticationService {
                 KeyValue::new(a::CORRELATION_ID, correlation_id.to_owned()),
             ],
         );
-        let result = self.check(token).await;
+        // Current while it runs, so that the JWKS fetch and log lines name
+        // this operation.
+        let result = op.within(self.check(token)).await;
         let business = self.monitor.business();
         match &result {
             Ok(user) => {
@@ -192,7 +194,7 @@ impl AuthenticationService {
             Err(error) => {
                 business.verification(error.outcome());
                 let reason = perfmon::ErrorCode::error_code(error);
-                tracing::warn!(reason, error = %error, "authentication failed");
+                op.in_scope(|| tracing::warn!(reason, error = %error, "authentication failed"));
                 let attrs = match error {
                     AuthError::TokenExpired { exp, now } => vec![
                         KeyValue::new(a::TOKEN_EXP, *exp),
