@@ -8,7 +8,7 @@
 //! | `OTEL_METRICS_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `emf`, `console` or `none` |
 //! | `AWS_XRAY_DAEMON_ADDRESS` | `127.0.0.1:2000` | X-Ray daemon (UDP); set by Lambda when active tracing is on |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
-//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf` or `grpc` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf`, `http/json` or `grpc` |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
 //! | `PERFMON_OTLP_RETRY` | `false` on Lambda, else `true` | retry failed OTLP exports with backoff |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | `2048` | spans queued for a batching exporter; beyond it they are dropped and counted in `TelemetryLost` |

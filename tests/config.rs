@@ -185,7 +185,7 @@ const BAD_VALUES: &[(&str, &str)] = &[
     ("OTEL_TRACES_EXPORTER", "jaeger"),
     ("OTEL_METRICS_EXPORTER", "prometheus"),
     ("OTEL_LOGS_EXPORTER", "xray"),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml"),
     ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
     ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "collector"),
     (

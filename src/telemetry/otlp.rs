@@ -33,6 +33,8 @@ pub enum OtlpProtocol {
     /// `http/protobuf`, port 4318.
     #[default]
     HttpProtobuf,
+    /// `http/json`, port 4318.
+    HttpJson,
     /// `grpc`, port 4317.
     Grpc,
 }
@@ -42,8 +44,9 @@ impl FromStr for OtlpProtocol {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+            "http/json" => Ok(OtlpProtocol::HttpJson),
             "grpc" => Ok(OtlpProtocol::Grpc),
-            _ => Err("http/protobuf or grpc".to_owned()),
+            _ => Err("http/protobuf, http/json or grpc".to_owned()),
         }
     }
 }
@@ -52,6 +55,7 @@ impl std::fmt::Display for OtlpProtocol {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             OtlpProtocol::HttpProtobuf => "http/protobuf",
+            OtlpProtocol::HttpJson => "http/json",
             OtlpProtocol::Grpc => "grpc",
         })
     }
@@ -106,6 +110,14 @@ pub(crate) struct OtlpTarget {
 }
 
 impl OtlpTarget {
+    /// The HTTP encoding of the chosen protocol.
+    fn http_protocol(&self) -> Protocol {
+        match self.protocol {
+            OtlpProtocol::HttpJson => Protocol::HttpJson,
+            _ => Protocol::HttpBinary,
+        }
+    }
+
     fn retry_policy(&self) -> RetryPolicy {
         if self.retry {
             RetryPolicy::recommended()
@@ -117,7 +129,7 @@ impl OtlpTarget {
     fn endpoint(&self, signal_path: &str) -> Option<String> {
         let base = self.endpoint.as_deref()?.trim_end_matches('/');
         Some(match self.protocol {
-            OtlpProtocol::HttpProtobuf => format!("{base}{signal_path}"),
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => format!("{base}{signal_path}"),
             OtlpProtocol::Grpc => base.to_owned(),
         })
     }
@@ -127,10 +139,10 @@ impl OtlpTarget {
         let builder = opentelemetry_otlp::SpanExporter::builder();
         let endpoint = self.endpoint("/v1/traces");
         let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let b = builder
                     .with_http()
-                    .with_protocol(Protocol::HttpBinary)
+                    .with_protocol(self.http_protocol())
                     .with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
@@ -156,10 +168,10 @@ impl OtlpTarget {
         let builder = opentelemetry_otlp::MetricExporter::builder();
         let endpoint = self.endpoint("/v1/metrics");
         let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let b = builder
                     .with_http()
-                    .with_protocol(Protocol::HttpBinary)
+                    .with_protocol(self.http_protocol())
                     .with_retry_policy(self.retry_policy())
                     .with_temporality(Temporality::Delta);
                 match endpoint {
@@ -191,10 +203,10 @@ impl OtlpTarget {
         let builder = opentelemetry_otlp::LogExporter::builder();
         let endpoint = self.endpoint("/v1/logs");
         let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf => {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let b = builder
                     .with_http()
-                    .with_protocol(Protocol::HttpBinary)
+                    .with_protocol(self.http_protocol())
                     .with_retry_policy(self.retry_policy());
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,

@@ -2,6 +2,7 @@
 //! in-memory ones, and flat views of what reached them.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod collector;
 pub mod emf;
 pub mod emulator;
