@@ -21,13 +21,17 @@ pub(super) fn attributes<T: Any>(payload: &T) -> Vec<KeyValue> {
 
 /// The trigger of a typed event, by the module of its type.
 fn from_type(name: &str) -> &'static str {
-    let module = |m: &str| name.contains(&format!("::{m}::"));
-    if module("apigw") || module("alb") || module("lambda_function_urls") {
+    let in_module = |modules: &[&str]| modules.iter().any(|m| name.contains(m));
+    if in_module(&["::apigw::", "::alb::", "::lambda_function_urls::"]) {
         "http"
-    } else if module("sqs") || module("sns") || module("eventbridge") || module("cloudwatch_events")
-    {
+    } else if in_module(&[
+        "::sqs::",
+        "::sns::",
+        "::eventbridge::",
+        "::cloudwatch_events::",
+    ]) {
         "pubsub"
-    } else if module("dynamodb") || module("kinesis") || module("s3") {
+    } else if in_module(&["::dynamodb::", "::kinesis::", "::s3::"]) {
         "datasource"
     } else {
         "other"
