@@ -96,6 +96,40 @@ impl Drop for GrpcRuntime {
     }
 }
 
+/// Builds an SDK exporter for `$target`: its transport and encoding, its
+/// retry policy, its endpoint (else the exporter reads the standard
+/// variables), then the signal's own `$extra` settings. The SDK's span,
+/// metric and log builders share these methods but no trait.
+macro_rules! build_exporter {
+    ($target:expr, $builder:expr, $path:literal $(, $extra:ident($arg:expr))*) => {{
+        let target: &OtlpTarget = $target;
+        let endpoint = target.endpoint($path);
+        match target.protocol {
+            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
+                let b = $builder
+                    .with_http()
+                    .with_protocol(target.http_protocol())
+                    .with_retry_policy(target.retry_policy())
+                    $(.$extra($arg))*;
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+            OtlpProtocol::Grpc => {
+                let b = $builder
+                    .with_tonic()
+                    .with_retry_policy(target.retry_policy())
+                    $(.$extra($arg))*;
+                match endpoint {
+                    Some(e) => b.with_endpoint(e).build()?,
+                    None => b.build()?,
+                }
+            }
+        }
+    }};
+}
+
 /// Where and how to send OTLP.
 #[derive(Debug, Clone)]
 pub(crate) struct OtlpTarget {
@@ -136,93 +170,33 @@ impl OtlpTarget {
 
     pub(crate) fn span_exporter(&self) -> Result<OtlpSpanExporter, BuildError> {
         let _entered = self.runtime.as_ref().map(Handle::enter);
-        let builder = opentelemetry_otlp::SpanExporter::builder();
-        let endpoint = self.endpoint("/v1/traces");
-        let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let b = builder
-                    .with_http()
-                    .with_protocol(self.http_protocol())
-                    .with_retry_policy(self.retry_policy());
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-            OtlpProtocol::Grpc => {
-                let b = builder.with_tonic().with_retry_policy(self.retry_policy());
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-        };
         Ok(OtlpSpanExporter {
-            inner,
+            inner: build_exporter!(
+                self,
+                opentelemetry_otlp::SpanExporter::builder(),
+                "/v1/traces"
+            ),
             runtime: self.runtime.clone(),
         })
     }
 
     pub(crate) fn metric_exporter(&self) -> Result<OtlpMetricExporter, BuildError> {
         let _entered = self.runtime.as_ref().map(Handle::enter);
-        let builder = opentelemetry_otlp::MetricExporter::builder();
-        let endpoint = self.endpoint("/v1/metrics");
-        let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let b = builder
-                    .with_http()
-                    .with_protocol(self.http_protocol())
-                    .with_retry_policy(self.retry_policy())
-                    .with_temporality(Temporality::Delta);
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-            OtlpProtocol::Grpc => {
-                let b = builder
-                    .with_tonic()
-                    .with_retry_policy(self.retry_policy())
-                    .with_temporality(Temporality::Delta);
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-        };
         Ok(OtlpMetricExporter {
-            inner,
+            inner: build_exporter!(
+                self,
+                opentelemetry_otlp::MetricExporter::builder(),
+                "/v1/metrics",
+                with_temporality(Temporality::Delta)
+            ),
             runtime: self.runtime.clone(),
         })
     }
-}
 
-impl OtlpTarget {
     pub(crate) fn log_exporter(&self) -> Result<OtlpLogExporter, BuildError> {
         let _entered = self.runtime.as_ref().map(Handle::enter);
-        let builder = opentelemetry_otlp::LogExporter::builder();
-        let endpoint = self.endpoint("/v1/logs");
-        let inner = match self.protocol {
-            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
-                let b = builder
-                    .with_http()
-                    .with_protocol(self.http_protocol())
-                    .with_retry_policy(self.retry_policy());
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-            OtlpProtocol::Grpc => {
-                let b = builder.with_tonic().with_retry_policy(self.retry_policy());
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
-                    None => b.build()?,
-                }
-            }
-        };
         Ok(OtlpLogExporter {
-            inner,
+            inner: build_exporter!(self, opentelemetry_otlp::LogExporter::builder(), "/v1/logs"),
             runtime: self.runtime.clone(),
         })
     }
