@@ -113,15 +113,7 @@ async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
 
 #[tokio::test]
 async fn a_collector_that_never_answers_costs_at_most_the_budget() {
-    let addr = frozen_collector();
-    let telemetry = Arc::new(
-        Telemetry::builder()
-            .with_traces_exporter(perfmon::ExporterKind::Otlp)
-            .with_metrics_exporter(perfmon::ExporterKind::Otlp)
-            .with_otlp_endpoint(format!("http://{addr}"))
-            .build()
-            .unwrap(),
-    );
+    let telemetry = on_frozen_collector();
     let monitor = PerformanceMonitor::new(&telemetry);
     let budget = Duration::from_millis(200);
     let mut service =
@@ -147,6 +139,19 @@ async fn a_collector_that_never_answers_costs_at_most_the_budget() {
     );
 }
 
+/// Telemetry exporting over OTLP to a collector that never answers.
+fn on_frozen_collector() -> Arc<Telemetry> {
+    let addr = frozen_collector();
+    Arc::new(
+        Telemetry::builder()
+            .with_traces_exporter(perfmon::ExporterKind::Otlp)
+            .with_metrics_exporter(perfmon::ExporterKind::Otlp)
+            .with_otlp_endpoint(format!("http://{addr}"))
+            .build()
+            .unwrap(),
+    )
+}
+
 /// A collector that accepts connections and never answers.
 fn frozen_collector() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -161,16 +166,9 @@ fn frozen_collector() -> std::net::SocketAddr {
 
 #[tokio::test]
 async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() {
-    let addr = frozen_collector();
-    let telemetry = Arc::new(
-        Telemetry::builder()
-            .with_traces_exporter(perfmon::ExporterKind::Otlp)
-            .with_metrics_exporter(perfmon::ExporterKind::Otlp)
-            .with_otlp_endpoint(format!("http://{addr}"))
-            .build()
-            .unwrap(),
-    );
+    let telemetry = on_frozen_collector();
     let monitor = PerformanceMonitor::new(&telemetry);
+    let layer_monitor = monitor.clone();
     let budget = Duration::from_millis(500);
     // The handler ends 20 ms before the deadline. Had the flush timeout been
     // fixed when the invocation started (400 ms left, minus the margin),
@@ -184,12 +182,8 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
             Ok::<_, String>("done".to_owned())
         }
     });
-    let mut service = PerformanceLayer::new(
-        telemetry.clone(),
-        PerformanceMonitor::new(&telemetry),
-        budget,
-    )
-    .layer(handler);
+    let mut service =
+        PerformanceLayer::new(telemetry.clone(), layer_monitor, budget).layer(handler);
     let started = Instant::now();
     let deadline_ms = perfmon::clock::now_ms() as u64 + 400;
     let result = service
