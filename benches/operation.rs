@@ -17,59 +17,15 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use perfmon::{Catalog, CountingAllocator, PerformanceMonitor, Telemetry};
+use perfmon::{CountingAllocator, PerformanceMonitor};
 use tracing_subscriber::layer::SubscriberExt;
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();
 
-#[derive(Debug)]
-struct DiscardSpans;
-impl SpanExporter for DiscardSpans {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
-
-struct DiscardMetrics;
-impl PushMetricExporter for DiscardMetrics {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        black_box(metrics);
-        Ok(())
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Delta
-    }
-}
-
-fn pipeline() -> Telemetry {
-    Telemetry::builder()
-        .with_catalog(
-            Catalog::from_path(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/dashboards/catalog.json"
-            ))
-            .unwrap(),
-        )
-        .with_environment("bench")
-        .with_span_exporter(DiscardSpans)
-        .with_metric_exporter(DiscardMetrics)
-        .with_metric_export_interval(Duration::from_secs(1))
-        .build()
-        .unwrap()
-}
+#[path = "support/discard.rs"]
+mod discard;
+use discard::pipeline;
 
 const OPERATION: &str = "websocket_conversation";
 

@@ -17,57 +17,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, Criterion};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use perfmon::tracing::{LogFormat, LogLayer};
-use perfmon::{Catalog, PerformanceMonitor, Telemetry};
+use perfmon::{PerformanceMonitor, Telemetry};
 use tracing_subscriber::layer::SubscriberExt;
 
-#[derive(Debug)]
-struct DiscardSpans;
-impl SpanExporter for DiscardSpans {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
-
-struct DiscardMetrics;
-impl PushMetricExporter for DiscardMetrics {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        black_box(metrics);
-        Ok(())
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
-    fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-        Ok(())
-    }
-    fn temporality(&self) -> Temporality {
-        Temporality::Delta
-    }
-}
-
-fn pipeline() -> Telemetry {
-    Telemetry::builder()
-        .with_catalog(
-            Catalog::from_path(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/dashboards/catalog.json"
-            ))
-            .unwrap(),
-        )
-        .with_environment("bench")
-        .with_span_exporter(DiscardSpans)
-        .with_metric_exporter(DiscardMetrics)
-        .with_metric_export_interval(Duration::from_secs(1))
-        .build()
-        .unwrap()
-}
+#[path = "support/discard.rs"]
+mod discard;
+use discard::pipeline;
 
 const OPERATION: &str = "websocket_conversation";
 const CHILD: &str = "chat_message_processing";
