@@ -101,6 +101,17 @@ pub const PERFMON_FLUSH_TIMEOUT_MS: &str = "PERFMON_FLUSH_TIMEOUT_MS";
 pub const PERFMON_FLUSH_TIMEOUT_MS_DEFAULT: std::time::Duration =
     std::time::Duration::from_millis(500);
 
+/// When the Lambda layer flushes: `sync`, `after-response` or `adaptive`
+/// (see `perfmon::lambda::FlushMode`; default `after-response`).
+pub const PERFMON_FLUSH_MODE: &str = "PERFMON_FLUSH_MODE";
+
+/// In the `adaptive` flush mode, the longest time between flushes while
+/// invocations arrive faster than this, ms.
+pub const PERFMON_FLUSH_INTERVAL_MS: &str = "PERFMON_FLUSH_INTERVAL_MS";
+/// Default of [`PERFMON_FLUSH_INTERVAL_MS`].
+pub const PERFMON_FLUSH_INTERVAL_MS_DEFAULT: std::time::Duration =
+    std::time::Duration::from_secs(20);
+
 /// Default `AWS_XRAY_DAEMON_ADDRESS`: the daemon's local port.
 pub const AWS_XRAY_DAEMON_ADDRESS_DEFAULT: std::net::SocketAddr =
     std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 2000);

@@ -393,3 +393,45 @@ async fn faas_trigger_comes_from_the_event() {
     assert_eq!(sqs["faas.trigger"], "pubsub");
     assert_eq!(sqs["messaging.system"], "aws_sqs");
 }
+
+#[test]
+fn bad_flush_settings_fall_back_to_the_defaults_with_one_error_line() {
+    use perfmon::lambda::{FlushMode, DEFAULT_FLUSH_MODE};
+    use perfmon::tracing::{LogFormat, LogLayer};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let t = TestTelemetry::new();
+    for vars in [
+        &[("PERFMON_FLUSH_MODE", "async")][..],
+        &[("PERFMON_FLUSH_TIMEOUT_MS", "-1")],
+        &[
+            ("PERFMON_FLUSH_MODE", "adaptive"),
+            ("PERFMON_FLUSH_INTERVAL_MS", "soon"),
+        ],
+    ] {
+        let (var, value) = *vars.last().unwrap();
+        let logs = common::SharedBuffer::default();
+        let subscriber = tracing_subscriber::registry().with(
+            LogLayer::new(&t.telemetry)
+                .with_format(LogFormat::Json)
+                .with_writer(logs.clone()),
+        );
+        let vars: Vec<_> = vars.iter().map(|&(k, v)| (k, Some(v))).collect();
+        let layer = temp_env::with_vars(vars, || {
+            tracing::subscriber::with_default(subscriber, || {
+                PerformanceLayer::from_env(t.telemetry.clone(), t.monitor.clone())
+            })
+        });
+        // A bad interval drops the whole mode, not only the interval.
+        assert_eq!(layer.flush_mode(), DEFAULT_FLUSH_MODE, "{var}");
+        assert_eq!(DEFAULT_FLUSH_MODE, FlushMode::AfterResponse);
+        let text = logs.text();
+        let errors: Vec<&str> = text.lines().filter(|l| l.contains("\"ERROR\"")).collect();
+        assert_eq!(errors.len(), 1, "{text}");
+        assert!(
+            errors[0].contains(var) && errors[0].contains(value),
+            "{}",
+            errors[0]
+        );
+    }
+}

@@ -1,13 +1,14 @@
 //! [`PerformanceFuture`]: runs the handler's future, then ends the
-//! invocation's root span and flushes, before the result (or the handler's
-//! panic) goes on to the runtime.
+//! invocation's root span and, in the `sync` flush mode, flushes, before the
+//! result (or the handler's panic) goes on to the runtime.
 //!
 //! A panic is caught here, inside the layer, rather than left to
 //! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
 //! would never end and the invocation's telemetry would be flushed with the
 //! next invocation, under that invocation's request id and trace. The root
 //! span ends as a service error with an `exception` event, the telemetry is
-//! flushed within the invocation's bound, and the panic is then resumed, so
+//! flushed within the invocation's bound (here, or after the runtime has
+//! posted the error), and the panic is then resumed, so
 //! the runtime reports it exactly as it would have.
 
 use std::any::Any;
@@ -16,14 +17,12 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
-use std::time::{Duration, Instant};
 
 use opentelemetry::context::WithContext;
 use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
-use super::flush_timeout;
-use crate::Telemetry;
+use super::flusher::Flusher;
 
 /// A panic's payload.
 type Panic = Box<dyn Any + Send>;
@@ -31,7 +30,7 @@ type Panic = Box<dyn Any + Send>;
 /// The future [`PerformanceService`](super::PerformanceService) returns.
 pub struct PerformanceFuture<F: Future> {
     state: State<F>,
-    telemetry: Arc<Telemetry>,
+    flusher: Arc<Flusher>,
 }
 
 enum State<F: Future> {
@@ -41,7 +40,6 @@ enum State<F: Future> {
         cx: Context,
         /// The invocation's deadline, ms since the epoch.
         deadline_ms: u64,
-        budget: Duration,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -55,17 +53,15 @@ impl<F: Future> PerformanceFuture<F> {
         inner: Result<Pin<Box<WithContext<F>>>, Panic>,
         cx: Context,
         deadline_ms: u64,
-        budget: Duration,
-        telemetry: Arc<Telemetry>,
+        flusher: Arc<Flusher>,
     ) -> Self {
         PerformanceFuture {
             state: State::Running {
                 inner,
                 cx,
                 deadline_ms,
-                budget,
             },
-            telemetry,
+            flusher,
         }
     }
 }
@@ -99,7 +95,6 @@ where
                         inner,
                         cx,
                         deadline_ms,
-                        budget,
                     } = std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Running above")
@@ -109,24 +104,16 @@ where
                         (outcome, _) => outcome,
                     };
                     end_root(&cx, &outcome);
-                    // The flush may use what is left of the budget and of
-                    // the invocation's time, both counted from now, the
-                    // handler's actual end.
-                    let timeout =
-                        flush_timeout(budget, deadline_ms, crate::clock::now_ms().max(0) as u64);
-                    let deadline = Instant::now() + timeout;
-                    let telemetry = this.telemetry.clone();
-                    let flush = tokio::task::spawn_blocking(move || {
-                        // A warning the flush logs belongs to this invocation.
-                        let _current = cx.attach();
-                        // Counted and logged once inside; never returned.
-                        let _ = telemetry
-                            .force_flush(deadline.saturating_duration_since(Instant::now()));
-                    });
-                    this.state = State::Flushing {
-                        flush,
-                        result: Some(outcome),
-                    };
+                    match this.flusher.handler_ended(cx, deadline_ms) {
+                        Some(flush) => {
+                            this.state = State::Flushing {
+                                flush,
+                                result: Some(outcome),
+                            }
+                        }
+                        // Flushed after the response, or not this time.
+                        None => return Poll::Ready(resume(outcome)),
+                    }
                 }
                 State::Flushing { flush, result } => {
                     if Pin::new(flush).poll(task).is_pending() {
@@ -134,15 +121,20 @@ where
                     }
                     let result = result.take().expect("the result is taken once");
                     this.state = State::Done;
-                    return match result {
-                        Ok(result) => Poll::Ready(result),
-                        // Flushed: the runtime now reports the panic as usual.
-                        Err(panic) => resume_unwind(panic),
-                    };
+                    return Poll::Ready(resume(result));
                 }
                 State::Done => panic!("PerformanceFuture polled after completion"),
             }
         }
+    }
+}
+
+/// The handler's result, or its panic resumed: the runtime then reports
+/// it as usual.
+fn resume<T>(outcome: std::thread::Result<T>) -> T {
+    match outcome {
+        Ok(result) => result,
+        Err(panic) => resume_unwind(panic),
     }
 }
 

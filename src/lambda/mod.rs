@@ -8,11 +8,18 @@
 //!    trace header (`Context.xray_trace_id`), so the function's spans join
 //!    the segment Lambda created;
 //! 2. runs the handler with that span as the current context;
-//! 3. drops the handler's future, ends the root span (an `Err` is an error
-//!    status), and flushes traces and metrics, bounded by the configured
-//!    budget and by the invocation's remaining time less a margin, both
-//!    counted from the handler's end. An implausible deadline (in the past,
-//!    or not an epoch in ms) falls back to the budget.
+//! 3. drops the handler's future and ends the root span (an `Err` is an
+//!    error status);
+//! 4. flushes traces, metrics and logs as the [`FlushMode`] says: before the
+//!    response (`sync`), after it (`after-response`, the default, through
+//!    the runtime-level [`FlushLayer`]), or at most every interval under
+//!    load (`adaptive`). Every flush is bounded by the configured budget and
+//!    by the invocation's remaining time less a margin, both counted from
+//!    the flush's start. An implausible deadline (in the past, or not an
+//!    epoch in ms) falls back to the budget.
+//!
+//! [`LambdaMonitoring::run`] also registers for SIGTERM (see [`shutdown`]):
+//! what is still buffered when Lambda reclaims the environment is flushed.
 //!
 //! A failed or slow flush never fails the invocation: it is counted in
 //! [`Telemetry::stats`] and logged once. A handler that panics has its
@@ -34,15 +41,24 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 use crate::{Invocation, PerformanceMonitor, Telemetry};
 
+mod flush_layer;
+mod flush_mode;
+mod flusher;
 mod future;
 mod invocation;
 mod run;
+mod shutdown;
 mod trigger;
 
 pub use crate::xray_trace_id;
+pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
+pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
 pub use future::PerformanceFuture;
 pub use invocation::{flush_timeout, trace_header_context};
 pub use run::LambdaMonitoring;
+pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
+
+use flusher::Flusher;
 
 /// What every invocation shares.
 #[derive(Debug)]
@@ -51,6 +67,7 @@ struct Shared {
     monitor: PerformanceMonitor,
     tracer: SdkTracer,
     budget: Duration,
+    flusher: Arc<Flusher>,
     cold: AtomicBool,
 }
 
@@ -62,9 +79,10 @@ pub struct PerformanceLayer {
 
 impl PerformanceLayer {
     /// A layer on `telemetry` whose flush budget is
-    /// `PERFMON_FLUSH_TIMEOUT_MS`, else 500 ms. A value that does not parse
-    /// falls back to the default and is logged: telemetry settings never
-    /// stop a function.
+    /// `PERFMON_FLUSH_TIMEOUT_MS`, else 500 ms, and whose flush mode is
+    /// `PERFMON_FLUSH_MODE`, else [`DEFAULT_FLUSH_MODE`]. A value that does
+    /// not parse falls back to the default and is logged: telemetry settings
+    /// never stop a function.
     pub fn from_env(telemetry: Arc<Telemetry>, monitor: PerformanceMonitor) -> Self {
         let budget = crate::env::resolve_millis(
             None,
@@ -79,16 +97,58 @@ impl PerformanceLayer {
     }
 
     /// A layer on `telemetry` that flushes within `budget` per invocation;
-    /// overrides `PERFMON_FLUSH_TIMEOUT_MS`.
+    /// overrides `PERFMON_FLUSH_TIMEOUT_MS`. The mode is read as
+    /// [`from_env`](Self::from_env) reads it.
     pub fn new(telemetry: Arc<Telemetry>, monitor: PerformanceMonitor, budget: Duration) -> Self {
+        let mode = FlushMode::resolve(None).unwrap_or_else(|error| {
+            tracing::error!(%error, "using the default flush mode");
+            DEFAULT_FLUSH_MODE
+        });
+        Self::build(telemetry, monitor, budget, mode)
+    }
+
+    /// The same layer with flush mode `mode`; overrides `PERFMON_FLUSH_MODE`.
+    pub fn with_flush_mode(self, mode: FlushMode) -> Self {
+        let shared = &self.shared;
+        Self::build(
+            shared.telemetry.clone(),
+            shared.monitor.clone(),
+            shared.budget,
+            mode,
+        )
+    }
+
+    fn build(
+        telemetry: Arc<Telemetry>,
+        monitor: PerformanceMonitor,
+        budget: Duration,
+        mode: FlushMode,
+    ) -> Self {
         PerformanceLayer {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
+                flusher: Arc::new(Flusher::new(telemetry.clone(), mode, budget)),
                 telemetry,
                 monitor,
                 budget,
                 cold: AtomicBool::new(true),
             }),
+        }
+    }
+
+    /// The flush mode.
+    pub fn flush_mode(&self) -> FlushMode {
+        self.shared.flusher.mode()
+    }
+
+    /// The runtime-level layer that flushes after the response, for the
+    /// `after-response` and `adaptive` modes: add it with
+    /// [`Runtime::layer`](lambda_runtime::Runtime::layer) when composing
+    /// the runtime yourself ([`LambdaMonitoring::run`] does). Without it,
+    /// every mode flushes at the handler's end.
+    pub fn flush_layer(&self) -> FlushLayer {
+        FlushLayer {
+            flusher: self.shared.flusher.clone(),
         }
     }
 }
@@ -131,6 +191,7 @@ where
         let lambda = &event.context;
         let function = lambda.env_config.function_name.clone();
         let coldstart = shared.cold.swap(false, Ordering::Relaxed);
+        shared.flusher.started();
         if coldstart {
             shared.monitor.record_cold_start(&function);
         }
@@ -177,12 +238,6 @@ where
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(event)))
                 .map(|future| Box::pin(future.with_context(cx.clone())))
         };
-        PerformanceFuture::new(
-            inner,
-            cx,
-            deadline_ms,
-            shared.budget,
-            shared.telemetry.clone(),
-        )
+        PerformanceFuture::new(inner, cx, deadline_ms, shared.flusher.clone())
     }
 }

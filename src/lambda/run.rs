@@ -4,17 +4,13 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lambda_runtime::tower::{Layer as _, Service};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
-use super::{PerformanceFuture, PerformanceLayer};
+use super::{shutdown_on_sigterm, PerformanceFuture, PerformanceLayer, SHUTDOWN_BUDGET};
 use crate::{BuildError, Catalog, PerformanceMonitor, Telemetry};
-
-/// Time the final shutdown may take when the runtime stops.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// perfmon for one Lambda function: the telemetry pipeline, the monitor
 /// and the layer.
@@ -113,8 +109,10 @@ impl LambdaMonitoring {
         self.layer.clone()
     }
 
-    /// Runs the Lambda runtime with `handler` inside the layer, and shuts
-    /// the telemetry down when the runtime stops.
+    /// Runs the Lambda runtime with `handler` inside the layer, the
+    /// [`FlushLayer`](super::FlushLayer) around the runtime (for the
+    /// `after-response` and `adaptive` flush modes), and the graceful
+    /// shutdown on SIGTERM; shuts the telemetry down if the runtime stops.
     pub async fn run<S, T, R, E>(self, handler: S) -> Result<(), lambda_runtime::Error>
     where
         S: Service<LambdaEvent<T>, Response = R, Error = E>,
@@ -123,8 +121,13 @@ impl LambdaMonitoring {
         E: Into<Diagnostic> + std::fmt::Debug + Unpin,
         PerformanceFuture<S::Future>: Future<Output = Result<R, E>>,
     {
-        let result = lambda_runtime::run(self.layer.layer(handler)).await;
-        let _ = self.telemetry.shutdown(SHUTDOWN_TIMEOUT);
+        shutdown_on_sigterm(self.telemetry.clone()).await;
+        // As `lambda_runtime::run`, plus the flush after each response.
+        let runtime = lambda_runtime::Runtime::new(self.layer.layer(handler))
+            .layer(lambda_runtime::layers::TracingLayer::new())
+            .layer(self.layer.flush_layer());
+        let result = runtime.run().await;
+        let _ = self.telemetry.shutdown(SHUTDOWN_BUDGET);
         result
     }
 }

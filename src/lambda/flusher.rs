@@ -1,0 +1,130 @@
+//! [`Flusher`]: applies the [`FlushMode`] — whether an invocation flushes,
+//! and where: at the handler's end (in [`PerformanceFuture`]) or after the
+//! response (in the runtime-level [`FlushLayer`]).
+//!
+//! [`PerformanceFuture`]: super::PerformanceFuture
+//! [`FlushLayer`]: super::FlushLayer
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry::Context;
+
+use super::{flush_timeout, FlushMode};
+use crate::Telemetry;
+
+/// The flush state every invocation shares.
+#[derive(Debug)]
+pub(super) struct Flusher {
+    telemetry: Arc<Telemetry>,
+    mode: FlushMode,
+    budget: Duration,
+    /// A [`FlushLayer`](super::FlushLayer) wraps the runtime, so a flush can
+    /// wait for the response to be posted.
+    after_response: AtomicBool,
+    cadence: Mutex<Cadence>,
+}
+
+/// What the `adaptive` mode remembers, in ms since the epoch (the wall
+/// clock: a frozen environment's monotonic clock may not advance).
+#[derive(Debug, Default)]
+struct Cadence {
+    last_start: Option<u64>,
+    last_flush: Option<u64>,
+    /// The running invocation arrived within the interval of the previous.
+    fast: bool,
+    /// The ended invocation's context, for the log lines of its flush.
+    ended: Option<Context>,
+}
+
+impl Flusher {
+    pub(super) fn new(telemetry: Arc<Telemetry>, mode: FlushMode, budget: Duration) -> Self {
+        Flusher {
+            telemetry,
+            mode,
+            budget,
+            after_response: AtomicBool::new(false),
+            cadence: Mutex::new(Cadence::default()),
+        }
+    }
+
+    pub(super) fn mode(&self) -> FlushMode {
+        self.mode
+    }
+
+    /// A runtime-level layer will flush after each response.
+    pub(super) fn flush_after_response(&self) {
+        self.after_response.store(true, Ordering::Relaxed);
+    }
+
+    fn cadence(&self) -> std::sync::MutexGuard<'_, Cadence> {
+        self.cadence.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An invocation started.
+    pub(super) fn started(&self) {
+        if let FlushMode::Adaptive { interval } = self.mode {
+            let now = now_ms();
+            let mut cadence = self.cadence();
+            cadence.fast = cadence
+                .last_start
+                .is_some_and(|last| now.saturating_sub(last) < interval.as_millis() as u64);
+            cadence.last_start = Some(now);
+        }
+    }
+
+    /// The handler ended (its root span too): the flush, when it belongs
+    /// here, or `None` when there is none or it waits for the response.
+    pub(super) fn handler_ended(
+        &self,
+        cx: Context,
+        deadline_ms: u64,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if self.mode != FlushMode::Sync && self.after_response.load(Ordering::Relaxed) {
+            self.cadence().ended = Some(cx);
+            return None;
+        }
+        self.flush_if_due(cx, deadline_ms)
+    }
+
+    /// The response was posted: the flush, unless it ran at the handler's
+    /// end or is not due.
+    pub(super) fn response_posted(&self, deadline_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
+        if self.mode == FlushMode::Sync {
+            return None;
+        }
+        let cx = self.cadence().ended.take().unwrap_or_default();
+        self.flush_if_due(cx, deadline_ms)
+    }
+
+    /// Flushes on a blocking thread unless the `adaptive` mode skips this
+    /// invocation; the flush may use what is left of the budget and of the
+    /// invocation's time, both counted from now.
+    fn flush_if_due(&self, cx: Context, deadline_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
+        let now = now_ms();
+        if let FlushMode::Adaptive { interval } = self.mode {
+            let mut cadence = self.cadence();
+            let waited_enough = cadence
+                .last_flush
+                .is_none_or(|last| now.saturating_sub(last) >= interval.as_millis() as u64);
+            if cadence.fast && !waited_enough {
+                return None;
+            }
+            cadence.last_flush = Some(now);
+        }
+        let timeout = flush_timeout(self.budget, deadline_ms, now);
+        let deadline = Instant::now() + timeout;
+        let telemetry = self.telemetry.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            // A warning the flush logs belongs to the invocation.
+            let _current = cx.attach();
+            // Counted and logged once inside; never returned.
+            let _ = telemetry.force_flush(deadline.saturating_duration_since(Instant::now()));
+        }))
+    }
+}
+
+fn now_ms() -> u64 {
+    crate::clock::now_ms().max(0) as u64
+}
