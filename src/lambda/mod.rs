@@ -18,7 +18,7 @@
 //!    the flush's start. An implausible deadline (in the past, or not an
 //!    epoch in ms) falls back to the budget.
 //!
-//! [`LambdaMonitoring::run`] also registers for SIGTERM (see [`shutdown`]):
+//! [`LambdaMonitoring::run`] also registers for SIGTERM (see [`shutdown_on_sigterm`]):
 //! what is still buffered when Lambda reclaims the environment is flushed.
 //!
 //! A failed or slow flush never fails the invocation: it is counted in
