@@ -192,6 +192,24 @@ impl Function {
     pub fn output(&self) -> String {
         std::fs::read_to_string(&self.stdout).unwrap_or_default()
     }
+
+    /// The process id, to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit code once the process has exited, within `timeout`;
+    /// `None` if it is still running or was killed by a signal.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
 }
 
 impl Drop for Function {
