@@ -9,6 +9,9 @@
 //! | `AWS_XRAY_DAEMON_ADDRESS` | `127.0.0.1:2000` | X-Ray daemon (UDP); set by Lambda when active tracing is on |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf`, `http/json` or `grpc` |
+//! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | unset | PEM file of a CA trusted besides the platform's roots (TLS is rustls, for HTTP and gRPC) |
+//! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC) |
+//! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | time an OTLP export may take, ms |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
 //! | `PERFMON_OTLP_RETRY` | `false` on Lambda, else `true` | retry failed OTLP exports with backoff |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | `2048` | spans queued for a batching exporter; beyond it they are dropped and counted in `TelemetryLost` |
@@ -23,6 +26,8 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `PERFMON_FLUSH_TIMEOUT_MS` | `500` | telemetry flush budget at the end of an invocation |
+//! | `PERFMON_FLUSH_MODE` | `after-response` | `sync`, `after-response` or `adaptive` (see `lambda::FlushMode`) |
+//! | `PERFMON_FLUSH_INTERVAL_MS` | `20000` | `adaptive`: longest time between flushes while invocations arrive faster |
 //!
 //! The `tracing` bridge and log lines ([`crate::tracing`](mod@crate::tracing)) read:
 //!
@@ -111,6 +116,17 @@ pub const PERFMON_FLUSH_INTERVAL_MS: &str = "PERFMON_FLUSH_INTERVAL_MS";
 /// Default of [`PERFMON_FLUSH_INTERVAL_MS`].
 pub const PERFMON_FLUSH_INTERVAL_MS_DEFAULT: std::time::Duration =
     std::time::Duration::from_secs(20);
+
+/// A PEM file of a CA that OTLP over TLS trusts besides the platform's
+/// roots (a collector behind a private CA).
+pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
+
+/// Time an OTLP export may take, ms (read by the exporters; perfmon reads it
+/// for the HTTP client it builds when a CA is configured).
+pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+/// Default of [`OTEL_EXPORTER_OTLP_TIMEOUT`], the specification's.
+pub const OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT: std::time::Duration =
+    std::time::Duration::from_secs(10);
 
 /// Default `AWS_XRAY_DAEMON_ADDRESS`: the daemon's local port.
 pub const AWS_XRAY_DAEMON_ADDRESS_DEFAULT: std::net::SocketAddr =

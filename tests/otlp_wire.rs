@@ -1,7 +1,7 @@
-//! The OTLP/HTTP wire format: `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` makes
-//! the bodies a collector receives gzip-encoded, decoding to the exported
-//! telemetry (without it they are plain protobuf), and `http/json` sends
-//! JSON bodies.
+//! The OTLP wire format: `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` makes the
+//! bodies a collector receives gzip-encoded, over HTTP and over gRPC,
+//! decoding to the exported telemetry (without it they are plain
+//! protobuf), and `http/json` sends JSON bodies.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::capture::{collector, contains, traces};
+use common::capture::{collector, contains, grpc_collector, traces};
 use perfmon::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
 
 fn export_one_operation(addr: SocketAddr) {
@@ -65,6 +65,44 @@ fn gzip_compresses_otlp_http_bodies() {
         "{}",
         plain.headers
     );
+    assert!(contains(&plain.body, b"authentication_jwt_verification"));
+}
+
+#[test]
+fn gzip_compresses_otlp_grpc_messages() {
+    let (addr, rx) = grpc_collector();
+    temp_env::with_var("OTEL_EXPORTER_OTLP_COMPRESSION", Some("gzip"), || {
+        export_with(addr, OtlpProtocol::Grpc)
+    });
+    let received = traces(&rx);
+    assert!(
+        received.headers.contains("grpc-encoding: gzip"),
+        "{}",
+        received.headers
+    );
+    // One length-prefixed message whose flag says "compressed".
+    let (prefix, message) = received.body.split_at(5);
+    assert_eq!(prefix[0], 1, "the compressed flag");
+    let length = u32::from_be_bytes(prefix[1..5].try_into().unwrap()) as usize;
+    assert_eq!(length, message.len());
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(message)
+        .read_to_end(&mut decoded)
+        .expect("a gzip message");
+    assert!(contains(&decoded, b"authentication_jwt_verification"));
+    assert!(!contains(message, b"authentication_jwt_verification"));
+
+    let (addr, rx) = grpc_collector();
+    temp_env::with_var("OTEL_EXPORTER_OTLP_COMPRESSION", None::<&str>, || {
+        export_with(addr, OtlpProtocol::Grpc)
+    });
+    let plain = traces(&rx);
+    assert!(
+        !plain.headers.contains("grpc-encoding: gzip"),
+        "{}",
+        plain.headers
+    );
+    assert_eq!(plain.body[0], 0, "not compressed");
     assert!(contains(&plain.body, b"authentication_jwt_verification"));
 }
 

@@ -34,6 +34,7 @@ pub struct TelemetryBuilder {
     pub(super) otlp_endpoint: Option<String>,
     pub(super) otlp_protocol: Option<OtlpProtocol>,
     pub(super) otlp_retry: Option<bool>,
+    pub(super) otlp_certificate: Option<Vec<u8>>,
     pub(super) memory_source: Option<MemorySource>,
     pub(super) personal_data: Option<bool>,
     pub(super) metric_interval: Option<Duration>,
@@ -115,6 +116,14 @@ impl TelemetryBuilder {
     /// budget per invocation, yes elsewhere).
     pub fn with_otlp_retry(mut self, retry: bool) -> Self {
         self.otlp_retry = Some(retry);
+        self
+    }
+
+    /// A CA certificate (PEM) that OTLP over TLS trusts besides the
+    /// platform's roots, for a collector behind a private CA; overrides
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE` (a file path).
+    pub fn with_otlp_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.otlp_certificate = Some(pem.into());
         self
     }
 
@@ -213,6 +222,7 @@ impl TelemetryBuilder {
             retry: settings.otlp_retry,
             endpoint: self.otlp_endpoint.take(),
             runtime: grpc.as_ref().map(otlp::GrpcRuntime::handle),
+            ca_pem: settings.otlp_certificate.clone(),
         };
         let console = self.console.take().unwrap_or_else(console::stdout);
         let resource = pipeline::resource(&settings);

@@ -22,6 +22,9 @@ pub enum BuildError {
     /// An OTLP exporter could not be built.
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The TLS client of an OTLP exporter could not be set up.
+    #[error("cannot set up TLS for OTLP: {0}")]
+    Tls(String),
     /// A background thread or the gRPC runtime could not be started.
     #[error("cannot start {what}: {source}")]
     Spawn {

@@ -101,7 +101,7 @@ impl Drop for GrpcRuntime {
 /// variables), then the signal's own `$extra` settings. The SDK's span,
 /// metric and log builders share these methods but no trait.
 macro_rules! build_exporter {
-    ($target:expr, $builder:expr, $path:literal $(, $extra:ident($arg:expr))*) => {{
+    ($target:expr, $builder:expr, $path:literal, $endpoint_var:expr $(, $extra:ident($arg:expr))*) => {{
         let target: &OtlpTarget = $target;
         let endpoint = target.endpoint($path);
         match target.protocol {
@@ -111,6 +111,10 @@ macro_rules! build_exporter {
                     .with_protocol(target.http_protocol())
                     .with_retry_policy(target.retry_policy())
                     $(.$extra($arg))*;
+                let b = match target.http_client()? {
+                    Some(client) => b.with_http_client(client),
+                    None => b,
+                };
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
@@ -121,6 +125,10 @@ macro_rules! build_exporter {
                     .with_tonic()
                     .with_retry_policy(target.retry_policy())
                     $(.$extra($arg))*;
+                let b = match target.tls_config($endpoint_var) {
+                    Some(tls) => b.with_tls_config(tls),
+                    None => b,
+                };
                 match endpoint {
                     Some(e) => b.with_endpoint(e).build()?,
                     None => b.build()?,
@@ -141,6 +149,9 @@ pub(crate) struct OtlpTarget {
     pub runtime: Option<Handle>,
     /// Whether failed exports are retried with backoff.
     pub retry: bool,
+    /// A PEM certificate to trust besides the platform's roots
+    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`), already checked to parse.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl OtlpTarget {
@@ -160,6 +171,61 @@ impl OtlpTarget {
         }
     }
 
+    /// The HTTP client to use instead of the exporter's own: one that also
+    /// trusts the configured CA. `None` without one.
+    fn http_client(&self) -> Result<Option<reqwest::blocking::Client>, BuildError> {
+        let Some(pem) = &self.ca_pem else {
+            return Ok(None);
+        };
+        let ca = certificate(pem)?;
+        let timeout = crate::env::resolve_millis(
+            None,
+            crate::env::OTEL_EXPORTER_OTLP_TIMEOUT,
+            crate::env::OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
+        )?;
+        // The blocking client starts a runtime of its own, which cannot be
+        // built on a thread that is inside another one.
+        let built = std::thread::spawn(move || {
+            reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                .add_root_certificate(ca)
+                .build()
+        })
+        .join();
+        match built {
+            Ok(Ok(client)) => Ok(Some(client)),
+            Ok(Err(error)) => Err(BuildError::Tls(error.to_string())),
+            Err(_) => Err(BuildError::Tls(
+                "building the HTTP client panicked".to_owned(),
+            )),
+        }
+    }
+
+    /// The gRPC TLS settings, for an `https` endpoint (set in code, else
+    /// `endpoint_var`, else `OTEL_EXPORTER_OTLP_ENDPOINT`) or a configured
+    /// CA: the platform's roots, plus the CA. `None` otherwise, so that a
+    /// plain-text collector costs no certificate loading at start.
+    fn tls_config(
+        &self,
+        endpoint_var: &str,
+    ) -> Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig> {
+        use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig};
+        let endpoint = self
+            .endpoint
+            .clone()
+            .or_else(|| crate::env::var(endpoint_var))
+            .or_else(|| crate::env::var(crate::env::OTEL_EXPORTER_OTLP_ENDPOINT));
+        let https = endpoint.is_some_and(|e| e.trim().starts_with("https://"));
+        if !https && self.ca_pem.is_none() {
+            return None;
+        }
+        let tls = ClientTlsConfig::new().with_native_roots();
+        Some(match &self.ca_pem {
+            Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
+            None => tls,
+        })
+    }
+
     fn endpoint(&self, signal_path: &str) -> Option<String> {
         let base = self.endpoint.as_deref()?.trim_end_matches('/');
         Some(match self.protocol {
@@ -174,7 +240,8 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::SpanExporter::builder(),
-                "/v1/traces"
+                "/v1/traces",
+                crate::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
             ),
             runtime: self.runtime.clone(),
         })
@@ -187,6 +254,7 @@ impl OtlpTarget {
                 self,
                 opentelemetry_otlp::MetricExporter::builder(),
                 "/v1/metrics",
+                crate::env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
                 with_temporality(Temporality::Delta)
             ),
             runtime: self.runtime.clone(),
@@ -196,10 +264,20 @@ impl OtlpTarget {
     pub(crate) fn log_exporter(&self) -> Result<OtlpLogExporter, BuildError> {
         let _entered = self.runtime.as_ref().map(Handle::enter);
         Ok(OtlpLogExporter {
-            inner: build_exporter!(self, opentelemetry_otlp::LogExporter::builder(), "/v1/logs"),
+            inner: build_exporter!(
+                self,
+                opentelemetry_otlp::LogExporter::builder(),
+                "/v1/logs",
+                crate::env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+            ),
             runtime: self.runtime.clone(),
         })
     }
+}
+
+/// A PEM certificate, checked; the error names where it came from.
+pub(crate) fn certificate(pem: &[u8]) -> Result<reqwest::Certificate, BuildError> {
+    reqwest::Certificate::from_pem(pem).map_err(|error| BuildError::Tls(error.to_string()))
 }
 
 /// Polls a future inside a runtime's context, so timers and I/O resources

@@ -37,6 +37,8 @@ pub struct Settings {
     pub on_lambda: bool,
     /// Capacity of the span queue in front of a batching exporter.
     pub span_queue: usize,
+    /// A PEM certificate OTLP over TLS trusts besides the platform's roots.
+    pub otlp_certificate: Option<Vec<u8>>,
 }
 
 impl Settings {
@@ -138,6 +140,7 @@ impl Settings {
             }
         }
         Ok(Settings {
+            otlp_certificate: otlp_certificate(b)?,
             span_queue: span_queue()?,
             otlp_retry,
             logs_exporter,
@@ -165,6 +168,29 @@ impl Settings {
             on_lambda,
         })
     }
+}
+
+/// The CA given in code, else the file `OTEL_EXPORTER_OTLP_CERTIFICATE`
+/// names, checked to hold a PEM certificate.
+fn otlp_certificate(b: &TelemetryBuilder) -> Result<Option<Vec<u8>>, BuildError> {
+    if let Some(pem) = &b.otlp_certificate {
+        super::otlp::certificate(pem)?;
+        return Ok(Some(pem.clone()));
+    }
+    let Some(path) = env::var(env::OTEL_EXPORTER_OTLP_CERTIFICATE) else {
+        return Ok(None);
+    };
+    let invalid = |why: String| BuildError::InvalidEnv {
+        var: env::OTEL_EXPORTER_OTLP_CERTIFICATE,
+        value: path.clone(),
+        expected: format!("the path of a PEM certificate ({why})"),
+    };
+    let pem = std::fs::read(&path).map_err(|e| invalid(e.to_string()))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(invalid("no PEM certificate in it".to_owned()));
+    }
+    super::otlp::certificate(&pem).map_err(|e| invalid(e.to_string()))?;
+    Ok(Some(pem))
 }
 
 /// The span queue's capacity: `OTEL_BSP_MAX_QUEUE_SIZE`, else the SDK's.

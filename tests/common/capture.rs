@@ -67,7 +67,9 @@ pub fn collector() -> (SocketAddr, Receiver<Received>) {
 pub fn traces(rx: &Receiver<Received>) -> Received {
     loop {
         let received = rx.recv_timeout(Duration::from_secs(10)).expect("a request");
-        if received.path == "/v1/traces" {
+        if received.path == "/v1/traces"
+            || received.path == "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        {
             return received;
         }
     }
@@ -76,4 +78,64 @@ pub fn traces(rx: &Receiver<Received>) -> Received {
 /// Whether `haystack` contains `needle`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// An OTLP/gRPC endpoint (HTTP/2, plain text) that answers every export
+/// with an empty success and hands each request to the test: its path, its
+/// headers (`name: value` lines) and its body, the gRPC length-prefixed
+/// messages as sent.
+pub fn grpc_collector() -> (SocketAddr, Receiver<Received>) {
+    let (tx, rx) = mpsc::channel();
+    let (addr_tx, addr_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            while let Ok((tcp, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let Ok(mut connection) = h2::server::handshake(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok((request, mut respond))) = connection.accept().await {
+                        let path = request.uri().path().to_owned();
+                        let headers: String = request
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
+                            .collect();
+                        let mut body = request.into_body();
+                        let mut bytes = Vec::new();
+                        while let Some(Ok(chunk)) = body.data().await {
+                            let _ = body.flow_control().release_capacity(chunk.len());
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        let _ = tx.send(Received {
+                            path,
+                            headers,
+                            body: bytes,
+                        });
+                        let response = http::Response::builder()
+                            .status(200)
+                            .header("content-type", "application/grpc")
+                            .body(())
+                            .unwrap();
+                        let Ok(mut send) = respond.send_response(response, false) else {
+                            continue;
+                        };
+                        // One uncompressed, empty response message.
+                        let _ = send.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), false);
+                        let mut trailers = http::HeaderMap::new();
+                        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                        let _ = send.send_trailers(trailers);
+                    }
+                });
+            }
+        });
+    });
+    (addr_rx.recv().unwrap(), rx)
 }
