@@ -1,0 +1,174 @@
+//! What each flush mode costs the caller: a measurement, not a test (it is
+//! ignored, and asserts nothing about time). Run it with
+//! `scripts/flush_latency.sh`.
+//!
+//! One chat message (the `default-message` fixture, an authenticated
+//! connection) is invoked through the cargo-lambda emulator's Runtime API,
+//! 1,000 times per variant, and the caller-visible latency (request sent to
+//! answer read, on a fresh connection each time) is recorded. The function
+//! runs in this process under the real `lambda_runtime` loop, on the local
+//! app (in-memory store, in-process delivery), so the handler's own time is
+//! small and stable and the flush is what differs:
+//! - `no monitoring`: the handler alone under `lambda_runtime`, its
+//!   operations recorded into a pipeline that exports nothing;
+//! - `sync`, `after-response`, `adaptive`: inside the `PerformanceLayer`
+//!   and its `FlushLayer`, exporting OTLP/HTTP to the local collector
+//!   (Docker).
+//!
+//! The variants take turns in blocks of 100, so that drift on a shared
+//! machine spreads over all of them.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::app::fixture_json;
+use common::collector::Collector;
+use common::emulator::Emulator;
+use lambda_runtime::tower::Layer as _;
+use lambda_runtime::{service_fn, LambdaEvent, Runtime};
+use opentelemetry::Context;
+use perfmon::lambda::{FlushMode, PerformanceLayer};
+use perfmon::{OtlpProtocol, PerformanceMonitor, Telemetry};
+use perfmon_chat::local::LocalApp;
+use perfmon_chat::store::{Connection, ConnectionStore};
+use perfmon_chat::ChatMonitor;
+
+const INVOCATIONS: usize = 1_000;
+const BLOCK: usize = 100;
+const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
+
+/// A function serving chat messages, monitored with `mode` (`None`: not
+/// monitored), run by the runtime against its own emulator.
+fn function(mode: Option<FlushMode>, collector: &str) -> Emulator {
+    let emulator = Emulator::runtime_api("chat").expect("cargo-lambda is installed");
+    let telemetry = Arc::new(
+        match mode {
+            None => Telemetry::builder().with_exporters_disabled().build(),
+            Some(_) => Telemetry::builder()
+                .with_service_name("flush-latency")
+                .with_otlp_endpoint(collector)
+                .with_otlp_protocol(OtlpProtocol::HttpProtobuf)
+                .build(),
+        }
+        .expect("telemetry builds"),
+    );
+    let local = LocalApp::new(ChatMonitor::on(&telemetry).expect("the chat catalog"));
+    // Frames posted to the connection are kept, never read.
+    let inbox = local.poster.register(CONNECTION);
+    block_on(local.store.put(
+        &Context::new(),
+        &Connection {
+            connection_id: CONNECTION.to_owned(),
+            connected_at: 1707503007396,
+            user_id: Some("sub-42".to_owned()),
+        },
+    ))
+    .expect("the connection is stored");
+    let app = local.app;
+    let handler = service_fn(move |event: LambdaEvent<_>| {
+        let app = app.clone();
+        async move { app.handle(event.payload).await }
+    });
+    std::env::set_var("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api_url());
+    std::env::set_var("AWS_LAMBDA_FUNCTION_NAME", "chat");
+    std::env::set_var("AWS_LAMBDA_FUNCTION_VERSION", "1");
+    std::env::set_var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024");
+    fn spawn(
+        inbox: impl Send + 'static,
+        run: impl std::future::Future<Output = Result<(), lambda_runtime::Error>> + Send + 'static,
+    ) {
+        std::thread::spawn(move || {
+            let _inbox = inbox;
+            let stopped = tokio::runtime::Runtime::new().unwrap().block_on(run);
+            eprintln!("the runtime stopped: {stopped:?}");
+        });
+    }
+    // The runtime reads the environment when it is made, here.
+    match mode {
+        None => spawn(inbox, Runtime::new(handler).run()),
+        Some(mode) => {
+            let monitor = PerformanceMonitor::new(&telemetry);
+            let layer =
+                PerformanceLayer::from_env(telemetry.clone(), monitor).with_flush_mode(mode);
+            spawn(
+                inbox,
+                Runtime::new(layer.layer(handler))
+                    .layer(layer.flush_layer())
+                    .run(),
+            )
+        }
+    }
+    emulator
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> f64 {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+#[test]
+#[ignore = "a measurement: scripts/flush_latency.sh"]
+fn flush_mode_latency() {
+    let collector = Collector::start("latency", &[]).expect("Docker runs the collector");
+    let endpoint = collector.endpoint();
+    let variants: Vec<(&str, Option<FlushMode>)> = vec![
+        ("no monitoring", None),
+        ("sync", Some(FlushMode::Sync)),
+        ("after-response", Some(FlushMode::AfterResponse)),
+        (
+            "adaptive (20 s)",
+            Some(FlushMode::Adaptive {
+                interval: Duration::from_secs(20),
+            }),
+        ),
+    ];
+    let functions: Vec<Emulator> = variants
+        .iter()
+        .map(|(_, mode)| function(*mode, &endpoint))
+        .collect();
+    let event = fixture_json("default-message");
+    // Warm-up: the cold start, connections, the first flush.
+    for f in &functions {
+        for _ in 0..20 {
+            let answer = f.invoke("_", &event);
+            assert_eq!(answer["statusCode"], 200, "{answer}");
+        }
+    }
+    let mut samples = vec![Vec::with_capacity(INVOCATIONS); variants.len()];
+    for _ in 0..INVOCATIONS / BLOCK {
+        for (f, samples) in functions.iter().zip(&mut samples) {
+            for _ in 0..BLOCK {
+                let sent = Instant::now();
+                let answer = f.invoke("_", &event);
+                samples.push(sent.elapsed());
+                assert_eq!(answer["statusCode"], 200, "{answer}");
+            }
+        }
+    }
+    let mut table =
+        String::from("| flush mode | p50 (ms) | p99 (ms) | p50 added (ms) |\n|---|---|---|---|\n");
+    let mut base = 0.0;
+    for ((name, _), samples) in variants.iter().zip(&mut samples) {
+        samples.sort();
+        let (p50, p99) = (percentile(samples, 50), percentile(samples, 99));
+        if base == 0.0 {
+            base = p50;
+        }
+        table.push_str(&format!(
+            "| {name} | {p50:.3} | {p99:.3} | {:+.3} |\n",
+            p50 - base
+        ));
+    }
+    println!(
+        "{INVOCATIONS} chat messages per variant, OTLP/HTTP to the Docker collector\n\n{table}"
+    );
+}
