@@ -12,6 +12,7 @@
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | unset | PEM file of a CA trusted besides the platform's roots (TLS is rustls, for HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | time an OTLP export may take, ms |
+//! | `OTEL_PROPAGATORS` | `xray,tracecontext,baggage` | trace-context formats read from invocations (an X-Ray header wins over `traceparent`) and written by the global propagator |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
 //! | `PERFMON_OTLP_RETRY` | `false` on Lambda, else `true` | retry failed OTLP exports with backoff |
 //! | `OTEL_BSP_MAX_QUEUE_SIZE` | `2048` | spans queued for a batching exporter; beyond it they are dropped and counted in `TelemetryLost` |
@@ -116,6 +117,16 @@ pub const PERFMON_FLUSH_INTERVAL_MS: &str = "PERFMON_FLUSH_INTERVAL_MS";
 /// Default of [`PERFMON_FLUSH_INTERVAL_MS`].
 pub const PERFMON_FLUSH_INTERVAL_MS_DEFAULT: std::time::Duration =
     std::time::Duration::from_secs(20);
+
+/// The trace-context formats read and written: a comma-separated list of
+/// `xray`, `tracecontext`, `baggage`, or `none`.
+pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
+
+/// `gzip` compresses OTLP bodies; unset, they are not compressed.
+pub const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+
+/// Periodic metric export, ms (read by the SDK; checked here).
+pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 
 /// A PEM file of a CA that OTLP over TLS trusts besides the platform's
 /// roots (a collector behind a private CA).

@@ -95,6 +95,6 @@ pub use monitor::{
 pub use telemetry::xray_trace_id;
 pub use telemetry::{
     metric_points, BuildError, Distribution, ExporterKind, Invocation, MetricPoint, OtlpProtocol,
-    PointValue, Settings, Signal, Telemetry, TelemetryBuilder, TelemetryError, TelemetryStats,
-    DEFAULT_SPAN_QUEUE, SCOPE,
+    PointValue, Propagators, Settings, Signal, Telemetry, TelemetryBuilder, TelemetryError,
+    TelemetryStats, DEFAULT_SPAN_QUEUE, SCOPE,
 };

@@ -388,7 +388,11 @@ async fn faas_trigger_comes_from_the_event() {
     assert_eq!(json["faas.trigger"], "http");
     assert_eq!(json["http.request.method"], "GET");
     assert_eq!(json["http.route"], "$default");
-    assert_eq!(root("req-typed")["faas.trigger"], "http");
+    // Typed, the same attributes.
+    let typed = root("req-typed");
+    assert_eq!(typed["faas.trigger"], "http");
+    assert_eq!(typed["http.request.method"], "GET");
+    assert_eq!(typed["http.route"], "$default");
     let sqs = root("req-sqs");
     assert_eq!(sqs["faas.trigger"], "pubsub");
     assert_eq!(sqs["messaging.system"], "aws_sqs");

@@ -1,10 +1,10 @@
-//! What the layer reads from an invocation: its deadline and its X-Ray
-//! trace header.
+//! What the layer reads from an invocation: its deadline, and its parent
+//! trace context (Lambda's X-Ray header, else the W3C headers of the event).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::propagation::{Extractor, TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::Context;
 use opentelemetry_aws::trace::XrayPropagator;
 
@@ -27,6 +27,42 @@ pub fn flush_timeout(budget: Duration, deadline_ms: u64, now_ms: u64) -> Duratio
     }
     budget.min(remaining.saturating_sub(DEADLINE_MARGIN))
 }
+
+/// The parent context of an invocation, through `propagators`: Lambda's
+/// X-Ray `header` (the `Context.xray_trace_id`) when there is one, else a
+/// W3C `traceparent` in the event's `headers`; W3C `baggage` from the
+/// headers either way.
+pub fn parent_context(
+    propagators: &TextMapCompositePropagator,
+    header: Option<&str>,
+    headers: &dyn Extractor,
+) -> Context {
+    struct Carrier<'a> {
+        xray: Option<&'a str>,
+        headers: &'a dyn Extractor,
+    }
+    impl Extractor for Carrier<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            if key.eq_ignore_ascii_case(XRAY_HEADER) {
+                // Lambda's header only: the one its segment belongs to.
+                return self.xray;
+            }
+            self.headers.get(key)
+        }
+        fn keys(&self) -> Vec<&str> {
+            let mut keys = self.headers.keys();
+            keys.extend(self.xray.map(|_| XRAY_HEADER));
+            keys
+        }
+    }
+    propagators.extract(&Carrier {
+        xray: header,
+        headers,
+    })
+}
+
+/// The X-Ray header's name, as the X-Ray propagator asks for it.
+const XRAY_HEADER: &str = "x-amzn-trace-id";
 
 /// The context of the invocation's X-Ray trace header, if it has one.
 pub fn trace_header_context(header: Option<&str>) -> Context {

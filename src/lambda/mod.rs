@@ -6,7 +6,9 @@
 //!    attributes, `faas.coldstart` and `faas.trigger` read from the event,
 //!    parented to the invocation's X-Ray
 //!    trace header (`Context.xray_trace_id`), so the function's spans join
-//!    the segment Lambda created;
+//!    the segment Lambda created, or, without one, to the W3C `traceparent`
+//!    the event's HTTP headers carry (`OTEL_PROPAGATORS` says which formats
+//!    are read; see [`parent_context`]);
 //! 2. runs the handler with that span as the current context;
 //! 3. drops the handler's future and ends the root span (an `Err` is an
 //!    error status);
@@ -35,6 +37,7 @@ use std::time::Duration;
 use lambda_runtime::tower::{Layer, Service};
 use lambda_runtime::LambdaEvent;
 use opentelemetry::context::FutureExt as _;
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
@@ -45,6 +48,7 @@ mod flush_layer;
 mod flush_mode;
 mod flusher;
 mod future;
+mod headers;
 mod invocation;
 mod run;
 mod shutdown;
@@ -54,7 +58,7 @@ pub use crate::xray_trace_id;
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
 pub use future::PerformanceFuture;
-pub use invocation::{flush_timeout, trace_header_context};
+pub use invocation::{flush_timeout, parent_context, trace_header_context};
 pub use run::LambdaMonitoring;
 pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
 
@@ -66,6 +70,7 @@ struct Shared {
     telemetry: Arc<Telemetry>,
     monitor: PerformanceMonitor,
     tracer: SdkTracer,
+    propagator: TextMapCompositePropagator,
     budget: Duration,
     flusher: Arc<Flusher>,
     cold: AtomicBool,
@@ -127,6 +132,7 @@ impl PerformanceLayer {
         PerformanceLayer {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
+                propagator: telemetry.propagator(),
                 flusher: Arc::new(Flusher::new(telemetry.clone(), mode, budget)),
                 telemetry,
                 monitor,
@@ -195,7 +201,11 @@ where
         if coldstart {
             shared.monitor.record_cold_start(&function);
         }
-        let parent = trace_header_context(lambda.xray_trace_id.as_deref());
+        let parent = parent_context(
+            &shared.propagator,
+            lambda.xray_trace_id.as_deref(),
+            &headers::Headers::of(&event.payload),
+        );
         let root = shared
             .tracer
             .span_builder(if function.is_empty() {

@@ -3,20 +3,83 @@
 //! `pubsub` for SQS, SNS and EventBridge, `datasource` for DynamoDB and
 //! Kinesis streams and S3, `timer` for scheduled events, else `other`).
 //!
-//! A typed event (`aws_lambda_events`) is known by its type; an untyped
-//! one (`serde_json::Value`) by the fields each source always sets.
+//! A typed event is known by its type: the `aws_lambda_events` types of
+//! API Gateway (REST, HTTP, WebSocket), ALB, SQS, SNS and EventBridge by
+//! downcasting (so the attributes match those of the same event untyped),
+//! any other by the module its type is defined in. An untyped one
+//! (`serde_json::Value`) is known by the fields each source always sets.
 
 use std::any::{type_name, Any};
 
+use aws_lambda_events::{alb, apigw, eventbridge, sns, sqs};
 use opentelemetry::KeyValue;
 use serde_json::Value;
 
 /// The trigger attributes of an event of type `T`.
 pub(super) fn attributes<T: Any>(payload: &T) -> Vec<KeyValue> {
-    if let Some(value) = (payload as &dyn Any).downcast_ref::<Value>() {
+    let event = payload as &dyn Any;
+    if let Some(value) = event.downcast_ref::<Value>() {
         return from_json(value);
     }
+    if let Some(e) = event.downcast_ref::<apigw::ApiGatewayProxyRequest>() {
+        return http(Some(e.http_method.as_str()), e.resource.as_deref());
+    }
+    if let Some(e) = event.downcast_ref::<apigw::ApiGatewayV2httpRequest>() {
+        let method = e.request_context.http.method.as_str();
+        return http(Some(method), e.route_key.as_deref());
+    }
+    if let Some(e) = event.downcast_ref::<apigw::ApiGatewayWebsocketProxyRequest>() {
+        return http(None, e.request_context.route_key.as_deref());
+    }
+    if let Some(e) = event.downcast_ref::<alb::AlbTargetGroupRequest>() {
+        return http(Some(e.http_method.as_str()), None);
+    }
+    if let Some(e) = event.downcast_ref::<sqs::SqsEvent>() {
+        return sqs(e.records.len());
+    }
+    if event.downcast_ref::<sns::SnsEvent>().is_some() {
+        return sns();
+    }
+    if let Some(e) = event.downcast_ref::<eventbridge::EventBridgeEvent>() {
+        return eventbridge(&e.detail_type, true);
+    }
     vec![KeyValue::new("faas.trigger", from_type(type_name::<T>()))]
+}
+
+/// An HTTP request's attributes.
+fn http(method: Option<&str>, route: Option<&str>) -> Vec<KeyValue> {
+    let mut out = vec![KeyValue::new("faas.trigger", "http")];
+    if let Some(method) = method {
+        out.push(KeyValue::new("http.request.method", method.to_owned()));
+    }
+    if let Some(route) = route {
+        out.push(KeyValue::new("http.route", route.to_owned()));
+    }
+    out
+}
+
+fn sqs(messages: usize) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("faas.trigger", "pubsub"),
+        KeyValue::new("messaging.system", "aws_sqs"),
+        KeyValue::new("messaging.batch.message_count", messages as i64),
+    ]
+}
+
+fn sns() -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("faas.trigger", "pubsub"),
+        KeyValue::new("messaging.system", "aws_sns"),
+    ]
+}
+
+/// A scheduled event is a timer; any other EventBridge event a message.
+fn eventbridge(detail_type: &str, has_source: bool) -> Vec<KeyValue> {
+    match detail_type {
+        "Scheduled Event" => vec![KeyValue::new("faas.trigger", "timer")],
+        _ if has_source => vec![KeyValue::new("faas.trigger", "pubsub")],
+        _ => vec![KeyValue::new("faas.trigger", "other")],
+    }
 }
 
 /// The trigger of a typed event, by the module of its type.
@@ -40,49 +103,30 @@ fn from_type(name: &str) -> &'static str {
 
 /// The trigger of an untyped event, and what it says about the request.
 fn from_json(event: &Value) -> Vec<KeyValue> {
-    let text = |v: &Value| v.as_str().map(str::to_owned);
+    fn text(v: &Value) -> Option<&str> {
+        v.as_str()
+    }
     let context = &event["requestContext"];
     if context.is_object() {
-        let mut out = vec![KeyValue::new("faas.trigger", "http")];
         let method = text(&event["httpMethod"]).or_else(|| text(&context["http"]["method"]));
-        if let Some(method) = method {
-            out.push(KeyValue::new("http.request.method", method));
-        }
-        if let Some(route) = text(&context["routeKey"]).or_else(|| text(&event["resource"])) {
-            out.push(KeyValue::new("http.route", route));
-        }
-        return out;
+        let route = text(&context["routeKey"]).or_else(|| text(&event["resource"]));
+        return http(method, route);
     }
     let source = event["Records"][0]
         .get("eventSource")
         .or_else(|| event["Records"][0].get("EventSource"))
         .and_then(Value::as_str);
     match source {
-        Some("aws:sqs") => {
-            return vec![
-                KeyValue::new("faas.trigger", "pubsub"),
-                KeyValue::new("messaging.system", "aws_sqs"),
-                KeyValue::new(
-                    "messaging.batch.message_count",
-                    event["Records"].as_array().map_or(0, Vec::len) as i64,
-                ),
-            ]
-        }
-        Some("aws:sns") => {
-            return vec![
-                KeyValue::new("faas.trigger", "pubsub"),
-                KeyValue::new("messaging.system", "aws_sns"),
-            ]
-        }
+        Some("aws:sqs") => return sqs(event["Records"].as_array().map_or(0, Vec::len)),
+        Some("aws:sns") => return sns(),
         Some("aws:dynamodb" | "aws:kinesis" | "aws:s3") => {
             return vec![KeyValue::new("faas.trigger", "datasource")]
         }
         _ => {}
     }
     match event["detail-type"].as_str() {
-        Some("Scheduled Event") => vec![KeyValue::new("faas.trigger", "timer")],
-        Some(_) if event.get("source").is_some() => vec![KeyValue::new("faas.trigger", "pubsub")],
-        _ => vec![KeyValue::new("faas.trigger", "other")],
+        Some(detail_type) => eventbridge(detail_type, event.get("source").is_some()),
+        None => vec![KeyValue::new("faas.trigger", "other")],
     }
 }
 

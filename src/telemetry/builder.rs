@@ -35,6 +35,7 @@ pub struct TelemetryBuilder {
     pub(super) otlp_protocol: Option<OtlpProtocol>,
     pub(super) otlp_retry: Option<bool>,
     pub(super) otlp_certificate: Option<Vec<u8>>,
+    pub(super) propagators: Option<super::Propagators>,
     pub(super) memory_source: Option<MemorySource>,
     pub(super) personal_data: Option<bool>,
     pub(super) metric_interval: Option<Duration>,
@@ -124,6 +125,13 @@ impl TelemetryBuilder {
     /// `OTEL_EXPORTER_OTLP_CERTIFICATE` (a file path).
     pub fn with_otlp_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.otlp_certificate = Some(pem.into());
+        self
+    }
+
+    /// The trace-context formats read from invocations and written by the
+    /// global propagator; overrides `OTEL_PROPAGATORS`.
+    pub fn with_propagators(mut self, propagators: super::Propagators) -> Self {
+        self.propagators = Some(propagators);
         self
     }
 

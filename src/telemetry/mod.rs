@@ -15,6 +15,7 @@ mod otlp;
 mod pipeline;
 mod points;
 pub(crate) mod privacy;
+mod propagators;
 mod settings;
 mod stats;
 mod views;
@@ -25,8 +26,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::{Meter, MeterProvider as _, ObservableGauge};
+use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_aws::trace::XrayPropagator;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -40,6 +41,7 @@ pub use histogram::Distribution;
 pub use loss::DEFAULT_SPAN_QUEUE;
 pub use otlp::OtlpProtocol;
 pub use points::{metric_points, MetricPoint, PointValue};
+pub use propagators::Propagators;
 pub use settings::Settings;
 pub use stats::TelemetryStats;
 pub use xray::xray_trace_id;
@@ -133,12 +135,13 @@ impl Telemetry {
         self.logger_provider.as_ref()
     }
 
-    /// The X-Ray propagator, which reads and writes `X-Amzn-Trace-Id`.
-    pub fn propagator(&self) -> XrayPropagator {
-        XrayPropagator::default()
+    /// The propagators `OTEL_PROPAGATORS` turns on (by default X-Ray's
+    /// `X-Amzn-Trace-Id`, W3C `traceparent` and `baggage`), as one.
+    pub fn propagator(&self) -> TextMapCompositePropagator {
+        self.settings.propagators.composite()
     }
 
-    /// Installs the providers and the X-Ray propagator as the OTel globals.
+    /// Installs the providers and the propagator as the OTel globals.
     pub fn install_global(&self) {
         opentelemetry::global::set_tracer_provider(self.tracer_provider.clone());
         opentelemetry::global::set_meter_provider(self.meter_provider.clone());

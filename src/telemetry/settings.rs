@@ -1,7 +1,7 @@
 //! The resolved configuration: each setting from code, then its variable,
 //! then its default (see [`crate::env`]).
 
-use super::{BuildError, ExporterKind, OtlpProtocol, TelemetryBuilder};
+use super::{BuildError, ExporterKind, OtlpProtocol, Propagators, TelemetryBuilder};
 use crate::catalog::Catalog;
 use crate::env;
 use crate::memory::MemorySource;
@@ -39,6 +39,8 @@ pub struct Settings {
     pub span_queue: usize,
     /// A PEM certificate OTLP over TLS trusts besides the platform's roots.
     pub otlp_certificate: Option<Vec<u8>>,
+    /// The trace-context formats read from invocations and written out.
+    pub propagators: Propagators,
 }
 
 impl Settings {
@@ -139,8 +141,14 @@ impl Settings {
                 }
             }
         }
+        check_exporter_vars()?;
         Ok(Settings {
             otlp_certificate: otlp_certificate(b)?,
+            propagators: env::resolve(
+                b.propagators,
+                env::OTEL_PROPAGATORS,
+                Propagators::default(),
+            )?,
             span_queue: span_queue()?,
             otlp_retry,
             logs_exporter,
@@ -168,6 +176,28 @@ impl Settings {
             on_lambda,
         })
     }
+}
+
+/// Variables the SDK's exporters read themselves, checked here so that a
+/// bad value is an error that names it, not silently ignored (the SDK
+/// falls back on an unparsable timeout or interval) or an exporter error.
+fn check_exporter_vars() -> Result<(), BuildError> {
+    env::resolve_with(
+        None,
+        env::OTEL_EXPORTER_OTLP_COMPRESSION,
+        (),
+        |value| match value.trim() {
+            "gzip" => Ok(()),
+            _ => Err("gzip (or unset, for no compression)".to_owned()),
+        },
+    )?;
+    for var in [
+        env::OTEL_EXPORTER_OTLP_TIMEOUT,
+        env::OTEL_METRIC_EXPORT_INTERVAL,
+    ] {
+        env::resolve_millis(None, var, std::time::Duration::ZERO)?;
+    }
+    Ok(())
 }
 
 /// The CA given in code, else the file `OTEL_EXPORTER_OTLP_CERTIFICATE`
