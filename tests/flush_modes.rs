@@ -145,15 +145,22 @@ fn after_response_answers_before_the_flush_and_holds_the_next_invocation() {
 }
 
 #[test]
-fn after_response_flushes_a_panicking_invocation_before_the_next_one() {
+fn a_panicking_invocation_is_flushed_before_its_panic_is_reported() {
     let Some(f) = function(FlushMode::AfterResponse) else {
         return;
     };
     f.open.send(()).unwrap();
     let answer = f.emulator.invoke("_", &json!({ "panic": true }));
     assert!(answer.to_string().contains("asked to panic"), "{answer}");
+    assert_eq!(f.exports(), 1, "flushed before the error was posted");
+    // Once only: the next invocation's flush is its own.
     f.open.send(()).unwrap();
-    assert_eq!(f.invoke(), 1, "the panicking invocation was flushed first");
+    assert_eq!(f.invoke(), 1);
+    assert_eq!(
+        f.stuck.load(Ordering::SeqCst),
+        0,
+        "no second flush of the panic"
+    );
 }
 
 #[test]

@@ -36,6 +36,8 @@ struct Cadence {
     fast: bool,
     /// The ended invocation's context, for the log lines of its flush.
     ended: Option<Context>,
+    /// The ended invocation was flushed at the handler's end (it panicked).
+    flushed_at_end: bool,
 }
 
 impl Flusher {
@@ -75,12 +77,19 @@ impl Flusher {
     }
 
     /// The handler ended (its root span too): the flush, when it belongs
-    /// here, or `None` when there is none or it waits for the response.
+    /// here, or `None` when there is none or it waits for the response. A
+    /// handler that panicked is flushed here in every mode, before its
+    /// panic reaches the runtime.
     pub(super) fn handler_ended(
         &self,
         cx: Context,
         deadline_ms: u64,
+        panicked: bool,
     ) -> Option<tokio::task::JoinHandle<()>> {
+        if panicked {
+            self.cadence().flushed_at_end = self.after_response.load(Ordering::Relaxed);
+            return Some(self.flush(cx, deadline_ms));
+        }
         if self.mode != FlushMode::Sync && self.after_response.load(Ordering::Relaxed) {
             self.cadence().ended = Some(cx);
             return None;
@@ -94,16 +103,21 @@ impl Flusher {
         if self.mode == FlushMode::Sync {
             return None;
         }
-        let cx = self.cadence().ended.take().unwrap_or_default();
+        let cx = {
+            let mut cadence = self.cadence();
+            if std::mem::take(&mut cadence.flushed_at_end) {
+                return None;
+            }
+            cadence.ended.take().unwrap_or_default()
+        };
         self.flush_if_due(cx, deadline_ms)
     }
 
-    /// Flushes on a blocking thread unless the `adaptive` mode skips this
-    /// invocation; the flush may use what is left of the budget and of the
-    /// invocation's time, both counted from now.
+    /// [`flush`](Self::flush)es unless the `adaptive` mode skips this
+    /// invocation.
     fn flush_if_due(&self, cx: Context, deadline_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
-        let now = now_ms();
         if let FlushMode::Adaptive { interval } = self.mode {
+            let now = now_ms();
             let mut cadence = self.cadence();
             let waited_enough = cadence
                 .last_flush
@@ -113,15 +127,21 @@ impl Flusher {
             }
             cadence.last_flush = Some(now);
         }
-        let timeout = flush_timeout(self.budget, deadline_ms, now);
+        Some(self.flush(cx, deadline_ms))
+    }
+
+    /// Flushes on a blocking thread; the flush may use what is left of the
+    /// budget and of the invocation's time, both counted from now.
+    fn flush(&self, cx: Context, deadline_ms: u64) -> tokio::task::JoinHandle<()> {
+        let timeout = flush_timeout(self.budget, deadline_ms, now_ms());
         let deadline = Instant::now() + timeout;
         let telemetry = self.telemetry.clone();
-        Some(tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             // A warning the flush logs belongs to the invocation.
             let _current = cx.attach();
             // Counted and logged once inside; never returned.
             let _ = telemetry.force_flush(deadline.saturating_duration_since(Instant::now()));
-        }))
+        })
     }
 }
 

@@ -7,8 +7,8 @@
 //! would never end and the invocation's telemetry would be flushed with the
 //! next invocation, under that invocation's request id and trace. The root
 //! span ends as a service error with an `exception` event, the telemetry is
-//! flushed within the invocation's bound (here, or after the runtime has
-//! posted the error), and the panic is then resumed, so
+//! flushed within the invocation's bound, in every flush mode, and the
+//! panic is then resumed, so
 //! the runtime reports it exactly as it would have.
 
 use std::any::Any;
@@ -104,7 +104,10 @@ where
                         (outcome, _) => outcome,
                     };
                     end_root(&cx, &outcome);
-                    match this.flusher.handler_ended(cx, deadline_ms) {
+                    match this
+                        .flusher
+                        .handler_ended(cx, deadline_ms, outcome.is_err())
+                    {
                         Some(flush) => {
                             this.state = State::Flushing {
                                 flush,
