@@ -101,41 +101,52 @@ pub fn grpc_collector() -> (SocketAddr, Receiver<Received>) {
                     let Ok(mut connection) = h2::server::handshake(tcp).await else {
                         return;
                     };
-                    while let Some(Ok((request, mut respond))) = connection.accept().await {
-                        let path = request.uri().path().to_owned();
-                        let headers: String = request
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
-                            .collect();
-                        let mut body = request.into_body();
-                        let mut bytes = Vec::new();
-                        while let Some(Ok(chunk)) = body.data().await {
-                            let _ = body.flow_control().release_capacity(chunk.len());
-                            bytes.extend_from_slice(&chunk);
-                        }
-                        let _ = tx.send(Received {
-                            path,
-                            headers,
-                            body: bytes,
-                        });
-                        let response = http::Response::builder()
-                            .status(200)
-                            .header("content-type", "application/grpc")
-                            .body(())
-                            .unwrap();
-                        let Ok(mut send) = respond.send_response(response, false) else {
-                            continue;
-                        };
-                        // One uncompressed, empty response message.
-                        let _ = send.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), false);
-                        let mut trailers = http::HeaderMap::new();
-                        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
-                        let _ = send.send_trailers(trailers);
+                    while let Some(Ok((request, respond))) = connection.accept().await {
+                        // Each request on its own task: the connection,
+                        // polled by `accept`, is what brings its body in.
+                        tokio::spawn(respond_to(request, respond, tx.clone()));
                     }
                 });
             }
         });
     });
     (addr_rx.recv().unwrap(), rx)
+}
+
+/// Records one gRPC request and answers it with an empty success.
+async fn respond_to(
+    request: http::Request<h2::RecvStream>,
+    mut respond: h2::server::SendResponse<bytes::Bytes>,
+    tx: mpsc::Sender<Received>,
+) {
+    let path = request.uri().path().to_owned();
+    let headers: String = request
+        .headers()
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
+        .collect();
+    let mut body = request.into_body();
+    let mut bytes = Vec::new();
+    while let Some(Ok(chunk)) = body.data().await {
+        let _ = body.flow_control().release_capacity(chunk.len());
+        bytes.extend_from_slice(&chunk);
+    }
+    let _ = tx.send(Received {
+        path,
+        headers,
+        body: bytes,
+    });
+    let response = http::Response::builder()
+        .status(200)
+        .header("content-type", "application/grpc")
+        .body(())
+        .unwrap();
+    let Ok(mut send) = respond.send_response(response, false) else {
+        return;
+    };
+    // One uncompressed, empty response message.
+    let _ = send.send_data(bytes::Bytes::from_static(&[0, 0, 0, 0, 0]), false);
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+    let _ = send.send_trailers(trailers);
 }
