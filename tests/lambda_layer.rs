@@ -69,6 +69,11 @@ async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
         .unwrap();
     assert_eq!(root.span_kind, SpanKind::Server);
     assert_eq!(
+        op.span_kind,
+        SpanKind::Internal,
+        "a SERVER operation under the root is INTERNAL: one segment per invocation"
+    );
+    assert_eq!(
         root.span_context.trace_id().to_string(),
         "5759e988bd862e3fe1be46a994272793"
     );
@@ -80,7 +85,7 @@ async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
     assert_eq!(attrs["faas.coldstart"], "true");
     assert_eq!(attrs["faas.invocation_id"], "req-1");
     assert_eq!(attrs["faas.name"], "ws-conversation");
-    assert_eq!(root.status, Status::Ok);
+    assert_eq!(root.status, Status::Unset);
 
     let second = service
         .ready()

@@ -13,7 +13,11 @@ use super::Unit;
 pub struct OperationSpec {
     /// The operation name; also the `Handler` dimension value.
     pub name: String,
-    /// Kind of the operation's span.
+    /// Kind of the operation's span. `Server` holds only where the
+    /// operation is the outermost span of the process (no local parent);
+    /// under another local span, such as the Lambda layer's root (the
+    /// invocation's one SERVER span), a `Server` operation is INTERNAL, so
+    /// that X-Ray draws one segment per invocation.
     pub span_kind: SpanKindName,
     /// Limits checked in-process and by the alarms.
     pub thresholds: Thresholds,

@@ -147,7 +147,8 @@ fn resume<T>(outcome: std::thread::Result<T>) -> T {
 fn end_root<R, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
     let span = cx.span();
     match outcome {
-        Ok(Ok(_)) => span.set_status(Status::Ok),
+        // Success leaves the status Unset (semantic conventions).
+        Ok(Ok(_)) => {}
         Ok(Err(_)) => span.set_status(Status::error("handler error")),
         Err(panic) => {
             let message = panic_message(panic.as_ref());

@@ -164,7 +164,7 @@ impl PerformanceMonitor {
             .inner
             .tracer
             .span_builder(state.span_name(operation))
-            .with_kind(state.kind.clone())
+            .with_kind(kind_under(&state.kind, parent))
             .with_attributes(attributes)
             .start_with_context(&self.inner.tracer, parent);
         OperationMonitor::new(state, span, started)
@@ -225,6 +225,21 @@ impl PerformanceMonitor {
     pub fn environment(&self) -> &str {
         self.inner.environment.as_str()
     }
+}
+
+/// The kind of an operation declared `declared` under `parent`: a SERVER
+/// operation under a local span (the Lambda layer's root, or any other
+/// operation) is INTERNAL, so that each request has one SERVER span.
+fn kind_under(declared: &SpanKind, parent: &Context) -> SpanKind {
+    use opentelemetry::trace::TraceContextExt as _;
+    if *declared == SpanKind::Server {
+        let span = parent.span();
+        let parent = span.span_context();
+        if parent.is_valid() && !parent.is_remote() {
+            return SpanKind::Internal;
+        }
+    }
+    declared.clone()
 }
 
 impl Inner {

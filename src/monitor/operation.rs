@@ -204,15 +204,10 @@ impl OperationMonitor {
                     KeyValue::new(attr::PERF_EVENT_VALUE, breach.value),
                 ]);
             }
-            match error {
-                Some(code) => {
-                    span.set_attributes(&mut std::iter::once(KeyValue::new(
-                        attr::ERROR_TYPE,
-                        code,
-                    )));
-                    span.set_status(Status::error(code));
-                }
-                None => span.set_status(Status::Ok),
+            // Success leaves the status Unset (semantic conventions).
+            if let Some(code) = error {
+                span.set_attributes(&mut std::iter::once(KeyValue::new(attr::ERROR_TYPE, code)));
+                span.set_status(Status::error(code));
             }
             span.end();
         };

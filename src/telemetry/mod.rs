@@ -18,6 +18,7 @@ pub(crate) mod privacy;
 mod propagators;
 mod settings;
 mod stats;
+mod unique_keys;
 mod views;
 mod xray;
 

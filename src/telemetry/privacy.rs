@@ -65,6 +65,7 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
     }
 
     fn on_end(&self, mut span: SpanData) {
+        super::unique_keys::keep_last(&mut span.attributes);
         let before = span.attributes.len();
         span.attributes.retain(|kv| self.allowed(kv));
         let mut dropped = before - span.attributes.len();

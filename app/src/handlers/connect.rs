@@ -25,18 +25,12 @@ pub(super) async fn handle(
     let cx = op.context();
     match app.connections.put(&cx, &connection).await {
         Ok(()) => {
-            op.complete(true, [KeyValue::new(a::EVENT_TYPE, "connect")]);
+            op.complete(true, []);
             Ok(())
         }
         Err(error) => {
             let error = AppError::from(error);
-            op.fail(
-                &error,
-                [
-                    KeyValue::new(a::EVENT_TYPE, "connect"),
-                    KeyValue::new(a::ERROR_MESSAGE, error.to_string()),
-                ],
-            );
+            op.fail(&error, [KeyValue::new(a::ERROR_MESSAGE, error.to_string())]);
             Err(error)
         }
     }

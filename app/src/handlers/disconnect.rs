@@ -35,7 +35,8 @@ pub(super) async fn handle(
         business.connection_duration(Duration::from_millis((ended - rc.connected_at) as u64));
     }
     let cx = op.context();
-    let mut attrs = vec![KeyValue::new(a::EVENT_TYPE, "disconnect")];
+    // `app.event_type` is on the span since its start (`DISCONNECT`).
+    let mut attrs = Vec::new();
     if let Err(error) = app.connections.delete(&cx, id).await {
         let error = AppError::from(error);
         attrs.push(KeyValue::new(a::WARNING, "cleanup_failed"));

@@ -127,9 +127,9 @@ impl DynamoStore {
             ));
         }
         let result = result.map(output).map_err(error);
-        match &result {
-            Ok(_) => span.set_status(Status::Ok),
-            Err(message) => span.set_status(Status::error(message.clone())),
+        // Success leaves the status Unset (semantic conventions).
+        if let Err(message) = &result {
+            span.set_status(Status::error(message.clone()));
         }
         span.end();
         result.map_err(|message| StoreError {
