@@ -46,8 +46,12 @@ fn function(mode: Option<FlushMode>, collector: &str) -> Emulator {
     let emulator = Emulator::runtime_api("chat").expect("cargo-lambda is installed");
     let telemetry = Arc::new(
         match mode {
-            None => Telemetry::builder().with_exporters_disabled().build(),
+            None => Telemetry::builder()
+                .with_catalog(perfmon_chat::catalog())
+                .with_exporters_disabled()
+                .build(),
             Some(_) => Telemetry::builder()
+                .with_catalog(perfmon_chat::catalog())
                 .with_service_name("flush-latency")
                 .with_otlp_endpoint(collector)
                 .with_otlp_protocol(OtlpProtocol::HttpProtobuf)
