@@ -128,3 +128,12 @@ fn awsxray_annotates_the_catalog_indexed_attributes() {
         catalog.indexed_attributes
     );
 }
+
+#[test]
+fn emf_goes_to_the_functions_own_log_group() {
+    // Not the default /metrics/default group, which nothing expires.
+    assert_eq!(
+        config()["exporters"]["awsemf"]["output_destination"].as_str(),
+        Some("stdout")
+    );
+}

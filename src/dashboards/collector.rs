@@ -54,7 +54,15 @@ exporters:
   # declared below, never the \"all attributes\" set or rollups of it.
   # Selectors are anchored regular expressions, so that one name never
   # matches another that starts with it.
+  #
+  # output_destination: stdout. On Lambda the EMF lines then go to the
+  # function's own log group, /aws/lambda/<function>, whose retention the
+  # function's template sets, exactly as perfmon's collector-less EMF path
+  # does. Sent to CloudWatch Logs instead, they would land in the default
+  # /metrics/default group, kept forever, and every flush would make
+  # CloudWatch Logs API calls that need their own IAM permissions.
   awsemf:
+    output_destination: stdout
     namespace: {}
     dimension_rollup_option: NoDimensionRollup
     metric_declarations:

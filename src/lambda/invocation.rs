@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry::Context;
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_aws::trace::XrayPropagator;
 
 /// Deadlines further than this from now are not believed (Lambda's longest
@@ -26,6 +26,33 @@ pub fn flush_timeout(budget: Duration, deadline_ms: u64, now_ms: u64) -> Duratio
         return budget;
     }
     budget.min(remaining.saturating_sub(DEADLINE_MARGIN))
+}
+
+/// The attributes the invoked ARN gives (semantic conventions for FaaS on
+/// AWS): `cloud.resource_id`, the function's ARN without the alias or
+/// version it was invoked through; `aws.lambda.invoked_arn`, the ARN as
+/// invoked; `cloud.account.id`, when the ARN holds one.
+pub fn arn_attributes(invoked_arn: &str) -> Vec<KeyValue> {
+    let mut out = Vec::with_capacity(3);
+    if invoked_arn.is_empty() {
+        return out;
+    }
+    // arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    let parts: Vec<&str> = invoked_arn.splitn(8, ':').collect();
+    let function_arn = if parts.len() == 8 {
+        &invoked_arn[..invoked_arn.len() - parts[7].len() - 1]
+    } else {
+        invoked_arn
+    };
+    out.push(KeyValue::new("cloud.resource_id", function_arn.to_owned()));
+    out.push(KeyValue::new(
+        "aws.lambda.invoked_arn",
+        invoked_arn.to_owned(),
+    ));
+    if let Some(account) = parts.get(4).filter(|a| !a.is_empty()) {
+        out.push(KeyValue::new("cloud.account.id", (*account).to_owned()));
+    }
+    out
 }
 
 /// The parent context of an invocation, through `propagators`: Lambda's
@@ -79,6 +106,34 @@ mod tests {
     use opentelemetry::trace::TraceContextExt;
 
     const NOW: u64 = 1_790_000_000_000;
+
+    #[test]
+    fn the_function_arn_drops_the_alias_and_keeps_the_invoked_one() {
+        let attributes = |arn| {
+            arn_attributes(arn)
+                .into_iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let function = "arn:aws:lambda:us-east-1:123456789012:function:ws-conversation";
+        let owned = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let alias = format!("{function}:live");
+        assert_eq!(
+            attributes(&alias),
+            owned(&[
+                ("cloud.resource_id", function),
+                ("aws.lambda.invoked_arn", &alias),
+                ("cloud.account.id", "123456789012"),
+            ])
+        );
+        assert_eq!(attributes(function)[0].1, function);
+        assert!(attributes("").is_empty());
+    }
 
     #[test]
     fn the_flush_fits_the_remaining_time() {

@@ -58,7 +58,7 @@ pub use crate::xray_trace_id;
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
 pub use future::PerformanceFuture;
-pub use invocation::{flush_timeout, parent_context, trace_header_context};
+pub use invocation::{arn_attributes, flush_timeout, parent_context, trace_header_context};
 pub use run::LambdaMonitoring;
 pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
 
@@ -221,9 +221,9 @@ where
                     KeyValue::new("faas.name", function),
                     KeyValue::new("faas.version", lambda.env_config.version.clone()),
                     KeyValue::new("cloud.provider", "aws"),
-                    KeyValue::new("cloud.resource_id", lambda.invoked_function_arn.clone()),
                 ]
                 .into_iter()
+                .chain(arn_attributes(&lambda.invoked_function_arn))
                 .chain(trigger::attributes(&event.payload)),
             )
             .start_with_context(&shared.tracer, &parent);
