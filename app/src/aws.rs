@@ -88,7 +88,7 @@ pub fn build_app(
         telemetry.tracer(),
     ));
     let poster: Arc<dyn super::post::Poster> = match &config.management_endpoint {
-        Some(endpoint) => Arc::new(ApiGatewayPoster::new(sdk, endpoint)),
+        Some(endpoint) => Arc::new(ApiGatewayPoster::new(sdk, endpoint, telemetry.tracer())),
         None => Arc::new(super::post::LocalPoster::new()),
     };
     let auth = AuthenticationService::new(

@@ -18,6 +18,8 @@ pub mod attributes;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "aws")]
+mod aws_call;
 pub mod chat;
 pub mod env;
 pub mod error;

@@ -100,6 +100,8 @@ async fn the_store_round_trips_and_traces_every_call() {
     assert_eq!(attrs["rpc.service"], "DynamoDB");
     assert_eq!(attrs["rpc.method"], "PutItem");
     assert_eq!(attrs["aws.dynamodb.table_names"], "[\"chat-connections\"]");
+    assert_eq!(attrs["db.system.name"], "aws.dynamodb");
+    assert_eq!(attrs["aws.region"], "us-east-1");
     assert!(
         matches!(spans[4].status, Status::Error { .. }),
         "the failed update"
@@ -110,8 +112,9 @@ async fn the_store_round_trips_and_traces_every_call() {
 async fn posting_to_a_connection_uses_the_management_api() {
     let Some(moto) = Moto::start() else { return };
     let sdk = common::app::sdk_config(&moto).await;
+    let t = common::chat_telemetry();
     // moto serves the Management API without a stage prefix.
-    let poster = ApiGatewayPoster::new(&sdk, &moto.endpoint);
+    let poster = ApiGatewayPoster::new(&sdk, &moto.endpoint, t.telemetry.tracer());
     poster
         .post(
             &Context::new(),
@@ -120,6 +123,17 @@ async fn posting_to_a_connection_uses_the_management_api() {
         )
         .await
         .unwrap();
+    // One CLIENT span, which X-Ray draws as the Management API's node.
+    let span = t.span("ApiGatewayManagementApi.PostToConnection");
+    assert_eq!(span.span_kind, opentelemetry::trace::SpanKind::Client);
+    assert_eq!(span.status, Status::Unset);
+    let attrs = common::span_attrs(&span);
+    assert_eq!(attrs["rpc.system"], "aws-api");
+    assert_eq!(attrs["rpc.service"], "ApiGatewayManagementApi");
+    assert_eq!(attrs["rpc.method"], "PostToConnection");
+    assert_eq!(attrs["http.response.status_code"], "200");
+    assert_eq!(attrs["aws.region"], "us-east-1");
+    assert_eq!(attrs["cloud.region"], "us-east-1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,7 +148,11 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
         tables,
         t.telemetry.tracer(),
     ));
-    let poster = Arc::new(ApiGatewayPoster::new(&sdk, &moto.endpoint));
+    let poster = Arc::new(ApiGatewayPoster::new(
+        &sdk,
+        &moto.endpoint,
+        t.telemetry.tracer(),
+    ));
     let auth = AuthenticationService::new(
         AuthConfig::new(
             pool["issuer"].as_str().unwrap(),
@@ -179,7 +197,14 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
         .filter(|s| s.parent_span_id == chat.span_context.span_id())
         .map(|s| s.name.to_string())
         .collect();
-    assert_eq!(children, ["DynamoDB.PutItem", "DynamoDB.PutItem"]);
+    assert_eq!(
+        children,
+        [
+            "DynamoDB.PutItem",
+            "DynamoDB.PutItem",
+            "ApiGatewayManagementApi.PostToConnection"
+        ]
+    );
     assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(2));
     assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(1));
 }

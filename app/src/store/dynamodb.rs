@@ -1,6 +1,6 @@
-//! DynamoDB storage. Every call is one CLIENT span (`rpc.system=aws-api`,
-//! `rpc.service=DynamoDB`, `rpc.method`, `aws.dynamodb.table_names`,
-//! `aws.request_id`, `http.response.status_code`, `cloud.region`).
+//! DynamoDB storage. Every call is one CLIENT span (see
+//! [`crate::aws_call`]), with `db.system.name=aws.dynamodb` and
+//! `aws.dynamodb.table_names`.
 //!
 //! ## Table layouts
 //!
@@ -32,12 +32,11 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::{ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError};
+use crate::aws_call::{traced, AwsCall};
 
 /// Seconds a connection item lives: API Gateway closes connections after 2 h.
 const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
@@ -71,9 +70,9 @@ impl DynamoStore {
         }
     }
 
-    /// Runs `call` inside a CLIENT span for `method` on `table`, with the
-    /// attributes X-Ray needs for a DynamoDB node: the request id, the HTTP
-    /// status and the region; `output` picks the result from the response.
+    /// Runs `call` as one CLIENT span for `method` on `table` (see
+    /// [`crate::aws_call`]), with `db.system.name=aws.dynamodb` and the
+    /// table; `output` picks the result from the response.
     async fn traced<O, E, T, F>(
         &self,
         cx: &Context,
@@ -87,55 +86,25 @@ impl DynamoStore {
         O: RequestId,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let mut attributes = vec![
-            KeyValue::new("rpc.system", "aws-api"),
-            KeyValue::new("rpc.service", "DynamoDB"),
-            KeyValue::new("rpc.method", method),
-            KeyValue::new(
-                "aws.dynamodb.table_names",
-                Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
-            ),
-        ];
-        if let Some(region) = self.client.config().region() {
-            attributes.push(KeyValue::new("cloud.region", region.to_string()));
-        }
-        let span = self
-            .tracer
-            .span_builder(format!("DynamoDB.{method}"))
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, cx);
-        // The SDK's own `tracing` spans are left out of traces (this span
-        // is the call's one span); its log events carry this span's id.
-        let cx = cx.with_span(span);
-        let result = call.with_context(cx.clone()).await;
-        let span = cx.span();
-        let (request_id, status) = match &result {
-            Ok(o) => (o.request_id(), Some(200)),
-            Err(e) => (
-                e.request_id(),
-                e.raw_response().map(|r| r.status().as_u16()),
-            ),
+        let call_spec = AwsCall {
+            service: "DynamoDB",
+            method,
+            region: self.client.config().region().map(|r| r.to_string()),
+            attributes: vec![
+                KeyValue::new("db.system.name", "aws.dynamodb"),
+                KeyValue::new(
+                    "aws.dynamodb.table_names",
+                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
+                ),
+            ],
         };
-        if let Some(id) = request_id {
-            span.set_attribute(KeyValue::new("aws.request_id", id.to_owned()));
-        }
-        if let Some(status) = status {
-            span.set_attribute(KeyValue::new(
-                "http.response.status_code",
-                i64::from(status),
-            ));
-        }
-        let result = result.map(output).map_err(error);
-        // Success leaves the status Unset (semantic conventions).
-        if let Err(message) = &result {
-            span.set_status(Status::error(message.clone()));
-        }
-        span.end();
-        result.map_err(|message| StoreError {
-            operation: method,
-            message,
-        })
+        traced(&self.tracer, cx, call_spec, call, |_| false)
+            .await
+            .map(output)
+            .map_err(|e| StoreError {
+                operation: method,
+                message: error(e),
+            })
     }
 }
 
