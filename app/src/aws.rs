@@ -93,7 +93,7 @@ pub fn build_app(
     };
     let auth = AuthenticationService::new(
         config.auth.clone(),
-        HttpJwks::new(config.jwks_url.clone()),
+        HttpJwks::new(config.jwks_url.clone()).with_tracer(telemetry.tracer()),
         monitor.clone(),
     );
     Ok(App::new(monitor, auth, store, poster))

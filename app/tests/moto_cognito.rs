@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 fn service(t: &TestTelemetry, pool: &Value, client_id: &str) -> AuthenticationService {
     AuthenticationService::new(
         AuthConfig::new(pool["issuer"].as_str().unwrap(), client_id),
-        HttpJwks::new(pool["jwks_url"].as_str().unwrap()),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap()).with_tracer(t.telemetry.tracer()),
         common::chat(t),
     )
 }
@@ -54,6 +54,20 @@ async fn moto_issued_tokens_verify_and_forgeries_do_not() {
         1,
         "the JWKS is fetched once and cached"
     );
+    // The fetch is one HTTP CLIENT span under the verification: X-Ray's
+    // `remote` node for the key host.
+    let fetch = t.span("GET");
+    assert_eq!(fetch.span_kind, opentelemetry::trace::SpanKind::Client);
+    let parent = t
+        .spans()
+        .into_iter()
+        .find(|s| s.span_context.span_id() == fetch.parent_span_id)
+        .expect("the fetch has a parent");
+    assert_eq!(parent.name, "authentication_jwt_verification");
+    let attrs = common::span_attrs(&fetch);
+    assert_eq!(attrs["url.full"], pool["jwks_url"].as_str().unwrap());
+    assert_eq!(attrs["server.address"], "127.0.0.1");
+    assert_eq!(attrs["http.response.status_code"], "200");
 
     let expired = auth
         .verify(Some(&token("expired_id_token")), &cx, "c")
@@ -90,7 +104,7 @@ async fn moto_issued_tokens_verify_and_forgeries_do_not() {
     let spans = t.spans();
     assert!(spans
         .iter()
-        .all(|s| s.name == "authentication_jwt_verification"));
+        .all(|s| s.name == "authentication_jwt_verification" || s.name == "GET"));
     let exported = format!("{spans:?}");
     assert!(!exported.contains(&id[..40]), "no token in any span");
     assert!(!exported.contains("alice@example.com") && !exported.contains("alice_w"));

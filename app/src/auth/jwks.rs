@@ -29,47 +29,6 @@ impl JwksSource for StaticJwks {
     }
 }
 
-/// A JWKS fetched over HTTP(S), e.g.
-/// `https://cognito-idp.REGION.amazonaws.com/POOL/.well-known/jwks.json`.
-#[cfg(feature = "aws")]
-#[derive(Debug, Clone)]
-pub struct HttpJwks {
-    url: String,
-    client: reqwest::Client,
-}
-
-#[cfg(feature = "aws")]
-impl HttpJwks {
-    /// Fetches from `url` with a 5 s timeout.
-    pub fn new(url: impl Into<String>) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("a client with a timeout builds");
-        HttpJwks {
-            url: url.into(),
-            client,
-        }
-    }
-}
-
-#[cfg(feature = "aws")]
-#[async_trait::async_trait]
-impl JwksSource for HttpJwks {
-    async fn fetch(&self) -> Result<String, String> {
-        let response = self
-            .client
-            .get(&self.url)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !response.status().is_success() {
-            return Err(format!("JWKS answered {}", response.status()));
-        }
-        response.text().await.map_err(|e| e.to_string())
-    }
-}
-
 #[derive(Deserialize)]
 struct JwkSet {
     keys: Vec<Jwk>,

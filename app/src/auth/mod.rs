@@ -2,6 +2,8 @@
 //! JWKS), monitored as `authentication_jwt_verification`.
 
 mod dev_issuer;
+#[cfg(feature = "aws")]
+mod http_jwks;
 mod jwks;
 mod jwt;
 
@@ -14,7 +16,7 @@ use serde_json::Value;
 
 pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 #[cfg(feature = "aws")]
-pub use jwks::HttpJwks;
+pub use http_jwks::HttpJwks;
 pub use jwks::{JwksCache, JwksSource, StaticJwks};
 pub use jwt::{InvalidReason, MAX_TOKEN_BYTES};
 
