@@ -33,6 +33,10 @@ ensure_docker() {
     if ! docker info >/dev/null 2>&1; then
         log "starting dockerd"
         setsid dockerd --bridge=none --iptables=false >/tmp/perfmon-dockerd.log 2>&1 </dev/null &
+        # Whoever asked for the engine may stop it by this pid.
+        if [[ -n ${PERFMON_DOCKERD_PIDFILE:-} ]]; then
+            echo $! >"$PERFMON_DOCKERD_PIDFILE"
+        fi
         for _ in $(seq 1 60); do
             docker info >/dev/null 2>&1 && break
             sleep 0.5

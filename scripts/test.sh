@@ -50,6 +50,23 @@ PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.pat
 PERFMON_MOTO=$PWD/.venv/bin/moto_server
 
 log "Docker engine for the collector tests"
+# An engine this run starts, this run stops, whatever the outcome.
+export PERFMON_DOCKERD_PIDFILE=$PWD/target/perfmon-dockerd.pid
+mkdir -p target
+rm -f "$PERFMON_DOCKERD_PIDFILE"
+stop_docker() {
+    [[ -f $PERFMON_DOCKERD_PIDFILE ]] || return 0
+    local pid
+    pid=$(cat "$PERFMON_DOCKERD_PIDFILE")
+    log "stopping the Docker engine this run started (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+    done
+    rm -f "$PERFMON_DOCKERD_PIDFILE"
+}
+trap stop_docker EXIT
 bash scripts/collector.sh engine
 
 log "cargo fmt --check"

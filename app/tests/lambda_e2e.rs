@@ -225,9 +225,18 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         .find(|s| s.name == "chat_message_processing")
         .unwrap();
     assert_eq!(chat.kind, "SPAN_KIND_INTERNAL");
-    let db: Vec<_> = spans.iter().filter(|s| s.parent_id == chat.id).collect();
-    assert_eq!(db.len(), 2, "two DynamoDB calls under the chat span");
-    assert!(db.iter().all(|s| s.kind == "SPAN_KIND_CLIENT"));
+    let calls: Vec<_> = spans.iter().filter(|s| s.parent_id == chat.id).collect();
+    let names: Vec<&str> = calls.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("DynamoDB.")).count(),
+        2,
+        "two DynamoDB calls under the chat span: {names:?}"
+    );
+    assert!(
+        names.contains(&"ApiGatewayManagementApi.PostToConnection"),
+        "the reply's post under the chat span: {names:?}"
+    );
+    assert!(calls.iter().all(|s| s.kind == "SPAN_KIND_CLIENT"));
 
     // Log records (OTEL_LOGS_EXPORTER=otlp): the chat message's record
     // carries the trace and span of the operation it was logged in.
