@@ -77,8 +77,8 @@ impl FlushMode {
             resolve, resolve_millis, PERFMON_FLUSH_INTERVAL_MS, PERFMON_FLUSH_INTERVAL_MS_DEFAULT,
             PERFMON_FLUSH_MODE,
         };
-        if code.is_some() {
-            return resolve(code, PERFMON_FLUSH_MODE, DEFAULT_FLUSH_MODE);
+        if let Some(mode) = code {
+            return Ok(mode);
         }
         match resolve(None, PERFMON_FLUSH_MODE, DEFAULT_FLUSH_MODE)? {
             FlushMode::Adaptive { .. } => Ok(FlushMode::Adaptive {

@@ -55,6 +55,10 @@ impl Flusher {
         self.mode
     }
 
+    pub(super) fn budget(&self) -> Duration {
+        self.budget
+    }
+
     /// A runtime-level layer will flush after each response.
     pub(super) fn flush_after_response(&self) {
         self.after_response.store(true, Ordering::Relaxed);

@@ -71,7 +71,6 @@ struct Shared {
     monitor: PerformanceMonitor,
     tracer: SdkTracer,
     propagator: TextMapCompositePropagator,
-    budget: Duration,
     flusher: Arc<Flusher>,
     cold: AtomicBool,
 }
@@ -118,7 +117,7 @@ impl PerformanceLayer {
         Self::build(
             shared.telemetry.clone(),
             shared.monitor.clone(),
-            shared.budget,
+            shared.flusher.budget(),
             mode,
         )
     }
@@ -136,7 +135,6 @@ impl PerformanceLayer {
                 flusher: Arc::new(Flusher::new(telemetry.clone(), mode, budget)),
                 telemetry,
                 monitor,
-                budget,
                 cold: AtomicBool::new(true),
             }),
         }
