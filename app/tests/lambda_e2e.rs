@@ -125,12 +125,10 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
         ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
         ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-    ];
+    ]
+    .into_iter()
+    .chain(common::app::moto_env(&moto))
+    .collect::<Vec<_>>();
     let Some(emulator) = Emulator::watch(package(), &["--all-features"], &env) else {
         return;
     };

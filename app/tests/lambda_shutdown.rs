@@ -42,12 +42,10 @@ fn sigterm_flushes_buffered_telemetry_to_the_collector() {
             ("PERFMON_COGNITO_ISSUER", format!("{}/pool", moto.endpoint)),
             ("PERFMON_COGNITO_CLIENT_ID", "client".to_owned()),
             ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ],
+        ]
+        .into_iter()
+        .chain(common::app::moto_env(&moto))
+        .collect::<Vec<_>>(),
     );
     let ping = fixture_json("default-ping");
     for _ in 0..2 {

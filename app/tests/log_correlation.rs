@@ -114,12 +114,10 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
             ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
             ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
             ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-        ],
+        ]
+        .into_iter()
+        .chain(common::app::moto_env(&moto))
+        .collect::<Vec<_>>(),
     );
 
     let mut bad_auth = fixture_json("default-auth");

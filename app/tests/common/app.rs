@@ -98,6 +98,20 @@ pub async fn create_tables(sdk: &aws_config::SdkConfig) -> perfmon_chat::store::
     }
 }
 
+/// The environment that points a function's AWS SDK at `moto`, as
+/// [`sdk_config`] points the test's: its endpoint, region and static test
+/// credentials, no instance metadata.
+#[cfg(feature = "aws")]
+pub fn moto_env(moto: &super::moto::Moto) -> [(&'static str, String); 5] {
+    [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
 /// SDK configuration pointed at `moto` with static test credentials.
 #[cfg(feature = "aws")]
 pub async fn sdk_config(moto: &super::moto::Moto) -> aws_config::SdkConfig {
