@@ -84,10 +84,9 @@ fn run(v: Variant) {
         .unwrap()
         .as_secs_f64()
         * 1000.0;
-    assert!(
-        sum >= 0.0 && sum <= span_ms + 1.0,
-        "{sum} vs span {span_ms}"
-    );
+    // One clock for both: the span is exactly as long as the recorded
+    // duration (to float rounding), however the scheduler interleaves.
+    assert!((sum - span_ms).abs() < 1e-6, "{sum} vs span {span_ms}");
 
     let memory = &t.points_named("MemoryUsage");
     assert_eq!(memory.len(), 1);

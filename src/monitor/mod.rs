@@ -22,6 +22,7 @@ use crate::catalog::Thresholds;
 use crate::names::dim;
 
 use crate::memory::MemorySampler;
+use operation::Started;
 pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
 use thresholds::ErrorWindow;
 
@@ -159,12 +160,13 @@ impl PerformanceMonitor {
         I: IntoIterator<Item = KeyValue>,
     {
         let state = self.inner.state(operation);
-        let started = Instant::now();
+        let started = Started::now();
         let span = self
             .inner
             .tracer
             .span_builder(state.span_name(operation))
             .with_kind(kind_under(&state.kind, parent))
+            .with_start_time(started.wall)
             .with_attributes(attributes)
             .start_with_context(&self.inner.tracer, parent);
         OperationMonitor::new(state, span, started)

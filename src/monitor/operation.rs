@@ -1,7 +1,7 @@
 //! `OperationMonitor`: one monitored operation, from `start` to `complete`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use opentelemetry::trace::{Span as _, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
@@ -57,7 +57,25 @@ pub struct OperationMonitor {
     state: Arc<OperationState>,
     /// The span, until the operation finishes.
     span: Option<SpanSlot>,
-    started: Instant,
+    started: Started,
+}
+
+/// When an operation started, on both clocks. The span's end is its start
+/// plus the monotonic duration, so the span and `HandlerDuration` report the
+/// same length, whatever the scheduler does between the clock reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Started {
+    pub(super) wall: SystemTime,
+    monotonic: Instant,
+}
+
+impl Started {
+    pub(super) fn now() -> Self {
+        Started {
+            wall: SystemTime::now(),
+            monotonic: Instant::now(),
+        }
+    }
 }
 
 /// The span is held directly, and moved into a `Context` only when a caller
@@ -72,7 +90,7 @@ enum SpanSlot {
 }
 
 impl OperationMonitor {
-    pub(super) fn new(state: Arc<OperationState>, span: Span, started: Instant) -> Self {
+    pub(super) fn new(state: Arc<OperationState>, span: Span, started: Started) -> Self {
         OperationMonitor {
             state,
             span: Some(SpanSlot::Owned(span)),
@@ -170,7 +188,9 @@ impl OperationMonitor {
             return;
         };
         let now = Instant::now();
-        let duration_ms = now.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
+        let elapsed = now.saturating_duration_since(self.started.monotonic);
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        let end_time = self.started.wall + elapsed;
         let state = &*self.state;
         let shared = &*state.shared;
         let memory = shared.memory.sample(now);
@@ -209,7 +229,7 @@ impl OperationMonitor {
                 span.set_attributes(&mut std::iter::once(KeyValue::new(attr::ERROR_TYPE, code)));
                 span.set_status(Status::error(code));
             }
-            span.end();
+            span.end_with_timestamp(end_time);
         };
         match slot {
             SpanSlot::Owned(mut span) => end(&mut span),
@@ -258,7 +278,7 @@ trait SpanLike {
     fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>);
     fn add_event(&mut self, attributes: Vec<KeyValue>);
     fn set_status(&mut self, status: Status);
-    fn end(&mut self);
+    fn end_with_timestamp(&mut self, timestamp: SystemTime);
 }
 
 impl SpanLike for Span {
@@ -271,8 +291,8 @@ impl SpanLike for Span {
     fn set_status(&mut self, status: Status) {
         opentelemetry::trace::Span::set_status(self, status)
     }
-    fn end(&mut self) {
-        opentelemetry::trace::Span::end(self)
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        opentelemetry::trace::Span::end_with_timestamp(self, timestamp)
     }
 }
 
@@ -286,7 +306,7 @@ impl SpanLike for opentelemetry::trace::SpanRef<'_> {
     fn set_status(&mut self, status: Status) {
         opentelemetry::trace::SpanRef::set_status(self, status)
     }
-    fn end(&mut self) {
-        opentelemetry::trace::SpanRef::end(self)
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        opentelemetry::trace::SpanRef::end_with_timestamp(self, timestamp)
     }
 }
