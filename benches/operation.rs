@@ -73,8 +73,8 @@ fn operation(c: &mut Criterion) {
                 .start(&tracer);
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             let bytes = CountingAllocator::<std::alloc::System>::live_bytes().unwrap_or(0);
-            span.set_attribute(KeyValue::new("perf.handler", OPERATION));
-            span.set_attribute(KeyValue::new("perf.outcome", "success"));
+            span.set_attribute(KeyValue::new("perf_handler", OPERATION));
+            span.set_attribute(KeyValue::new("perf_outcome", "success"));
             span.set_attribute(KeyValue::new("perf.memory_bytes", bytes as i64));
             span.set_status(Status::Ok);
             span.end();
@@ -101,8 +101,8 @@ fn operation(c: &mut Criterion) {
                 app.route_key = "$default",
                 app.correlation_id = "c0ffee",
                 otel.status_code = "OK",
-                perf.handler = OPERATION,
-                perf.outcome = "success",
+                perf_handler = OPERATION,
+                perf_outcome = "success",
                 perf.memory_bytes = tracing::field::Empty,
             );
             let entered = span.enter();

@@ -10,10 +10,13 @@ pub const ENDUSER_ID: &str = "enduser.id";
 /// Low-cardinality error class (semantic convention).
 pub const ERROR_TYPE: &str = "error.type";
 
-/// The operation name, an X-Ray annotation (searchable).
-pub const PERF_HANDLER: &str = "perf.handler";
+/// The operation name, an X-Ray annotation (searchable). Annotation keys
+/// are spelled without a dot: the UDP path's translator writes `.` as `_`
+/// and the collector's keeps it (`exporter.xray.allowDot`), so only a
+/// dotless key is the same on both paths.
+pub const PERF_HANDLER: &str = "perf_handler";
 /// `success` or the error code, an X-Ray annotation (searchable).
-pub const PERF_OUTCOME: &str = "perf.outcome";
+pub const PERF_OUTCOME: &str = "perf_outcome";
 /// Memory at completion, in bytes.
 pub const PERF_MEMORY_BYTES: &str = "perf.memory_bytes";
 /// Span event added for each threshold breach.

@@ -80,9 +80,9 @@ pub mod tracing;
 
 pub use catalog::{
     dimension_set, expression_ids, valid_id, valid_stat, Catalog, CatalogError, DashboardSpec,
-    DimensionSpec, Instrument, LineSpec, MetricDef, MetricSpec, OperationSpec, Problem,
-    ResolvedLine, SpanKindName, TeamSpec, Thresholds, Unit, WidgetSpec, DEFAULT_INDEXED_ATTRIBUTES,
-    DEFAULT_NAMESPACE, DEFAULT_OVERFLOW,
+    DimensionSpec, ErrorClass, ErrorSpec, Instrument, LineSpec, MetricDef, MetricSpec,
+    OperationSpec, Problem, ResolvedLine, SpanKindName, TeamSpec, Thresholds, Unit, WidgetSpec,
+    DEFAULT_CLIENT_STATUS, DEFAULT_INDEXED_ATTRIBUTES, DEFAULT_NAMESPACE, DEFAULT_OVERFLOW,
 };
 pub use memory::{
     read_resident_bytes, CountingAllocator, MemorySource, RESIDENT_RESAMPLE_INTERVAL,

@@ -279,7 +279,7 @@ async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_
         .iter()
         .find(|s| s.name == common::op::WEBSOCKET_CONVERSATION)
         .expect("the operation the panic interrupted");
-    assert_eq!(span_attrs(abandoned)["perf.outcome"], "abandoned");
+    assert_eq!(span_attrs(abandoned)["perf_outcome"], "abandoned");
     assert_eq!(abandoned.parent_span_id, root.span_context.span_id());
     let before = exported.len();
 
@@ -302,7 +302,7 @@ async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_
             "nothing of the panicking invocation under the next one: {span:?}"
         );
         assert_ne!(
-            span_attrs(span).get("perf.outcome").map(String::as_str),
+            span_attrs(span).get("perf_outcome").map(String::as_str),
             Some("abandoned")
         );
     }

@@ -82,7 +82,7 @@ pub fn segments() -> Vec<Value> {
     docs
 }
 
-/// The document of `operation`, found by its `perf.handler` annotation (a
+/// The document of `operation`, found by its `perf_handler` annotation (a
 /// SERVER span becomes a segment named after the service, as X-Ray names
 /// segments; its subsegments keep the span names).
 fn by_handler<'a>(docs: &'a [Value], operation: &str) -> &'a Value {

@@ -4,11 +4,18 @@
 //! `rpc.method`, `aws.region` and `cloud.region`, then `aws.request_id` and
 //! `http.response.status_code` from the response. The SDK's own `tracing`
 //! spans are left out of traces; its log events carry this span's id.
+//!
+//! A failure carries an `exception` event (type: the service's error code,
+//! message: its text, filtered by the privacy rules), which X-Ray shows as
+//! the call's `cause`; the status description is the code alone. AWS
+//! reports throttling as HTTP 400 with a throttling error code; such a
+//! failure is given status 429 here, as the X-Ray SDKs do, so that X-Ray
+//! draws `throttle`.
 
 use std::future::Future;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
@@ -39,7 +46,7 @@ pub(crate) async fn traced<O, E, F>(
 where
     F: Future<Output = Result<O, SdkError<E, HttpResponse>>>,
     O: RequestId,
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let mut attributes = vec![
         KeyValue::new("rpc.system", "aws-api"),
@@ -69,6 +76,11 @@ where
     if let Some(id) = request_id {
         span.set_attribute(KeyValue::new("aws.request_id", id.to_owned()));
     }
+    let code = result.as_ref().err().and_then(|e| e.code());
+    let status = match code {
+        Some(code) if is_throttling(code) => Some(429),
+        _ => status,
+    };
     if let Some(status) = status {
         span.set_attribute(KeyValue::new(
             "http.response.status_code",
@@ -77,10 +89,29 @@ where
     }
     if let Err(e) = &result {
         if !handled(e) {
+            let code = code.unwrap_or(FAILED_CALL).to_owned();
             let message = aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string();
-            span.set_status(Status::error(message));
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new("exception.type", code.clone()),
+                    KeyValue::new("exception.message", message),
+                ],
+            );
+            span.set_attribute(KeyValue::new("error.type", code.clone()));
+            span.set_status(Status::error(code));
         }
     }
     span.end();
     result
+}
+
+/// `exception.type` of a call that failed before any service answered
+/// (timeout, connection refused).
+const FAILED_CALL: &str = "aws_call_failed";
+
+/// Whether `code` is one AWS services use for throttling (the list the
+/// AWS SDKs' retry classifier uses).
+fn is_throttling(code: &str) -> bool {
+    aws_runtime::retries::classifiers::THROTTLING_ERRORS.contains(&code)
 }

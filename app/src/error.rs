@@ -53,6 +53,12 @@ impl perfmon::ErrorCode for AppError {
             AppError::BadEvent(_) => "BAD_EVENT",
         }
     }
+
+    /// The text of a service error goes to its span's `exception` event
+    /// (which the privacy rules filter), never to the client.
+    fn error_message(&self) -> Option<String> {
+        Some(self.to_string())
+    }
 }
 
 impl AppError {
@@ -75,6 +81,52 @@ impl From<AppError> for lambda_runtime::Diagnostic {
         lambda_runtime::Diagnostic {
             error_type: perfmon::ErrorCode::error_code(&error).to_owned(),
             error_message: error.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::InvalidReason;
+    use perfmon::{ErrorClass, ErrorCode};
+
+    /// Whether the handler treats an error as the client's agrees with
+    /// the class the catalog declares for it, for every code the
+    /// conversation can end with.
+    #[test]
+    fn the_catalog_classes_agree_with_the_handlers() {
+        let catalog = crate::catalog();
+        let conversation = catalog
+            .operations
+            .iter()
+            .find(|o| o.name == crate::names::operation::WEBSOCKET_CONVERSATION)
+            .unwrap();
+        let errors = [
+            AppError::UnauthenticatedConnection,
+            AppError::InvalidMessageFormat("x".into()),
+            AppError::MessageTooLarge { bytes: 2, limit: 1 },
+            AppError::UnknownAction("x".into()),
+            AppError::Auth(AuthError::MissingToken),
+            AppError::Auth(AuthError::TokenExpired { exp: 1, now: 2 }),
+            AppError::Auth(AuthError::InvalidToken(InvalidReason::Oversized)),
+            AppError::Auth(AuthError::KeysUnavailable("down".into())),
+            AppError::Store(StoreError {
+                operation: "PutItem",
+                message: "down".into(),
+            }),
+            AppError::Post("gone".into()),
+            AppError::BadEvent("x".into()),
+        ];
+        for error in errors {
+            let code = error.error_code();
+            let spec = conversation
+                .errors
+                .iter()
+                .find(|e| e.code == code)
+                .unwrap_or_else(|| panic!("{code} is declared"));
+            let client = spec.class == ErrorClass::Client;
+            assert_eq!(client, error.is_client_error(), "{code}");
         }
     }
 }

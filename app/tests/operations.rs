@@ -6,6 +6,7 @@ mod common;
 use common::{dims, kind_name, span_attrs, Value};
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue};
+use perfmon::ErrorClass;
 use perfmon_chat::attributes as a;
 use perfmon_chat::names::operation;
 
@@ -21,6 +22,22 @@ struct Variant {
     start: Vec<KeyValue>,
     end: End,
     attrs: Vec<KeyValue>,
+}
+
+/// `code`'s class and span status in the app's catalog, for `operation`.
+fn class_of(operation: &str, code: &str) -> (ErrorClass, Option<u16>) {
+    let catalog = perfmon_chat::catalog();
+    let op = catalog
+        .operations
+        .iter()
+        .find(|o| o.name == operation)
+        .unwrap();
+    let spec = op
+        .errors
+        .iter()
+        .find(|e| e.code == code)
+        .unwrap_or_else(|| panic!("{operation}: {code} is declared"));
+    (spec.class, spec.span_status())
 }
 
 fn run(v: Variant) {
@@ -60,6 +77,21 @@ fn run(v: Variant) {
         End::Fail(code) => {
             assert_eq!(span.status, Status::error(code));
             assert_eq!(got[a::ERROR_TYPE], code);
+            // The catalog's class decides the marks X-Ray reads (DESIGN §6).
+            let exceptions = span.events.iter().filter(|e| e.name == "exception").count();
+            let status = got.get("http.response.status_code");
+            match class_of(v.operation, code) {
+                (ErrorClass::Client, Some(http)) => {
+                    assert!((400..500).contains(&http), "{code}: {http}");
+                    assert_eq!(status, Some(&http.to_string()), "{code}");
+                    assert_eq!(exceptions, 0, "{code}: a client error has no exception");
+                }
+                (ErrorClass::Service, http) => {
+                    assert_eq!(status, http.map(|h| h.to_string()).as_ref(), "{code}");
+                    assert_eq!(exceptions, 1, "{code}: a service error has its exception");
+                }
+                other => panic!("{code}: {other:?}"),
+            }
             let errors = t.points_named("Errors");
             assert_eq!(errors.len(), 1, "{errors:?}");
             let mut with_type = base.clone();

@@ -91,14 +91,15 @@ pub(super) fn problems(catalog: &Catalog) -> Vec<Problem> {
     }
     for (i, attr) in catalog.indexed_attributes.iter().enumerate() {
         let valid = attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && attr
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+            && attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
+            // X-Ray annotation keys are letters, digits and `_`; a `.` is
+            // kept by one translator and rewritten by the other.
             p.add(
                 format!("indexed_attributes[{i}]"),
                 attr,
-                "attribute keys are ASCII letters, digits, _ and . and start with a letter",
+                "annotation keys are ASCII letters, digits and _ and start with a letter, \
+                 so that both X-Ray export paths keep them as they are",
             );
         }
     }
@@ -149,6 +150,20 @@ fn operations(catalog: &Catalog, p: &mut Problems) {
                 t.error_rate_percent,
                 "must be a percentage in (0, 100]",
             );
+        }
+        let mut codes = HashSet::new();
+        for (j, error) in op.errors.iter().enumerate() {
+            let at = format!("{at}.errors[{j}]");
+            let code = &error.code;
+            if code.is_empty() || !code.chars().all(|c| c.is_ascii_graphic()) {
+                p.add(format!("{at}.code"), code, "codes are printable ASCII");
+            }
+            if !codes.insert(code.as_str()) {
+                p.add(format!("{at}.code"), code, "duplicate error code");
+            }
+            if let Some(why) = error.status_problem() {
+                p.add(format!("{at}.status"), error.status.unwrap_or(0), why);
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ mod check;
 mod core;
 mod dashboard;
 mod error;
+mod error_class;
 mod lines;
 mod spec;
 mod unit;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dashboard::{expression_ids, valid_id, valid_stat, DashboardSpec, LineSpec, WidgetSpec};
 pub use error::{CatalogError, Problem};
+pub use error_class::{ErrorClass, ErrorSpec, DEFAULT_CLIENT_STATUS};
 pub use lines::ResolvedLine;
 pub use spec::{
     DimensionSpec, Instrument, MetricDef, MetricSpec, OperationSpec, SpanKindName, TeamSpec,
@@ -32,7 +34,7 @@ pub use unit::Unit;
 pub const DEFAULT_NAMESPACE: &str = "Perfmon";
 /// Span attributes exported as X-Ray annotations unless a catalog says
 /// otherwise.
-pub const DEFAULT_INDEXED_ATTRIBUTES: &[&str] = &["perf.handler", "perf.outcome"];
+pub const DEFAULT_INDEXED_ATTRIBUTES: &[&str] = &["perf_handler", "perf_outcome"];
 
 /// A validated catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

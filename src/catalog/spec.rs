@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Unit;
+use super::{ErrorSpec, Unit};
 
 /// One operation: the name passed to
 /// [`PerformanceMonitor::start`](crate::PerformanceMonitor::start), its span
@@ -21,6 +21,10 @@ pub struct OperationSpec {
     pub span_kind: SpanKindName,
     /// Limits checked in-process and by the alarms.
     pub thresholds: Thresholds,
+    /// The error codes the operation can end with, each with its class.
+    /// An undeclared code is a service error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorSpec>,
 }
 
 /// Span kind as the catalog spells it.

@@ -19,10 +19,16 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::context::WithContext;
-use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::Context;
 
 use super::flusher::Flusher;
+use crate::monitor::{Failure, RootOutcome};
+use crate::ErrorClass;
+
+/// `error.type` of an invocation whose handler returned an error and whose
+/// operations recorded none.
+pub const HANDLER_ERROR: &str = "handler_error";
 
 /// A panic's payload.
 type Panic = Box<dyn Any + Send>;
@@ -141,27 +147,29 @@ fn resume<T>(outcome: std::thread::Result<T>) -> T {
     }
 }
 
-/// Ends the root span: an `Err` is an error status, a panic a service
-/// error with an `exception` event (semantic conventions), whose message
-/// passes the privacy rules like every other attribute.
+/// Ends the root span with the marks of its outermost operation's failure
+/// ([`RootOutcome`]): a client error stays a client error when the handler
+/// answered; an `Err` from the handler is a service error (with the
+/// operation's code, else [`HANDLER_ERROR`]); a panic is the service error
+/// `panic`, whose `exception` message passes the privacy rules like every
+/// other attribute. Success leaves the status Unset (semantic conventions).
 fn end_root<R, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
-    let span = cx.span();
-    match outcome {
-        // Success leaves the status Unset (semantic conventions).
-        Ok(Ok(_)) => {}
-        Ok(Err(_)) => span.set_status(Status::error("handler error")),
-        Err(panic) => {
-            let message = panic_message(panic.as_ref());
-            span.add_event(
-                "exception",
-                vec![
-                    KeyValue::new("exception.type", "panic"),
-                    KeyValue::new("exception.message", message.to_owned()),
-                ],
-            );
-            span.set_attribute(KeyValue::new(crate::attributes::ERROR_TYPE, "panic"));
-            span.set_status(Status::error("panic"));
-        }
+    let mut span = cx.span();
+    let recorded = cx.get::<RootOutcome>().and_then(RootOutcome::take);
+    let failure = match outcome {
+        Ok(Ok(_)) => recorded,
+        Ok(Err(_)) => Some(match recorded {
+            Some(failure) if failure.class == ErrorClass::Service => failure,
+            Some(failure) => Failure::service(failure.code, failure.message),
+            None => Failure::service(HANDLER_ERROR, None),
+        }),
+        Err(panic) => Some(Failure::service(
+            "panic",
+            Some(panic_message(panic.as_ref()).to_owned()),
+        )),
+    };
+    if let Some(failure) = failure {
+        failure.mark(&mut span);
     }
     span.end();
 }

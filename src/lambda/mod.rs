@@ -42,6 +42,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
+use crate::monitor::RootOutcome;
 use crate::{Invocation, PerformanceMonitor, Telemetry};
 
 mod flush_layer;
@@ -57,7 +58,7 @@ mod trigger;
 pub use crate::xray_trace_id;
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
-pub use future::PerformanceFuture;
+pub use future::{PerformanceFuture, HANDLER_ERROR};
 pub use invocation::{arn_attributes, flush_timeout, parent_context, trace_header_context};
 pub use run::LambdaMonitoring;
 pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
@@ -232,6 +233,8 @@ where
             cold_start: coldstart,
         }
         .attach_to(&parent.with_span(root));
+        // The outermost operation reports its failure class to the root.
+        let cx = cx.with_value(RootOutcome::for_root(&cx));
         // EMF lines flushed for this invocation carry its ids.
         shared.telemetry.set_invocation(Invocation {
             trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),

@@ -7,6 +7,7 @@ mod metric_error;
 pub use custom::{Counter, Gauge, Histogram};
 pub(crate) use instruments::Instruments;
 pub use metric_error::MetricError;
+mod failure;
 mod operation;
 pub(crate) mod thresholds;
 
@@ -18,10 +19,13 @@ use opentelemetry::trace::{SpanKind, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use crate::catalog::Thresholds;
+use crate::catalog::{ErrorSpec, Thresholds};
 use crate::names::dim;
 
 use crate::memory::MemorySampler;
+#[cfg(feature = "lambda")]
+pub(crate) use failure::Failure;
+pub(crate) use failure::RootOutcome;
 use operation::Started;
 pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
 use thresholds::ErrorWindow;
@@ -94,6 +98,8 @@ pub(crate) struct OperationState {
     base: [KeyValue; 2],
     /// Counts for the in-process error-rate check.
     window: ErrorWindow,
+    /// The catalog's error codes and their classes.
+    errors: Box<[ErrorSpec]>,
 }
 
 impl PerformanceMonitor {
@@ -120,6 +126,7 @@ impl PerformanceMonitor {
                     intern(&op.name),
                     op.span_kind.into(),
                     Some(op.thresholds),
+                    op.errors.clone().into_boxed_slice(),
                     &environment,
                 ))
             })
@@ -169,7 +176,8 @@ impl PerformanceMonitor {
             .with_start_time(started.wall)
             .with_attributes(attributes)
             .start_with_context(&self.inner.tracer, parent);
-        OperationMonitor::new(state, span, started)
+        let root = RootOutcome::of_parent(parent);
+        OperationMonitor::new(state, span, started, root)
     }
 
     /// The catalog's counter `name`, taking `N` dimension values. Look it
@@ -269,6 +277,7 @@ impl Inner {
                     name,
                     SpanKind::Internal,
                     None,
+                    Box::default(),
                     &self.environment,
                 ))
             })
@@ -283,9 +292,11 @@ impl OperationState {
         name: &'static str,
         kind: SpanKind,
         thresholds: Option<Thresholds>,
+        errors: Box<[ErrorSpec]>,
         environment: &StringValue,
     ) -> Self {
         OperationState {
+            errors,
             shared: shared.clone(),
             name,
             kind,

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use opentelemetry::trace::{Span as _, Status, TraceContextExt};
+use opentelemetry::trace::{Span as _, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span;
 
+use super::failure::{Failure, MarkSpan, RootOutcome};
 use super::{thresholds, OperationState};
 use crate::attributes as attr;
 use crate::names::dim;
@@ -35,6 +36,13 @@ pub const UNSPECIFIED_ERROR: &str = "unspecified";
 pub trait ErrorCode {
     /// The code, e.g. `TOKEN_EXPIRED`.
     fn error_code(&self) -> &'static str;
+
+    /// The error's text, for the `exception` event of a service error (see
+    /// [`ErrorClass`](crate::ErrorClass)); it passes the privacy rules like
+    /// every span attribute. `None`, the default, reports the code.
+    fn error_message(&self) -> Option<String> {
+        None
+    }
 }
 
 impl ErrorCode for &'static str {
@@ -47,6 +55,9 @@ impl<T: ErrorCode + ?Sized> ErrorCode for &T {
     fn error_code(&self) -> &'static str {
         (**self).error_code()
     }
+    fn error_message(&self) -> Option<String> {
+        (**self).error_message()
+    }
 }
 
 /// One monitored operation. Finish it with [`complete`](Self::complete) or
@@ -58,6 +69,9 @@ pub struct OperationMonitor {
     /// The span, until the operation finishes.
     span: Option<SpanSlot>,
     started: Started,
+    /// The invocation's outcome, when this operation is directly under the
+    /// Lambda layer's root span.
+    root: Option<RootOutcome>,
 }
 
 /// When an operation started, on both clocks. The span's end is its start
@@ -90,11 +104,17 @@ enum SpanSlot {
 }
 
 impl OperationMonitor {
-    pub(super) fn new(state: Arc<OperationState>, span: Span, started: Started) -> Self {
+    pub(super) fn new(
+        state: Arc<OperationState>,
+        span: Span,
+        started: Started,
+        root: Option<RootOutcome>,
+    ) -> Self {
         OperationMonitor {
             state,
             span: Some(SpanSlot::Owned(span)),
             started,
+            root,
         }
     }
 
@@ -105,7 +125,7 @@ impl OperationMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        let error = (!success).then_some(UNSPECIFIED_ERROR);
+        let error = (!success).then_some((UNSPECIFIED_ERROR, None));
         self.finish(error, attributes);
     }
 
@@ -114,7 +134,10 @@ impl OperationMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.finish(Some(error.error_code()), attributes);
+        self.finish(
+            Some((error.error_code(), error.error_message())),
+            attributes,
+        );
     }
 
     /// The operation's name.
@@ -180,13 +203,16 @@ impl OperationMonitor {
         }
     }
 
-    fn finish<I>(&mut self, error: Option<&'static str>, attributes: I)
+    fn finish<I>(&mut self, error: Option<(&'static str, Option<String>)>, attributes: I)
     where
         I: IntoIterator<Item = KeyValue>,
     {
         let Some(slot) = self.span.take() else {
             return;
         };
+        let failure =
+            error.map(|(code, message)| Failure::classify(code, message, &self.state.errors));
+        let error = failure.as_ref().map(|f| f.code);
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.started.monotonic);
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
@@ -225,15 +251,17 @@ impl OperationMonitor {
                 ]);
             }
             // Success leaves the status Unset (semantic conventions).
-            if let Some(code) = error {
-                span.set_attributes(&mut std::iter::once(KeyValue::new(attr::ERROR_TYPE, code)));
-                span.set_status(Status::error(code));
+            if let Some(failure) = &failure {
+                failure.mark(span.as_mark());
             }
             span.end_with_timestamp(end_time);
         };
         match slot {
             SpanSlot::Owned(mut span) => end(&mut span),
             SpanSlot::InContext(cx) => end(&mut cx.span()),
+        }
+        if let (Some(root), Some(failure)) = (&self.root, failure) {
+            root.record(failure);
         }
 
         let [handler, environment] = &state.base;
@@ -268,7 +296,7 @@ impl OperationMonitor {
 impl Drop for OperationMonitor {
     fn drop(&mut self) {
         if self.span.is_some() {
-            self.finish(Some(ABANDONED), std::iter::empty());
+            self.finish(Some((ABANDONED, None)), std::iter::empty());
         }
     }
 }
@@ -277,7 +305,7 @@ impl Drop for OperationMonitor {
 trait SpanLike {
     fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>);
     fn add_event(&mut self, attributes: Vec<KeyValue>);
-    fn set_status(&mut self, status: Status);
+    fn as_mark(&mut self) -> &mut dyn MarkSpan;
     fn end_with_timestamp(&mut self, timestamp: SystemTime);
 }
 
@@ -288,8 +316,8 @@ impl SpanLike for Span {
     fn add_event(&mut self, attributes: Vec<KeyValue>) {
         opentelemetry::trace::Span::add_event(self, attr::PERF_THRESHOLD_EXCEEDED, attributes)
     }
-    fn set_status(&mut self, status: Status) {
-        opentelemetry::trace::Span::set_status(self, status)
+    fn as_mark(&mut self) -> &mut dyn MarkSpan {
+        self
     }
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         opentelemetry::trace::Span::end_with_timestamp(self, timestamp)
@@ -303,8 +331,8 @@ impl SpanLike for opentelemetry::trace::SpanRef<'_> {
     fn add_event(&mut self, attributes: Vec<KeyValue>) {
         opentelemetry::trace::SpanRef::add_event(self, attr::PERF_THRESHOLD_EXCEEDED, attributes)
     }
-    fn set_status(&mut self, status: Status) {
-        opentelemetry::trace::SpanRef::set_status(self, status)
+    fn as_mark(&mut self) -> &mut dyn MarkSpan {
+        self
     }
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
         opentelemetry::trace::SpanRef::end_with_timestamp(self, timestamp)

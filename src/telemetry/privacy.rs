@@ -123,6 +123,7 @@ pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: 
 /// when it holds none. Messages are free text, so the value rules apply
 /// (tokens always, email addresses unless personal data is allowed), never
 /// the key rules.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<String> {
     let jwt = holds_jwt(message);
     let email = !allow_personal_data && is_email(message);
@@ -145,6 +146,7 @@ pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<
 }
 
 /// What replaces a secret or personal word in a log message.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Classifies a key in one pass: at each byte, only the fragments starting

@@ -104,6 +104,10 @@ impl perfmon::ErrorCode for AuthError {
             AuthError::KeysUnavailable(_) => "JWKS_UNAVAILABLE",
         }
     }
+
+    fn error_message(&self) -> Option<String> {
+        Some(self.to_string())
+    }
 }
 
 impl AuthError {

@@ -1,0 +1,165 @@
+//! How a failed operation marks its span, by the error class of its code
+//! (DESIGN §6, [`ErrorClass`]), and how the invocation's root span takes
+//! the same marks from its outermost operation.
+//!
+//! - A client error: `error.type`, `http.response.status_code` (the
+//!   class's 4xx) and status Error. The status is needed because the UDP
+//!   path's translator (`opentelemetry-aws`) reads the status code only on
+//!   a span in error; with the 4xx code, both translators draw `error`
+//!   (429: `throttle`), never `fault`.
+//! - A service error: `error.type`, status Error and an `exception` event
+//!   whose type is the code and whose message is the error's text (it
+//!   passes the privacy rules like every attribute). Both translators draw
+//!   `fault` with that `cause`; a declared 5xx status is reported too.
+//!
+//! The status description is the code, never free text.
+
+use std::sync::{Arc, Mutex};
+
+use opentelemetry::trace::{SpanId, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue};
+
+use crate::attributes as attr;
+use crate::catalog::{ErrorClass, ErrorSpec};
+
+/// `http.response.status_code` (semantic convention).
+const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// The span event X-Ray reads a `cause` from (semantic convention).
+const EXCEPTION: &str = "exception";
+
+/// One failure: its code, class and the status its span reports.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Failure {
+    pub(crate) code: &'static str,
+    pub(crate) class: ErrorClass,
+    pub(crate) status: Option<u16>,
+    pub(crate) message: Option<String>,
+}
+
+impl Failure {
+    /// `code` classified by `declared` (an operation's catalog entries);
+    /// an undeclared code is a service error.
+    pub(crate) fn classify(
+        code: &'static str,
+        message: Option<String>,
+        declared: &[ErrorSpec],
+    ) -> Self {
+        match declared.iter().find(|spec| spec.code == code) {
+            Some(spec) => Failure {
+                code,
+                class: spec.class,
+                status: spec.span_status(),
+                message,
+            },
+            None => Failure::service(code, message),
+        }
+    }
+
+    /// A service error with no status.
+    pub(crate) fn service(code: &'static str, message: Option<String>) -> Self {
+        Failure {
+            code,
+            class: ErrorClass::Service,
+            status: None,
+            message,
+        }
+    }
+
+    /// The attributes, event and status of this failure, on `span`.
+    pub(crate) fn mark(&self, span: &mut dyn MarkSpan) {
+        let mut attributes = vec![KeyValue::new(attr::ERROR_TYPE, self.code)];
+        if let Some(status) = self.status {
+            attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        }
+        span.mark_attributes(attributes);
+        if self.class == ErrorClass::Service {
+            span.mark_event(
+                EXCEPTION,
+                vec![
+                    KeyValue::new("exception.type", self.code),
+                    KeyValue::new(
+                        "exception.message",
+                        self.message.clone().unwrap_or_else(|| self.code.to_owned()),
+                    ),
+                ],
+            );
+        }
+        span.mark_status(Status::error(self.code));
+    }
+}
+
+/// What [`Failure::mark`] needs of a span.
+pub(crate) trait MarkSpan {
+    fn mark_attributes(&mut self, attributes: Vec<KeyValue>);
+    fn mark_event(&mut self, name: &'static str, attributes: Vec<KeyValue>);
+    fn mark_status(&mut self, status: Status);
+}
+
+impl MarkSpan for opentelemetry::trace::SpanRef<'_> {
+    fn mark_attributes(&mut self, attributes: Vec<KeyValue>) {
+        self.set_attributes(attributes)
+    }
+    fn mark_event(&mut self, name: &'static str, attributes: Vec<KeyValue>) {
+        self.add_event(name, attributes)
+    }
+    fn mark_status(&mut self, status: Status) {
+        self.set_status(status)
+    }
+}
+
+impl MarkSpan for opentelemetry_sdk::trace::Span {
+    fn mark_attributes(&mut self, attributes: Vec<KeyValue>) {
+        opentelemetry::trace::Span::set_attributes(self, attributes)
+    }
+    fn mark_event(&mut self, name: &'static str, attributes: Vec<KeyValue>) {
+        opentelemetry::trace::Span::add_event(self, name, attributes)
+    }
+    fn mark_status(&mut self, status: Status) {
+        opentelemetry::trace::Span::set_status(self, status)
+    }
+}
+
+/// The invocation's outcome, shared between a root span and the
+/// operations directly under it. The Lambda layer puts one in the root's
+/// context; an operation started with that context as its parent records
+/// its failure here, and the root span takes the same marks when it ends,
+/// so that the invocation's one segment is `error` or `fault` as its
+/// outermost operation was.
+#[derive(Debug, Clone)]
+pub(crate) struct RootOutcome {
+    root: SpanId,
+    failure: Arc<Mutex<Option<Failure>>>,
+}
+
+// The Lambda layer makes and reads the slot.
+#[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+impl RootOutcome {
+    /// A slot for the root span of `cx`.
+    pub(crate) fn for_root(cx: &Context) -> Self {
+        RootOutcome {
+            root: cx.span().span_context().span_id(),
+            failure: Arc::default(),
+        }
+    }
+
+    /// The slot of `parent`, when `parent`'s span is the root it was made for.
+    pub(crate) fn of_parent(parent: &Context) -> Option<RootOutcome> {
+        parent
+            .get::<RootOutcome>()
+            .filter(|slot| slot.root == parent.span().span_context().span_id())
+            .cloned()
+    }
+
+    /// Records an operation's failure; the last one recorded wins.
+    pub(crate) fn record(&self, failure: Failure) {
+        *self.failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure);
+    }
+
+    /// The failure recorded, if any.
+    pub(crate) fn take(&self) -> Option<Failure> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
