@@ -8,12 +8,18 @@
 //! document stays far below the 64 KiB datagram limit): the end of an
 //! invocation usually costs one datagram, not one per span.
 //!
-//! The catalog's `indexed_attributes` (`perf.handler`, `perf.outcome`)
+//! The catalog's `indexed_attributes` (`perf_handler`, `perf_outcome`)
 //! become annotations, so traces are searchable by handler and outcome;
 //! every other attribute goes to metadata. Spans pass the privacy processor
 //! before they reach this exporter, like every other.
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
 
 use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
 use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
@@ -53,10 +59,7 @@ pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, Bui
 }
 
 /// The exporter for `addr`, annotating `indexed` attributes.
-pub(crate) fn exporter(
-    addr: SocketAddr,
-    indexed: &[String],
-) -> Result<XrayExporter<XrayDaemonClient>, BuildError> {
+pub(crate) fn exporter(addr: SocketAddr, indexed: &[String]) -> Result<UdpExporter, BuildError> {
     let client = XrayDaemonClient::new(addr).map_err(|source| BuildError::Spawn {
         what: "the X-Ray daemon client",
         source,
@@ -70,8 +73,50 @@ pub(crate) fn exporter(
     if let Some(group) = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME) {
         translator = translator.with_log_group_name(group);
     }
-    Ok(XrayExporter::new(client).with_translator(translator))
+    Ok(UdpExporter(
+        XrayExporter::new(client).with_translator(translator),
+    ))
 }
+
+/// The X-Ray exporter, given the resource without `cloud.provider`, so that
+/// its segments carry no `origin`, like the ADOT path's.
+///
+/// The collector's `awsxray` exporter derives `origin` from
+/// `cloud.platform` for EC2, ECS, EKS, Beanstalk and App Runner only; for
+/// `aws_lambda` it sets none. `opentelemetry-aws` sets
+/// `AWS::Lambda::Function` when `cloud.provider` is `aws`. Without
+/// `cloud.provider` both paths draw the invocation's segment as the same
+/// node: the service `service.name`, under Lambda's own
+/// `AWS::Lambda::Function` node. The attribute is still exported with the
+/// resource on every other path.
+#[derive(Debug)]
+pub(crate) struct UdpExporter(XrayExporter<XrayDaemonClient>);
+
+impl SpanExporter for UdpExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.export(batch).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let kept = resource
+            .iter()
+            .filter(|(key, _)| key.as_str() != CLOUD_PROVIDER)
+            .map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
+        self.0
+            .set_resource(&Resource::builder_empty().with_attributes(kept).build())
+    }
+}
+
+/// `cloud.provider` (semantic convention).
+const CLOUD_PROVIDER: &str = "cloud.provider";
 
 #[cfg(test)]
 mod tests {
