@@ -219,7 +219,6 @@ where
                     KeyValue::new("faas.coldstart", coldstart),
                     KeyValue::new("faas.name", function),
                     KeyValue::new("faas.version", lambda.env_config.version.clone()),
-                    KeyValue::new("cloud.provider", "aws"),
                 ]
                 .into_iter()
                 .chain(arn_attributes(&lambda.invoked_function_arn))
