@@ -67,6 +67,7 @@ async fn moto_issued_tokens_verify_and_forgeries_do_not() {
     let attrs = common::span_attrs(&fetch);
     assert_eq!(attrs["url.full"], pool["jwks_url"].as_str().unwrap());
     assert_eq!(attrs["server.address"], "127.0.0.1");
+    assert_eq!(attrs["peer.service"], "127.0.0.1", "the X-Ray node's name");
     assert_eq!(attrs["http.response.status_code"], "200");
 
     let expired = auth
