@@ -90,7 +90,7 @@ where
     if let Err(e) = &result {
         if !handled(e) {
             let code = code.unwrap_or(FAILED_CALL).to_owned();
-            let message = aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string();
+            let message = describe(e);
             span.add_event(
                 "exception",
                 vec![
@@ -104,6 +104,19 @@ where
     }
     span.end();
     result
+}
+
+/// A failed call in one line: the service's error code and message, or,
+/// when no service answered, the whole chain of causes.
+pub(crate) fn describe<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+    }
 }
 
 /// `exception.type` of a call that failed before any service answered

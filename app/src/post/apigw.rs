@@ -5,7 +5,7 @@
 //! so its span keeps the status Unset, with its 410.
 
 use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
-use aws_sdk_apigatewaymanagement::error::{DisplayErrorContext, SdkError};
+use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
@@ -13,7 +13,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::{PostError, Poster};
-use crate::aws_call::{traced, AwsCall};
+use crate::aws_call::{describe, traced, AwsCall};
 
 /// Posts with the Management API of one WebSocket API stage.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl Poster for ApiGatewayPoster {
         match result {
             Ok(_) => Ok(()),
             Err(e) if gone(&e) => Err(PostError::Gone),
-            Err(e) => Err(PostError::Failed(DisplayErrorContext(e).to_string())),
+            Err(e) => Err(PostError::Failed(describe(&e))),
         }
     }
 }

@@ -28,7 +28,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
@@ -36,7 +36,7 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use super::{ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError};
-use crate::aws_call::{traced, AwsCall};
+use crate::aws_call::{describe, traced, AwsCall};
 
 /// Seconds a connection item lives: API Gateway closes connections after 2 h.
 const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
@@ -103,7 +103,7 @@ impl DynamoStore {
             .map(output)
             .map_err(|e| StoreError {
                 operation: method,
-                message: error(e),
+                message: describe(&e),
             })
     }
 }
@@ -124,10 +124,6 @@ fn get_n(item: &Item, key: &str) -> Option<i64> {
     item.get(key)
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
-}
-
-fn error(e: impl std::error::Error) -> String {
-    DisplayErrorContext(e).to_string()
 }
 
 #[async_trait::async_trait]
