@@ -116,6 +116,42 @@ fn bad_catalogs_name_the_field_and_value() {
             "websocket_conversation",
             false,
         ),
+        (
+            "a client error with a 5xx status",
+            Box::new(|d| d["operations"][0]["errors"][0]["status"] = json!(503)),
+            "operations[0].errors[0].status",
+            "503",
+            true,
+        ),
+        (
+            "a service error with a 4xx status",
+            Box::new(|d| {
+                d["operations"][0]["errors"] =
+                    json!([{"code": "DATABASE_ERROR", "class": "service", "status": 404}])
+            }),
+            "operations[0].errors[0].status",
+            "404",
+            true,
+        ),
+        (
+            "a code declared twice",
+            Box::new(|d| {
+                d["operations"][2]["errors"] = json!([
+                    {"code": "INVALID_TOKEN", "class": "client"},
+                    {"code": "INVALID_TOKEN", "class": "service"}
+                ])
+            }),
+            "operations[2].errors[1].code",
+            "INVALID_TOKEN",
+            false,
+        ),
+        (
+            "an annotation key with a dot, which the two X-Ray paths spell differently",
+            Box::new(|d| d["indexed_attributes"] = json!(["perf_handler", "perf.outcome"])),
+            "indexed_attributes[1]",
+            "perf.outcome",
+            true,
+        ),
     ];
     for (label, edit, field, value, schema_rejects) in cases {
         let (result, schema_ok) = load_edited(edit);
