@@ -6,6 +6,8 @@
 mod shared;
 
 pub mod app;
+#[cfg(feature = "aws")]
+pub mod xray_map;
 
 pub use shared::*;
 
