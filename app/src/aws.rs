@@ -27,6 +27,12 @@ pub enum ConfigError {
     /// A variable holds an invalid value.
     #[error(transparent)]
     Invalid(#[from] perfmon::env::EnvError),
+    /// The JWKS URL cannot be used.
+    #[error(transparent)]
+    JwksUrl(#[from] super::auth::JwksUrlError),
+    /// The application's monitor could not start.
+    #[error(transparent)]
+    Metric(#[from] perfmon::MetricError),
     /// The telemetry pipeline could not start.
     #[error(transparent)]
     Telemetry(#[from] perfmon::BuildError),
@@ -80,7 +86,7 @@ pub fn build_app(
     config: &AwsConfig,
     sdk: &aws_config::SdkConfig,
     telemetry: &Telemetry,
-) -> Result<App, perfmon::MetricError> {
+) -> Result<App, ConfigError> {
     let monitor = crate::ChatMonitor::on(telemetry)?;
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
@@ -93,7 +99,7 @@ pub fn build_app(
     };
     let auth = AuthenticationService::new(
         config.auth.clone(),
-        HttpJwks::new(config.jwks_url.clone()).with_tracer(telemetry.tracer()),
+        HttpJwks::new(config.jwks_url.clone())?.with_tracer(telemetry.tracer()),
         monitor.clone(),
     );
     Ok(App::new(monitor, auth, store, poster))
@@ -111,7 +117,11 @@ pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::
         return Err(ConfigError::Missing(env::PERFMON_MANAGEMENT_ENDPOINT).into());
     }
     let sdk = aws_config::load_from_env().await;
-    let app = build_app(&config, &sdk, monitoring.telemetry()).map_err(|e| e.to_string())?;
+    let app = build_app(&config, &sdk, monitoring.telemetry())?;
+    if routes.contains(&Route::Default) {
+        // During init, so that the first user does not wait for the keys.
+        app.auth.prefetch().await;
+    }
     let handler = service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
         let app = &app;
         async move {

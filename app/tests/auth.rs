@@ -185,6 +185,22 @@ fn cases(issuer: &DevIssuer) -> Vec<Case> {
             expect: Err("INVALID_TOKEN"),
         },
         Case {
+            // exp + leeway must not overflow (a panic, or a wrap into the past).
+            name: "exp at the end of time",
+            token: Some(with(json!({"exp": i64::MAX}))),
+            expect: Ok(()),
+        },
+        Case {
+            name: "nbf of the wrong type",
+            token: Some(with(json!({"nbf": "tomorrow"}))),
+            expect: Err("INVALID_TOKEN"),
+        },
+        Case {
+            name: "iat of the wrong type",
+            token: Some(with(json!({"iat": [1]}))),
+            expect: Err("INVALID_TOKEN"),
+        },
+        Case {
             name: "malformed base64",
             token: Some(format!("{head}.@@@.{signature}")),
             expect: Err("INVALID_TOKEN"),

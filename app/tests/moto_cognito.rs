@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 fn service(t: &TestTelemetry, pool: &Value, client_id: &str) -> AuthenticationService {
     AuthenticationService::new(
         AuthConfig::new(pool["issuer"].as_str().unwrap(), client_id),
-        HttpJwks::new(pool["jwks_url"].as_str().unwrap()).with_tracer(t.telemetry.tracer()),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap())
+            .unwrap()
+            .with_tracer(t.telemetry.tracer()),
         common::chat(t),
     )
 }

@@ -158,7 +158,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
             pool["issuer"].as_str().unwrap(),
             pool["client_id"].as_str().unwrap(),
         ),
-        HttpJwks::new(pool["jwks_url"].as_str().unwrap()),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap()).unwrap(),
         common::chat(&t),
     );
     let app = App::new(common::chat(&t), auth, store.clone(), poster);

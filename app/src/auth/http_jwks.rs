@@ -1,4 +1,4 @@
-//! [`HttpJwks`]: the pool's JWKS fetched over HTTP(S), each fetch one HTTP
+//! [`HttpJwks`]: the pool's JWKS fetched over HTTPS, each fetch one HTTP
 //! CLIENT span that X-Ray draws as a `remote` node named after the host:
 //! `http.request.method`, `url.full` (the JWKS URL holds no secret),
 //! `server.address`, `server.port` and `http.response.status_code`, and
@@ -7,7 +7,13 @@
 //! after the span, `GET`). A failed fetch (no answer, or not a success) is
 //! status Error with an `exception` event: the key source is down, a
 //! service error.
+//!
+//! A fetch is bounded: [`CONNECT_TIMEOUT`] to connect, [`REQUEST_TIMEOUT`]
+//! for the whole answer, a body of at most [`MAX_JWKS_BYTES`], and one
+//! retry after a failure that may pass (no answer, a timeout, a 5xx). Only
+//! `https` URLs are accepted, except on a loopback host.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use opentelemetry::context::FutureExt as _;
@@ -17,27 +23,79 @@ use opentelemetry_sdk::trace::SdkTracer;
 
 use super::JwksSource;
 
-/// A JWKS fetched over HTTP(S), e.g.
+/// Longest wait for a connection to the JWKS host.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for a whole answer, per attempt.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest JWKS body read. Cognito's is under 2 KiB.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+
+/// A JWKS URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksUrlError {
+    /// Not a URL.
+    #[error("JWKS URL {url:?} is not a URL: {reason}")]
+    Invalid {
+        /// The URL given.
+        url: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// Plain HTTP to a host that is not loopback: the keys could be
+    /// swapped on the way.
+    #[error("JWKS URL {0:?} must be https (plain http is accepted on loopback only)")]
+    NotHttps(String),
+}
+
+/// A JWKS fetched over HTTPS, e.g.
 /// `https://cognito-idp.REGION.amazonaws.com/POOL/.well-known/jwks.json`.
 #[derive(Debug, Clone)]
 pub struct HttpJwks {
-    url: String,
+    url: reqwest::Url,
     client: reqwest::Client,
     tracer: Option<SdkTracer>,
 }
 
+/// A failed attempt: the status, if one came, why, and whether another
+/// attempt may pass.
+struct Failed {
+    status: Option<u16>,
+    message: String,
+    transient: bool,
+}
+
 impl HttpJwks {
-    /// Fetches from `url` with a 5 s timeout.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// Fetches from `url`, which must be `https` unless its host is
+    /// loopback.
+    pub fn new(url: impl Into<String>) -> Result<Self, JwksUrlError> {
+        let url = url.into();
+        let parsed = reqwest::Url::parse(&url).map_err(|e| JwksUrlError::Invalid {
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
+        let host = parsed.host_str().unwrap_or_default();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => return Err(JwksUrlError::NotHttps(url)),
+        }
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
             .build()
-            .expect("a client with a timeout builds");
-        HttpJwks {
-            url: url.into(),
+            .expect("a client with timeouts builds");
+        Ok(HttpJwks {
+            url: parsed,
             client,
             tracer: None,
-        }
+        })
     }
 
     /// Records each fetch as a CLIENT span on `tracer`, under the current
@@ -47,22 +105,64 @@ impl HttpJwks {
         self
     }
 
+    /// The JWKS text, with one retry after a transient failure.
     async fn get(&self) -> Result<String, (Option<u16>, String)> {
-        let response = self
+        match self.attempt().await {
+            Err(failed) if failed.transient => {}
+            other => return other.map_err(|f| (f.status, f.message)),
+        }
+        Context::current()
+            .span()
+            .set_attribute(KeyValue::new("http.request.resend_count", 1));
+        self.attempt().await.map_err(|f| (f.status, f.message))
+    }
+
+    async fn attempt(&self) -> Result<String, Failed> {
+        let failed = |status: Option<u16>, message: String, transient: bool| Failed {
+            status,
+            message,
+            transient,
+        };
+        let mut response = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .send()
             .await
-            .map_err(|e| (None, e.to_string()))?;
+            .map_err(|e| failed(None, e.to_string(), true))?;
         let status = response.status();
         if !status.is_success() {
-            return Err((Some(status.as_u16()), format!("JWKS answered {status}")));
+            return Err(failed(
+                Some(status.as_u16()),
+                format!("JWKS answered {status}"),
+                status.is_server_error(),
+            ));
         }
-        let text = response
-            .text()
+        let code = Some(status.as_u16());
+        let too_large = || {
+            failed(
+                code,
+                format!("JWKS body over {MAX_JWKS_BYTES} bytes"),
+                false,
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_JWKS_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| (Some(status.as_u16()), e.to_string()))?;
-        Ok(text)
+            .map_err(|e| failed(code, e.to_string(), true))?
+        {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| failed(code, "JWKS body is not UTF-8".into(), false))
     }
 }
 
@@ -74,16 +174,14 @@ impl JwksSource for HttpJwks {
         };
         let mut attributes = vec![
             KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.full", self.url.clone()),
+            KeyValue::new("url.full", self.url.to_string()),
         ];
-        if let Ok(url) = reqwest::Url::parse(&self.url) {
-            if let Some(host) = url.host_str() {
-                attributes.push(KeyValue::new("server.address", host.to_owned()));
-                attributes.push(KeyValue::new("peer.service", host.to_owned()));
-            }
-            if let Some(port) = url.port_or_known_default() {
-                attributes.push(KeyValue::new("server.port", i64::from(port)));
-            }
+        if let Some(host) = self.url.host_str() {
+            attributes.push(KeyValue::new("server.address", host.to_owned()));
+            attributes.push(KeyValue::new("peer.service", host.to_owned()));
+        }
+        if let Some(port) = self.url.port_or_known_default() {
+            attributes.push(KeyValue::new("server.port", i64::from(port)));
         }
         let span = tracer
             .span_builder("GET")

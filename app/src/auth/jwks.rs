@@ -1,15 +1,33 @@
-//! The pool's signing keys: fetched from its JWKS, cached, refreshed when a
-//! token names an unknown `kid`, with refreshes rate-limited so a flood of
-//! forged `kid`s cannot hammer the JWKS endpoint.
+//! The pool's signing keys: fetched from its JWKS, cached, and refreshed
+//! when a token names an unknown `kid`, as aws-jwt-verify does it:
+//!
+//! - A **failed** fetch (no answer, an error status, a body that is not a
+//!   JWKS) caches nothing and is retried by the next request that needs a
+//!   key, so a short outage ends for users when it ends for the endpoint.
+//! - Only a fetch that **succeeded** without the `kid` is rate-limited: for
+//!   `min_refresh` after it, an unknown `kid` is refused without a fetch, so
+//!   a flood of forged `kid`s cannot hammer the endpoint.
+//! - Requests that need a fetch while one is in flight wait for that one
+//!   and take its result, instead of queueing fetches of their own; a
+//!   request whose key is cached never waits.
+//! - Each key of the set is checked on its own (`kty` `RSA`, `use` `sig`
+//!   when present, a modulus of at least [`MIN_RSA_BITS`]); a bad key is
+//!   skipped and counted, and never rejects the set. A key's `alg`, when
+//!   present, is kept and must match the token's.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPublicKey};
 use serde::Deserialize;
+
+/// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
+pub const MIN_RSA_BITS: usize = 2048;
 
 /// Where the JWKS document comes from.
 #[async_trait::async_trait]
@@ -29,64 +47,133 @@ impl JwksSource for StaticJwks {
     }
 }
 
+/// A verified-usable key of the set.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    /// The RSA public key.
+    pub key: Arc<RsaPublicKey>,
+    /// The key's `alg`, when the set names one: a token signed with another
+    /// algorithm is refused.
+    pub alg: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct JwkSet {
-    keys: Vec<Jwk>,
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct Jwk {
     kid: String,
     kty: String,
+    #[serde(default, rename = "use")]
+    key_use: Option<String>,
     #[serde(default)]
+    alg: Option<String>,
     n: String,
-    #[serde(default)]
     e: String,
 }
 
-/// Parses a JWKS document into its RSA keys; other key types are skipped.
-pub(crate) fn parse_jwks(text: &str) -> Result<HashMap<String, Arc<RsaPublicKey>>, String> {
+/// A parsed set: its usable keys by `kid`, and how many were skipped.
+#[derive(Debug, Default)]
+pub(crate) struct Keys {
+    pub(crate) keys: HashMap<String, SigningKey>,
+    pub(crate) skipped: usize,
+}
+
+/// Parses a JWKS document. Only a document that is not a JWKS at all is an
+/// error; each unusable key is skipped on its own.
+pub(crate) fn parse_jwks(text: &str) -> Result<Keys, String> {
     let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("bad JWKS: {e}"))?;
-    let mut keys = HashMap::new();
-    for jwk in set.keys.into_iter().filter(|k| k.kty == "RSA") {
-        let n = URL_SAFE_NO_PAD.decode(&jwk.n).map_err(|_| "bad JWK n")?;
-        let e = URL_SAFE_NO_PAD.decode(&jwk.e).map_err(|_| "bad JWK e")?;
-        let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-            .map_err(|e| format!("bad RSA key {}: {e}", jwk.kid))?;
-        keys.insert(jwk.kid, Arc::new(key));
+    let mut parsed = Keys::default();
+    for value in set.keys {
+        match serde_json::from_value::<Jwk>(value)
+            .map_err(|_| "not a JWK")
+            .and_then(usable)
+        {
+            Ok((kid, key)) => {
+                parsed.keys.insert(kid, key);
+            }
+            Err(_) => parsed.skipped += 1,
+        }
     }
-    Ok(keys)
+    Ok(parsed)
+}
+
+/// The key, if it is an RSA signing key of an acceptable size.
+fn usable(jwk: Jwk) -> Result<(String, SigningKey), &'static str> {
+    if jwk.kty != "RSA" {
+        return Err("not an RSA key");
+    }
+    if jwk.key_use.as_deref().is_some_and(|u| u != "sig") {
+        return Err("not a signing key");
+    }
+    let n = URL_SAFE_NO_PAD.decode(&jwk.n).map_err(|_| "bad n")?;
+    let e = URL_SAFE_NO_PAD.decode(&jwk.e).map_err(|_| "bad e")?;
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+        .map_err(|_| "not an RSA public key")?;
+    if key.n().bits() < MIN_RSA_BITS {
+        return Err("modulus too short");
+    }
+    Ok((
+        jwk.kid,
+        SigningKey {
+            key: Arc::new(key),
+            alg: jwk.alg,
+        },
+    ))
 }
 
 /// The key cache.
 #[derive(Debug)]
 pub struct JwksCache {
     source: Box<dyn JwksSource>,
-    keys: RwLock<HashMap<String, Arc<RsaPublicKey>>>,
-    /// When the last fetch started; refreshes wait `min_refresh` after it.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    keys: RwLock<HashMap<String, SigningKey>>,
+    /// Held while one fetch runs; see the module docs.
+    fetching: tokio::sync::Mutex<FetchState>,
+    /// Fetches started.
+    attempts: AtomicU64,
+    /// Fetches ended; a request that sees it move while it waited for the
+    /// lock takes that fetch's result.
+    completed: AtomicU64,
     min_refresh: Duration,
-    fetches: std::sync::atomic::AtomicU64,
+    skipped: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct FetchState {
+    /// When the last successful fetch ended.
+    last_success: Option<Instant>,
+    /// Why the last fetch failed, if it did.
+    last_error: Option<String>,
 }
 
 impl JwksCache {
-    /// A cache over `source` that refetches at most once per `min_refresh`.
+    /// A cache over `source` that, after a successful fetch, refetches for
+    /// an unknown `kid` at most once per `min_refresh`.
     pub fn new(source: impl JwksSource + 'static, min_refresh: Duration) -> Self {
         JwksCache {
             source: Box::new(source),
             keys: RwLock::new(HashMap::new()),
-            last_fetch: tokio::sync::Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(FetchState::default()),
+            attempts: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
             min_refresh,
-            fetches: Default::default(),
+            skipped: AtomicU64::new(0),
         }
     }
 
-    /// How many times the JWKS was fetched.
+    /// How many times the JWKS was fetched (successfully or not).
     pub fn fetches(&self) -> u64 {
-        self.fetches.load(std::sync::atomic::Ordering::Relaxed)
+        self.attempts.load(Ordering::Relaxed)
     }
 
-    fn cached(&self, kid: &str) -> Option<Arc<RsaPublicKey>> {
+    /// How many keys were skipped as unusable, over every fetch.
+    pub fn skipped_keys(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+
+    fn cached(&self, kid: &str) -> Option<SigningKey> {
         self.keys
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -94,28 +181,63 @@ impl JwksCache {
             .cloned()
     }
 
-    /// The key `kid`, refreshing the cache once if it is unknown and the
-    /// last fetch is old enough. `Ok(None)`: no such key. `Err`: the JWKS
-    /// could not be fetched and no key is cached.
-    pub async fn key(&self, kid: &str) -> Result<Option<Arc<RsaPublicKey>>, String> {
+    /// Fetches the set now, e.g. during init so that the first user does
+    /// not wait for it. Returns how many usable keys it holds.
+    pub async fn prefetch(&self) -> Result<usize, String> {
+        let mut state = self.fetching.lock().await;
+        self.fetch(&mut state).await
+    }
+
+    /// The key `kid`. `Ok(None)`: no such key, even after a refresh (or a
+    /// refresh is not due yet). `Err`: the JWKS could not be fetched.
+    pub async fn key(&self, kid: &str) -> Result<Option<SigningKey>, String> {
         if let Some(key) = self.cached(kid) {
             return Ok(Some(key));
         }
-        let mut last = self.last_fetch.lock().await;
-        // Another task may have refreshed while this one waited.
+        let seen = self.completed.load(Ordering::Acquire);
+        let mut state = self.fetching.lock().await;
         if let Some(key) = self.cached(kid) {
             return Ok(Some(key));
         }
-        if last.is_some_and(|at| at.elapsed() < self.min_refresh) {
+        if self.completed.load(Ordering::Acquire) != seen {
+            // A fetch ran while this request waited: its result stands.
+            return match &state.last_error {
+                Some(error) => Err(error.clone()),
+                None => Ok(None),
+            };
+        }
+        if state
+            .last_success
+            .is_some_and(|at| at.elapsed() < self.min_refresh)
+        {
             return Ok(None);
         }
-        *last = Some(Instant::now());
-        self.fetches
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let text = self.source.fetch().await?;
-        let keys = parse_jwks(&text)?;
-        let found = keys.get(kid).cloned();
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
-        Ok(found)
+        self.fetch(&mut state).await?;
+        Ok(self.cached(kid))
+    }
+
+    async fn fetch(&self, state: &mut FetchState) -> Result<usize, String> {
+        self.attempts.fetch_add(1, Ordering::Relaxed);
+        let result = match self.source.fetch().await {
+            Ok(text) => parse_jwks(&text),
+            Err(e) => Err(e),
+        };
+        let outcome = match result {
+            Ok(parsed) => {
+                self.skipped
+                    .fetch_add(parsed.skipped as u64, Ordering::Relaxed);
+                let count = parsed.keys.len();
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = parsed.keys;
+                state.last_success = Some(Instant::now());
+                state.last_error = None;
+                Ok(count)
+            }
+            Err(error) => {
+                state.last_error = Some(error.clone());
+                Err(error)
+            }
+        };
+        self.completed.fetch_add(1, Ordering::Release);
+        outcome
     }
 }

@@ -54,6 +54,12 @@ pub enum InvalidReason {
     /// A required claim is missing or of the wrong type.
     #[error("missing claim {0}")]
     MissingClaim(&'static str),
+    /// An optional time claim (`nbf`, `iat`) is not a number of seconds.
+    #[error("claim {0} is not a number of seconds")]
+    ClaimType(&'static str),
+    /// The signing key's `alg` is not the token's.
+    #[error("the signing key is not for this algorithm")]
+    KeyAlgorithm,
 }
 
 /// The JOSE header fields we read.

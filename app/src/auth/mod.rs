@@ -16,8 +16,8 @@ use serde_json::Value;
 
 pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 #[cfg(feature = "aws")]
-pub use http_jwks::HttpJwks;
-pub use jwks::{JwksCache, JwksSource, StaticJwks};
+pub use http_jwks::{HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, REQUEST_TIMEOUT};
+pub use jwks::{JwksCache, JwksSource, SigningKey, StaticJwks, MIN_RSA_BITS};
 pub use jwt::{InvalidReason, MAX_TOKEN_BYTES};
 
 /// Which Cognito tokens are accepted (`token_use`).
@@ -157,6 +157,16 @@ impl AuthenticationService {
         &self.jwks
     }
 
+    /// Fetches the pool's keys now, during init, so that the first user
+    /// does not wait for them. A failure is logged, not fatal: the first
+    /// request that needs a key fetches again.
+    pub async fn prefetch(&self) {
+        match self.jwks.prefetch().await {
+            Ok(keys) => tracing::debug!(keys, "signing keys prefetched"),
+            Err(error) => tracing::warn!(%error, "could not prefetch the signing keys"),
+        }
+    }
+
     /// Verifies `token` as a child of `parent`. Records the guide's
     /// attributes (never the token, only its length) and the
     /// `Verifications{Outcome}` business metric.
@@ -226,6 +236,14 @@ impl AuthenticationService {
             .await
             .map_err(AuthError::KeysUnavailable)?
             .ok_or(InvalidReason::UnknownKey)?;
+        if key
+            .alg
+            .as_deref()
+            .is_some_and(|alg| alg != parsed.header.alg)
+        {
+            return Err(InvalidReason::KeyAlgorithm.into());
+        }
+        let key = key.key;
         let claims = parsed.verify(&key)?;
         self.check_claims(&claims)
     }
@@ -261,11 +279,16 @@ impl AuthenticationService {
             return Err(InvalidReason::Audience.into());
         }
         let exp = number("exp").ok_or(InvalidReason::MissingClaim("exp"))?;
-        if exp + leeway <= now {
+        // Saturating: a hostile `exp` near i64::MAX must not wrap into the past.
+        if exp.saturating_add(leeway) <= now {
             return Err(AuthError::TokenExpired { exp, now });
         }
         for claim in ["nbf", "iat"] {
-            if number(claim).is_some_and(|t| t > now + leeway) {
+            let Some(value) = claims.get(claim) else {
+                continue;
+            };
+            let t = value.as_i64().ok_or(InvalidReason::ClaimType(claim))?;
+            if t > now.saturating_add(leeway) {
                 return Err(InvalidReason::NotYetValid.into());
             }
         }

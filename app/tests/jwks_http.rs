@@ -1,0 +1,295 @@
+//! The JWKS over HTTP against a local endpoint that can fail, stall, answer
+//! too much and serve mixed-quality key sets: failures are retried by the
+//! next request, never cached; fetches are bounded and coalesced; each bad
+//! key is skipped on its own.
+#![cfg(feature = "aws")]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use opentelemetry::Context;
+use perfmon::ErrorCode;
+use perfmon_chat::auth::{
+    AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks, InvalidReason, JwksUrlError,
+    DEV_CLIENT_ID, DEV_ISSUER, MAX_JWKS_BYTES,
+};
+use serde_json::{json, Value};
+
+/// What the endpoint answers.
+#[derive(Clone)]
+enum Mode {
+    /// 200 with this body and its length.
+    Serve(String),
+    /// 200 with this body, chunked: no length announced.
+    Chunked(String),
+    /// This status, no body.
+    Status(u16),
+    /// Reads the request and never answers.
+    Stall,
+}
+
+#[derive(Clone)]
+struct Endpoint {
+    addr: SocketAddr,
+    mode: Arc<Mutex<Mode>>,
+    requests: Arc<AtomicU32>,
+}
+
+impl Endpoint {
+    fn start(mode: Mode) -> Endpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = Endpoint {
+            addr: listener.local_addr().unwrap(),
+            mode: Arc::new(Mutex::new(mode)),
+            requests: Arc::default(),
+        };
+        let shared = endpoint.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let shared = shared.clone();
+                std::thread::spawn(move || shared.answer(stream));
+            }
+        });
+        endpoint
+    }
+
+    fn answer(&self, stream: std::net::TcpStream) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut stream = stream;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            while line != "\r\n" && !line.is_empty() {
+                line.clear();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+            }
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let mode = self.mode.lock().unwrap().clone();
+            let _ = match mode {
+                Mode::Serve(body) => write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                ),
+                Mode::Chunked(body) => {
+                    let _ = write!(stream, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                    for chunk in body.as_bytes().chunks(4096) {
+                        let _ = write!(stream, "{:x}\r\n", chunk.len());
+                        let _ = stream.write_all(chunk);
+                        let _ = write!(stream, "\r\n");
+                    }
+                    write!(stream, "0\r\n\r\n")
+                }
+                Mode::Status(code) => write!(
+                    stream,
+                    "HTTP/1.1 {code} Oops\r\ncontent-length: 0\r\n\r\n"
+                ),
+                Mode::Stall => {
+                    std::thread::sleep(Duration::from_secs(30));
+                    return;
+                }
+            };
+        }
+    }
+
+    fn set(&self, mode: Mode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    fn requests(&self) -> u32 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/pool/.well-known/jwks.json", self.addr)
+    }
+}
+
+fn service(endpoint: &Endpoint, t: &common::TestTelemetry) -> AuthenticationService {
+    AuthenticationService::new(
+        AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID),
+        HttpJwks::new(endpoint.url()).unwrap(),
+        common::chat(t),
+    )
+}
+
+async fn verify(auth: &AuthenticationService, token: &str) -> Result<(), AuthError> {
+    auth.verify(Some(token), &Context::new(), "c")
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn a_failed_fetch_is_retried_by_the_next_request() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let endpoint = Endpoint::start(Mode::Status(503));
+    let t = common::chat_telemetry();
+    let auth = service(&endpoint, &t);
+    let err = verify(&auth, &token).await.unwrap_err();
+    assert_eq!(err.error_code(), "JWKS_UNAVAILABLE", "{err}");
+    assert_eq!(endpoint.requests(), 2, "a 5xx is retried once");
+
+    // The outage ends: the very next request succeeds.
+    endpoint.set(Mode::Serve(issuer.jwks_json()));
+    let ended = Instant::now();
+    verify(&auth, &token).await.unwrap();
+    let recovered = ended.elapsed();
+    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
+        eprintln!("first success {recovered:?} after the outage ended");
+    }
+    assert_eq!(auth.jwks().fetches(), 2);
+
+    // A 4xx is not retried.
+    let endpoint = Endpoint::start(Mode::Status(404));
+    let auth = service(&endpoint, &t);
+    assert!(verify(&auth, &token).await.is_err());
+    assert_eq!(endpoint.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_stalled_endpoint_costs_two_bounded_attempts_shared_by_every_waiting_request() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let endpoint = Endpoint::start(Mode::Stall);
+    let t = common::chat_telemetry();
+    let auth = Arc::new(service(&endpoint, &t));
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let auth = auth.clone();
+            let token = token.clone();
+            tokio::spawn(async move { verify(&auth, &token).await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert_eq!(err.error_code(), "JWKS_UNAVAILABLE", "{err}");
+    }
+    assert_eq!(
+        endpoint.requests(),
+        2,
+        "one fetch (and its retry) for all ten requests, not one each"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_or_without_a_length() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let padding = " ".repeat(MAX_JWKS_BYTES);
+    let big = issuer.jwks_json().replacen('{', &format!("{{{padding}"), 1);
+    for mode in [Mode::Serve(big.clone()), Mode::Chunked(big.clone())] {
+        let endpoint = Endpoint::start(mode);
+        let t = common::chat_telemetry();
+        let auth = service(&endpoint, &t);
+        match verify(&auth, &token).await {
+            Err(AuthError::KeysUnavailable(message)) => {
+                assert!(message.contains("65536"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(endpoint.requests(), 1, "a body too large is not retried");
+    }
+}
+
+/// The issuer's key as a JWK, with `patch` applied.
+fn jwk(issuer: &DevIssuer, patch: Value) -> Value {
+    let set: Value = serde_json::from_str(&issuer.jwks_json()).unwrap();
+    let mut key = set["keys"][0].clone();
+    for (k, v) in patch.as_object().unwrap() {
+        key[k] = v.clone();
+    }
+    key
+}
+
+#[tokio::test]
+async fn each_bad_key_is_skipped_on_its_own() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let short_n = URL_SAFE_NO_PAD.encode([0xc5u8; 128]); // 1024 bits
+    let set = json!({"keys": [
+        {"kty": "EC", "kid": "ec", "crv": "P-256", "x": "AA", "y": "AA"},
+        jwk(&issuer, json!({"kid": "enc", "use": "enc"})),
+        jwk(&issuer, json!({"kid": "short", "n": short_n})),
+        jwk(&issuer, json!({"kid": "garbled", "n": "***"})),
+        jwk(&issuer, json!({"kid": 7})),
+        jwk(&issuer, json!({})),
+    ]});
+    let endpoint = Endpoint::start(Mode::Serve(set.to_string()));
+    let t = common::chat_telemetry();
+    let auth = service(&endpoint, &t);
+    verify(&auth, &token).await.unwrap();
+    assert_eq!(auth.jwks().skipped_keys(), 5);
+
+    // The same key, published for another algorithm, refuses the token.
+    let set = json!({"keys": [jwk(&issuer, json!({"alg": "RS512"}))]});
+    let endpoint = Endpoint::start(Mode::Serve(set.to_string()));
+    let auth = service(&endpoint, &t);
+    assert_eq!(
+        verify(&auth, &token).await,
+        Err(AuthError::InvalidToken(InvalidReason::KeyAlgorithm))
+    );
+    // A set that is not a JWKS at all is a failed fetch.
+    let endpoint = Endpoint::start(Mode::Serve("<html>".into()));
+    let auth = service(&endpoint, &t);
+    assert_eq!(
+        verify(&auth, &token).await.unwrap_err().error_code(),
+        "JWKS_UNAVAILABLE"
+    );
+}
+
+#[tokio::test]
+async fn a_prefetch_at_init_spares_the_first_user_the_fetch() {
+    let issuer = DevIssuer::new();
+    let endpoint = Endpoint::start(Mode::Serve(issuer.jwks_json()));
+    let t = common::chat_telemetry();
+    let auth = service(&endpoint, &t);
+    auth.prefetch().await;
+    assert_eq!(endpoint.requests(), 1);
+    verify(&auth, &issuer.id_token("a", "a", "a@x.io", 600))
+        .await
+        .unwrap();
+    assert_eq!(
+        endpoint.requests(),
+        1,
+        "the first user found the key cached"
+    );
+}
+
+#[test]
+fn only_https_is_accepted_except_on_loopback() {
+    for ok in [
+        "https://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json",
+        "http://127.0.0.1:9/jwks.json",
+        "http://127.8.9.10/jwks.json",
+        "http://localhost:9/jwks.json",
+        "http://[::1]:9/jwks.json",
+    ] {
+        assert!(HttpJwks::new(ok).is_ok(), "{ok}");
+    }
+    for plain in [
+        "http://cognito-idp.us-east-1.amazonaws.com/pool/.well-known/jwks.json",
+        "http://10.0.0.1/jwks.json",
+        "ftp://127.0.0.1/jwks.json",
+    ] {
+        assert_eq!(
+            HttpJwks::new(plain).unwrap_err(),
+            JwksUrlError::NotHttps(plain.into())
+        );
+    }
+    assert!(matches!(
+        HttpJwks::new("not a url"),
+        Err(JwksUrlError::Invalid { .. })
+    ));
+}
