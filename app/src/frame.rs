@@ -125,12 +125,23 @@ pub enum Reply {
     },
 }
 
+/// The message of every service error's frame. The detail (an AWS SDK's
+/// error text can name the account, a table's ARN, the JWKS URL) goes to the
+/// span and the log, never to the client.
+pub const SERVICE_ERROR_MESSAGE: &str = "the service could not complete the request; try again";
+
 impl Reply {
-    /// The error frame for `error`.
+    /// The error frame for `error`: the code, and the error's text when it
+    /// is the client's own mistake, else [`SERVICE_ERROR_MESSAGE`].
     pub fn error(error: &AppError) -> Reply {
+        let message = if error.is_client_error() {
+            error.to_string()
+        } else {
+            SERVICE_ERROR_MESSAGE.to_owned()
+        };
         Reply::Error {
             error: perfmon::ErrorCode::error_code(error).to_owned(),
-            message: error.to_string(),
+            message,
         }
     }
 

@@ -101,11 +101,13 @@ async fn finish(
         Err(error) => {
             app.reply(cx, id, &Reply::error(&error)).await;
             op.fail(&error, attrs);
+            let code = perfmon::ErrorCode::error_code(&error);
             if error.is_client_error() {
-                let code = perfmon::ErrorCode::error_code(&error);
                 tracing::info!(code, "client error answered with an error frame");
                 Ok(())
             } else {
+                // The detail the client's frame leaves out.
+                tracing::error!(code, error = %error, "service error");
                 Err(error)
             }
         }
