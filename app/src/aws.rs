@@ -67,6 +67,11 @@ impl AwsConfig {
             env::PERFMON_AUTH_LEEWAY_SECONDS,
             env::PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT,
         )?);
+        auth.token_use = perfmon::env::resolve(
+            None,
+            env::PERFMON_COGNITO_TOKEN_USE,
+            env::PERFMON_COGNITO_TOKEN_USE_DEFAULT,
+        )?;
         Ok(AwsConfig {
             tables: Tables {
                 connections: env::var(env::PERFMON_CONNECTIONS_TABLE)

@@ -9,6 +9,7 @@
 //! | `PERFMON_COGNITO_CLIENT_ID` | required | the app client id |
 //! | `PERFMON_COGNITO_JWKS_URL` | issuer + `/.well-known/jwks.json` | where the pool's keys are |
 //! | `PERFMON_AUTH_LEEWAY_SECONDS` | `30` | clock skew tolerated on `exp`/`nbf`/`iat` |
+//! | `PERFMON_COGNITO_TOKEN_USE` | `access` | tokens accepted: `access`, `id` or `both` |
 //! | `PERFMON_MANAGEMENT_ENDPOINT` | required by `ws-conversation` | `https://API.execute-api.REGION.amazonaws.com/STAGE` |
 
 /// DynamoDB connections table.
@@ -29,6 +30,11 @@ pub const PERFMON_COGNITO_JWKS_URL: &str = "PERFMON_COGNITO_JWKS_URL";
 pub const PERFMON_AUTH_LEEWAY_SECONDS: &str = "PERFMON_AUTH_LEEWAY_SECONDS";
 /// Default of [`PERFMON_AUTH_LEEWAY_SECONDS`].
 pub const PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT: u64 = 30;
+/// Tokens accepted (`token_use`).
+pub const PERFMON_COGNITO_TOKEN_USE: &str = "PERFMON_COGNITO_TOKEN_USE";
+/// Default of [`PERFMON_COGNITO_TOKEN_USE`]: access tokens only.
+pub const PERFMON_COGNITO_TOKEN_USE_DEFAULT: crate::auth::AcceptedTokens =
+    crate::auth::AcceptedTokens::Access;
 /// Management API endpoint of the WebSocket stage.
 pub const PERFMON_MANAGEMENT_ENDPOINT: &str = "PERFMON_MANAGEMENT_ENDPOINT";
 

@@ -13,7 +13,7 @@ use opentelemetry::Context;
 use perfmon::ErrorCode;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, InvalidReason, JwksSource,
-    DEV_CLIENT_ID, DEV_ISSUER, MAX_TOKEN_BYTES,
+    DEV_CLIENT_ID, MAX_TOKEN_BYTES,
 };
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -299,7 +299,7 @@ async fn unknown_kids_refresh_the_keys_at_most_once_per_interval() {
     let source = Rotating(Arc::new(Mutex::new((old.jwks_json(), 0))));
     let config = AuthConfig {
         jwks_min_refresh: Duration::from_secs(3600),
-        ..AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID)
+        ..AuthConfig::dev()
     };
     let auth = AuthenticationService::new(config, source.clone(), common::chat(&t));
     let cx = Context::new();
@@ -335,7 +335,7 @@ async fn a_rotated_key_is_found_by_refreshing() {
     let source = Rotating(Arc::new(Mutex::new((old.jwks_json(), 0))));
     let config = AuthConfig {
         jwks_min_refresh: Duration::ZERO,
-        ..AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID)
+        ..AuthConfig::dev()
     };
     let auth = AuthenticationService::new(config, source.clone(), common::chat(&t));
     let cx = Context::new();
@@ -367,11 +367,7 @@ async fn an_unreachable_jwks_is_not_the_clients_fault() {
     }
     let t = common::chat_telemetry();
     let issuer = DevIssuer::new();
-    let auth = AuthenticationService::new(
-        AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID),
-        Down,
-        common::chat(&t),
-    );
+    let auth = AuthenticationService::new(AuthConfig::dev(), Down, common::chat(&t));
     let error = auth
         .verify(
             Some(&issuer.id_token("a", "a", "a@x.io", 60)),

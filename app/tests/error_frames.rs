@@ -10,9 +10,7 @@ use std::sync::Arc;
 use common::app::{fixture, fixture_with_body, TestApp};
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
-use perfmon_chat::auth::{
-    AuthConfig, AuthenticationService, JwksSource, DEV_CLIENT_ID, DEV_ISSUER,
-};
+use perfmon_chat::auth::{AuthConfig, AuthenticationService, JwksSource};
 use perfmon_chat::frame::SERVICE_ERROR_MESSAGE;
 use perfmon_chat::store::{Connection, ConnectionStore, StoreError};
 use serde_json::json;
@@ -99,7 +97,7 @@ async fn an_unreachable_jwks_is_a_generic_frame() {
     let t = common::chat_telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.auth = Arc::new(AuthenticationService::new(
-        AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID),
+        AuthConfig::dev(),
         Down,
         common::chat(&t),
     ));

@@ -6,119 +6,23 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use common::jwks_endpoint::{Endpoint, Mode};
 use opentelemetry::Context;
 use perfmon::ErrorCode;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks, InvalidReason, JwksUrlError,
-    DEV_CLIENT_ID, DEV_ISSUER, MAX_JWKS_BYTES,
+    MAX_JWKS_BYTES,
 };
 use serde_json::{json, Value};
 
-/// What the endpoint answers.
-#[derive(Clone)]
-enum Mode {
-    /// 200 with this body and its length.
-    Serve(String),
-    /// 200 with this body, chunked: no length announced.
-    Chunked(String),
-    /// This status, no body.
-    Status(u16),
-    /// Reads the request and never answers.
-    Stall,
-}
-
-#[derive(Clone)]
-struct Endpoint {
-    addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
-    requests: Arc<AtomicU32>,
-}
-
-impl Endpoint {
-    fn start(mode: Mode) -> Endpoint {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = Endpoint {
-            addr: listener.local_addr().unwrap(),
-            mode: Arc::new(Mutex::new(mode)),
-            requests: Arc::default(),
-        };
-        let shared = endpoint.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let shared = shared.clone();
-                std::thread::spawn(move || shared.answer(stream));
-            }
-        });
-        endpoint
-    }
-
-    fn answer(&self, stream: std::net::TcpStream) {
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut stream = stream;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            while line != "\r\n" && !line.is_empty() {
-                line.clear();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-            }
-            self.requests.fetch_add(1, Ordering::SeqCst);
-            let mode = self.mode.lock().unwrap().clone();
-            let _ = match mode {
-                Mode::Serve(body) => write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                    body.len()
-                ),
-                Mode::Chunked(body) => {
-                    let _ = write!(stream, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
-                    for chunk in body.as_bytes().chunks(4096) {
-                        let _ = write!(stream, "{:x}\r\n", chunk.len());
-                        let _ = stream.write_all(chunk);
-                        let _ = write!(stream, "\r\n");
-                    }
-                    write!(stream, "0\r\n\r\n")
-                }
-                Mode::Status(code) => write!(
-                    stream,
-                    "HTTP/1.1 {code} Oops\r\ncontent-length: 0\r\n\r\n"
-                ),
-                Mode::Stall => {
-                    std::thread::sleep(Duration::from_secs(30));
-                    return;
-                }
-            };
-        }
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    fn requests(&self) -> u32 {
-        self.requests.load(Ordering::SeqCst)
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/pool/.well-known/jwks.json", self.addr)
-    }
-}
-
 fn service(endpoint: &Endpoint, t: &common::TestTelemetry) -> AuthenticationService {
     AuthenticationService::new(
-        AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID),
+        AuthConfig::dev(),
         HttpJwks::new(endpoint.url()).unwrap(),
         common::chat(t),
     )

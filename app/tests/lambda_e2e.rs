@@ -138,7 +138,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         .unwrap()
         .as_secs();
     let mut auth = fixture_json("default-auth");
-    auth["body"] = json!(json!({"action": "auth", "token": pool["id_token"]}).to_string());
+    auth["body"] = json!(json!({"action": "auth", "token": pool["access_token"]}).to_string());
     let calls = [
         ("ws-connection", fixture_json("connect")),
         ("ws-conversation", auth),
@@ -265,7 +265,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         assert!(logs.contains(needle), "{needle} in:\n{logs}");
     }
     assert!(
-        !logs.contains(&s(&pool["id_token"])[..60]),
+        !logs.contains(&s(&pool["access_token"])[..60]),
         "no token reaches the collector"
     );
 

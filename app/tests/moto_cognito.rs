@@ -9,12 +9,19 @@ use common::moto::Moto;
 use common::TestTelemetry;
 use opentelemetry::Context;
 use perfmon::ErrorCode;
-use perfmon_chat::auth::{AuthConfig, AuthenticationService, DevIssuer, HttpJwks};
+use perfmon_chat::auth::{
+    AcceptedTokens, AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks,
+    InvalidReason,
+};
 use serde_json::{json, Value};
 
+/// A verifier of `pool`'s tokens; both kinds, to check each.
 fn service(t: &TestTelemetry, pool: &Value, client_id: &str) -> AuthenticationService {
     AuthenticationService::new(
-        AuthConfig::new(pool["issuer"].as_str().unwrap(), client_id),
+        AuthConfig {
+            token_use: AcceptedTokens::Both,
+            ..AuthConfig::new(pool["issuer"].as_str().unwrap(), client_id)
+        },
         HttpJwks::new(pool["jwks_url"].as_str().unwrap())
             .unwrap()
             .with_tracer(t.telemetry.tracer()),
@@ -55,6 +62,20 @@ async fn moto_issued_tokens_verify_and_forgeries_do_not() {
         auth.jwks().fetches(),
         1,
         "the JWKS is fetched once and cached"
+    );
+    // By default only access tokens are accepted.
+    let default = AuthenticationService::new(
+        AuthConfig::new(pool["issuer"].as_str().unwrap(), client_id),
+        HttpJwks::new(pool["jwks_url"].as_str().unwrap()).unwrap(),
+        common::chat(&t),
+    );
+    assert!(default
+        .verify(Some(&token("access_token")), &cx, "c")
+        .await
+        .is_ok());
+    assert_eq!(
+        default.verify(Some(&token("id_token")), &cx, "c").await,
+        Err(AuthError::InvalidToken(InvalidReason::TokenUse))
     );
     // The fetch is one HTTP CLIENT span under the verification: X-Ray's
     // `remote` node for the key host.

@@ -165,7 +165,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     let cx = Context::new();
 
     app.handle(fixture("connect")).await.unwrap();
-    let auth_frame = json!({"action": "auth", "token": pool["id_token"]}).to_string();
+    let auth_frame = json!({"action": "auth", "token": pool["access_token"]}).to_string();
     app.handle(fixture_with_body("default-auth", &auth_frame))
         .await
         .unwrap();

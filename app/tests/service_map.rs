@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use common::app::fixture_json;
 use common::capture::{self, Received};
 use common::emulator::{Emulator, Function};
+use common::jwks_endpoint::{Endpoint, Mode};
 use common::moto::Moto;
 use common::xray_map::{awsxray_documents, ServiceMap};
 use serde_json::{json, Value};
@@ -151,6 +152,17 @@ struct Drawn {
 async fn run(export: &Export) -> Option<Vec<Drawn>> {
     let moto = Moto::start()?;
     let pool = moto.cognito();
+    // The pool's keys behind an endpoint that fails the function's prefetch
+    // at init (and its retry): the first `auth` then fetches them, inside
+    // its invocation.
+    let keys = reqwest::get(pool["jwks_url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks = Endpoint::start(Mode::Serve(keys));
+    jwks.fail_first(2);
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
     let s = |v: &Value| v.as_str().unwrap().to_owned();
@@ -159,7 +171,7 @@ async fn run(export: &Export) -> Option<Vec<Drawn>> {
         ("PERFMON_FLUSH_TIMEOUT_MS", "3000".to_owned()),
         ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
         ("PERFMON_COGNITO_CLIENT_ID", s(&pool["client_id"])),
-        ("PERFMON_COGNITO_JWKS_URL", s(&pool["jwks_url"])),
+        ("PERFMON_COGNITO_JWKS_URL", jwks.url()),
         ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
         ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
         ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
@@ -195,7 +207,12 @@ async fn run(export: &Export) -> Option<Vec<Drawn>> {
         event
     };
     invoke(&connection, "$connect", fixture_json("connect"));
-    invoke(&conversation, "auth", auth(&pool["id_token"]));
+    invoke(&conversation, "auth", auth(&pool["access_token"]));
+    assert_eq!(
+        jwks.requests(),
+        3,
+        "the failed prefetch and its retry, then the first auth's fetch"
+    );
     invoke(&conversation, "message", fixture_json("default-message"));
     invoke(&conversation, "invalid token", auth(&json!("not-a-token")));
     aws_sdk_dynamodb::Client::new(&sdk)

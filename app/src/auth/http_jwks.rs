@@ -169,7 +169,13 @@ impl HttpJwks {
 #[async_trait::async_trait]
 impl JwksSource for HttpJwks {
     async fn fetch(&self) -> Result<String, String> {
-        let Some(tracer) = &self.tracer else {
+        // A fetch outside any trace (the prefetch during init) has no
+        // invocation to belong to: it is logged, not traced.
+        let tracer = self
+            .tracer
+            .as_ref()
+            .filter(|_| Context::current().has_active_span());
+        let Some(tracer) = tracer else {
             return self.get().await.map_err(|(_, e)| e);
         };
         let mut attributes = vec![

@@ -1,62 +1,24 @@
 //! `AuthenticationService`: Cognito JWT verification (RS256 via the pool's
 //! JWKS), monitored as `authentication_jwt_verification`.
 
+mod config;
 mod dev_issuer;
 #[cfg(feature = "aws")]
 mod http_jwks;
 mod jwks;
 mod jwt;
 
-use std::time::Duration;
-
 use crate::names::{operation, VerificationOutcome};
 use crate::{attributes as a, ChatMonitor};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
+pub use config::{AcceptedTokens, AuthConfig, TokenUse};
 pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 #[cfg(feature = "aws")]
 pub use http_jwks::{HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, REQUEST_TIMEOUT};
 pub use jwks::{JwksCache, JwksSource, SigningKey, StaticJwks, MIN_RSA_BITS};
 pub use jwt::{InvalidReason, MAX_TOKEN_BYTES};
-
-/// Which Cognito tokens are accepted (`token_use`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenUse {
-    /// Id tokens (`aud` = app client id).
-    Id,
-    /// Access tokens (`client_id` = app client id).
-    Access,
-}
-
-/// What the verifier checks.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    /// Expected `iss`: `https://cognito-idp.REGION.amazonaws.com/POOL_ID`.
-    pub issuer: String,
-    /// The app client id (`aud` of id tokens, `client_id` of access tokens).
-    pub client_id: String,
-    /// Accepted `token_use` values.
-    pub token_use: Vec<TokenUse>,
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-    pub leeway: Duration,
-    /// Shortest time between two JWKS fetches.
-    pub jwks_min_refresh: Duration,
-}
-
-impl AuthConfig {
-    /// Defaults for `issuer` and `client_id`: both token uses, 30 s leeway,
-    /// one JWKS refresh per minute at most.
-    pub fn new(issuer: impl Into<String>, client_id: impl Into<String>) -> Self {
-        AuthConfig {
-            issuer: issuer.into(),
-            client_id: client_id.into(),
-            token_use: vec![TokenUse::Id, TokenUse::Access],
-            leeway: Duration::from_secs(30),
-            jwks_min_refresh: Duration::from_secs(60),
-        }
-    }
-}
 
 /// An authenticated user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,11 +107,7 @@ impl AuthenticationService {
 
     /// A verifier for the local development issuer.
     pub fn local(issuer: &DevIssuer, monitor: ChatMonitor) -> Self {
-        Self::new(
-            AuthConfig::new(DEV_ISSUER, DEV_CLIENT_ID),
-            StaticJwks(issuer.jwks_json()),
-            monitor,
-        )
+        Self::new(AuthConfig::dev(), StaticJwks(issuer.jwks_json()), monitor)
     }
 
     /// The key cache, e.g. to see how often it fetched.
@@ -262,7 +220,7 @@ impl AuthenticationService {
             Some("access") => TokenUse::Access,
             _ => return Err(InvalidReason::TokenUse.into()),
         };
-        if !self.config.token_use.contains(&token_use) {
+        if !self.config.token_use.accepts(token_use) {
             return Err(InvalidReason::TokenUse.into());
         }
         let audience_ok = match token_use {

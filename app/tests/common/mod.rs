@@ -7,6 +7,8 @@ mod shared;
 
 pub mod app;
 #[cfg(feature = "aws")]
+pub mod jwks_endpoint;
+#[cfg(feature = "aws")]
 pub mod xray_map;
 
 pub use shared::*;
