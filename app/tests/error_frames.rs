@@ -43,6 +43,7 @@ impl ConnectionStore for Failing {
         _: &opentelemetry::Context,
         _: &str,
         _: &str,
+        _: i64,
     ) -> Result<(), StoreError> {
         Ok(())
     }

@@ -76,6 +76,7 @@ fn function(mode: Option<FlushMode>, collector: &str) -> Emulator {
             connection_id: CONNECTION.to_owned(),
             connected_at: 1707503007396,
             user_id: Some("sub-42".to_owned()),
+            auth_expires_at: None,
         },
     ))
     .expect("the connection is stored");

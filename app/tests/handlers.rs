@@ -305,6 +305,7 @@ async fn a_failed_cleanup_completes_with_a_warning() {
             _: &opentelemetry::Context,
             _: &str,
             _: &str,
+            _: i64,
         ) -> Result<(), perfmon_chat::store::StoreError> {
             Ok(())
         }

@@ -79,6 +79,7 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
                 connection_id: CONNECTION.to_owned(),
                 connected_at: 1707503007396,
                 user_id: Some("sub-42".to_owned()),
+                auth_expires_at: None,
             },
         )
         .await

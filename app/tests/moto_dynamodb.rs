@@ -37,6 +37,7 @@ async fn the_store_round_trips_and_traces_every_call() {
         connection_id: "c-1=".into(),
         connected_at: 1707503007396,
         user_id: None,
+        auth_expires_at: None,
     };
     ConnectionStore::put(&store, &cx, &connection)
         .await
@@ -45,18 +46,17 @@ async fn the_store_round_trips_and_traces_every_call() {
         store.get(&cx, "c-1=").await.unwrap(),
         Some(connection.clone())
     );
-    store.authenticate(&cx, "c-1=", "sub-9").await.unwrap();
-    assert_eq!(
-        store
-            .get(&cx, "c-1=")
-            .await
-            .unwrap()
-            .unwrap()
-            .user_id
-            .as_deref(),
-        Some("sub-9")
-    );
-    let missing = store.authenticate(&cx, "gone=", "sub-9").await.unwrap_err();
+    store
+        .authenticate(&cx, "c-1=", "sub-9", 4_102_444_800)
+        .await
+        .unwrap();
+    let authenticated = store.get(&cx, "c-1=").await.unwrap().unwrap();
+    assert_eq!(authenticated.user_id.as_deref(), Some("sub-9"));
+    assert_eq!(authenticated.auth_expires_at, Some(4_102_444_800));
+    let missing = store
+        .authenticate(&cx, "gone=", "sub-9", 4_102_444_800)
+        .await
+        .unwrap_err();
     assert_eq!(
         missing.operation, "UpdateItem",
         "the condition holds: {missing}"

@@ -31,6 +31,9 @@ pub struct User {
     pub email: Option<String>,
     /// `cognito:groups`.
     pub groups: Vec<String>,
+    /// The token's `exp`, seconds since the epoch: when this
+    /// authentication ends.
+    pub expires_at: i64,
 }
 
 /// Why a token was rejected: the guide's three outcomes, plus an unreachable
@@ -42,7 +45,7 @@ pub enum AuthError {
     #[error("no token was given")]
     MissingToken,
     /// The token verified but has expired.
-    #[error("token expired at {exp} (now {now})")]
+    #[error("token expired at {exp} (now {now}); authenticate again with a fresh token")]
     TokenExpired {
         /// The `exp` claim.
         exp: i64,
@@ -113,6 +116,21 @@ impl AuthenticationService {
     /// The key cache, e.g. to see how often it fetched.
     pub fn jwks(&self) -> &JwksCache {
         &self.jwks
+    }
+
+    /// `Err` with the verifier's clock when an authentication that ends at
+    /// `expires_at` (a token's `exp`) is over, with the same leeway as
+    /// verification.
+    pub fn check_lifetime(&self, expires_at: i64) -> Result<(), AuthError> {
+        let now = perfmon::clock::now_seconds();
+        let leeway = self.config.leeway.as_secs() as i64;
+        if expires_at.saturating_add(leeway) <= now {
+            return Err(AuthError::TokenExpired {
+                exp: expires_at,
+                now,
+            });
+        }
+        Ok(())
     }
 
     /// Fetches the pool's keys now, during init, so that the first user
@@ -252,6 +270,7 @@ impl AuthenticationService {
         }
         let user_id = text("sub").ok_or(InvalidReason::MissingClaim("sub"))?;
         Ok(User {
+            expires_at: exp,
             user_id: user_id.to_owned(),
             username: text("cognito:username")
                 .or_else(|| text("username"))

@@ -21,6 +21,7 @@ pub(super) async fn handle(
         connection_id: id.to_owned(),
         connected_at: rc.connected_at,
         user_id: None,
+        auth_expires_at: None,
     };
     let cx = op.context();
     match app.connections.put(&cx, &connection).await {

@@ -125,7 +125,9 @@ async fn auth(
     let has_token = KeyValue::new(a::HAS_TOKEN, token.is_some_and(|t| !t.is_empty()));
     match app.auth.verify(token, cx, correlation_id).await {
         Ok(user) => {
-            app.connections.authenticate(cx, id, &user.user_id).await?;
+            app.connections
+                .authenticate(cx, id, &user.user_id, user.expires_at)
+                .await?;
             business.auth_message(AuthOutcome::Success);
             app.reply(
                 cx,
@@ -152,12 +154,15 @@ async fn chat(
     session_id: Option<&str>,
 ) -> Result<Vec<KeyValue>, AppError> {
     app.monitor.business().message_length(message.len());
-    let user_id = app
-        .connections
-        .get(cx, id)
-        .await?
-        .and_then(|c| c.user_id)
+    let connection = app.connections.get(cx, id).await?;
+    let (user_id, expires_at) = connection
+        .and_then(|c| Some((c.user_id?, c.auth_expires_at)))
         .ok_or(AppError::UnauthenticatedConnection)?;
+    // Authentication lasts as long as its token: after `exp`, the client
+    // is asked to authenticate again.
+    if let Some(exp) = expires_at {
+        app.auth.check_lifetime(exp)?;
+    }
     let processed = app
         .chat
         .process(cx, id, &user_id, message, session_id)

@@ -11,6 +11,7 @@
 //! | `connectionId` | S | partition key |
 //! | `connectedAt` | N | ms since the epoch |
 //! | `userId` | S | Cognito `sub`, set by a successful `auth` |
+//! | `authExpiresAt` | N | that token's `exp`, seconds since the epoch |
 //! | `expiresAt` | N | seconds since the epoch; enable TTL on it (2 h, API Gateway's connection limit) |
 //!
 //! **Messages** (`PERFMON_MESSAGES_TABLE`), one item per chat message:
@@ -141,6 +142,9 @@ impl ConnectionStore for DynamoStore {
         if let Some(user) = &connection.user_id {
             item.insert("userId".to_owned(), s(user));
         }
+        if let Some(exp) = connection.auth_expires_at {
+            item.insert("authExpiresAt".to_owned(), n(exp));
+        }
         let call = self
             .client
             .put_item()
@@ -164,19 +168,27 @@ impl ConnectionStore for DynamoStore {
             connection_id: get_s(&item, "connectionId").unwrap_or_else(|| id.to_owned()),
             connected_at: get_n(&item, "connectedAt").unwrap_or(0),
             user_id: get_s(&item, "userId"),
+            auth_expires_at: get_n(&item, "authExpiresAt"),
         }))
     }
 
-    async fn authenticate(&self, cx: &Context, id: &str, user_id: &str) -> Result<(), StoreError> {
+    async fn authenticate(
+        &self,
+        cx: &Context,
+        id: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         let table = &self.tables.connections;
         let call = self
             .client
             .update_item()
             .table_name(table)
             .key("connectionId", s(id))
-            .update_expression("SET userId = :user")
+            .update_expression("SET userId = :user, authExpiresAt = :exp")
             .condition_expression("attribute_exists(connectionId)")
             .expression_attribute_values(":user", s(user_id))
+            .expression_attribute_values(":exp", n(expires_at))
             .send();
         self.traced(cx, "UpdateItem", table, call, drop).await
     }

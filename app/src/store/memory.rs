@@ -49,7 +49,13 @@ impl ConnectionStore for MemoryStore {
             .cloned())
     }
 
-    async fn authenticate(&self, _: &Context, id: &str, user_id: &str) -> Result<(), StoreError> {
+    async fn authenticate(
+        &self,
+        _: &Context,
+        id: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
         match self
             .connections
             .lock()
@@ -58,6 +64,7 @@ impl ConnectionStore for MemoryStore {
         {
             Some(c) => {
                 c.user_id = Some(user_id.to_owned());
+                c.auth_expires_at = Some(expires_at);
                 Ok(())
             }
             None => Err(StoreError {

@@ -24,6 +24,10 @@ pub struct Connection {
     pub connected_at: i64,
     /// The Cognito `sub` once the connection authenticated.
     pub user_id: Option<String>,
+    /// When that authentication ends: the token's `exp`, seconds since the
+    /// epoch. A message after it is refused until the client
+    /// authenticates again.
+    pub auth_expires_at: Option<i64>,
 }
 
 /// Who wrote a chat message.
@@ -90,8 +94,15 @@ pub trait ConnectionStore: Send + Sync + std::fmt::Debug {
     async fn put(&self, cx: &Context, connection: &Connection) -> Result<(), StoreError>;
     /// The connection `id`, if stored.
     async fn get(&self, cx: &Context, id: &str) -> Result<Option<Connection>, StoreError>;
-    /// Marks the connection authenticated as `user_id`.
-    async fn authenticate(&self, cx: &Context, id: &str, user_id: &str) -> Result<(), StoreError>;
+    /// Marks the connection authenticated as `user_id` until `expires_at`
+    /// (the token's `exp`); authenticating again replaces both.
+    async fn authenticate(
+        &self,
+        cx: &Context,
+        id: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
     /// Removes the connection; removing an absent one is not an error.
     async fn delete(&self, cx: &Context, id: &str) -> Result<(), StoreError>;
 }
