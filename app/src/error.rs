@@ -26,6 +26,13 @@ pub enum AppError {
     /// The frame names an action this server does not have.
     #[error("unknown action {0:?}")]
     UnknownAction(String),
+    /// The `sessionId` is empty, too long or has characters outside
+    /// `A-Z a-z 0-9 _ -`.
+    #[error("invalid sessionId: {0}")]
+    InvalidSessionId(&'static str),
+    /// The session belongs to another user.
+    #[error("the session belongs to another user")]
+    SessionForbidden,
     /// The token was rejected.
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -47,6 +54,8 @@ impl perfmon::ErrorCode for AppError {
             AppError::InvalidMessageFormat(_) => "INVALID_MESSAGE_FORMAT",
             AppError::MessageTooLarge { .. } => "MESSAGE_TOO_LARGE",
             AppError::UnknownAction(_) => "UNKNOWN_ACTION",
+            AppError::InvalidSessionId(_) => "INVALID_SESSION_ID",
+            AppError::SessionForbidden => "SESSION_FORBIDDEN",
             AppError::Auth(e) => e.error_code(),
             AppError::Store(_) => "DATABASE_ERROR",
             AppError::Post(_) => "POST_FAILED",
@@ -70,7 +79,9 @@ impl AppError {
             AppError::UnauthenticatedConnection
             | AppError::InvalidMessageFormat(_)
             | AppError::MessageTooLarge { .. }
-            | AppError::UnknownAction(_) => true,
+            | AppError::UnknownAction(_)
+            | AppError::InvalidSessionId(_)
+            | AppError::SessionForbidden => true,
             AppError::Store(_) | AppError::Post(_) | AppError::BadEvent(_) => false,
         }
     }
@@ -107,6 +118,8 @@ mod tests {
             AppError::InvalidMessageFormat("x".into()),
             AppError::MessageTooLarge { bytes: 2, limit: 1 },
             AppError::UnknownAction("x".into()),
+            AppError::InvalidSessionId("empty"),
+            AppError::SessionForbidden,
             AppError::Auth(AuthError::MissingToken),
             AppError::Auth(AuthError::TokenExpired { exp: 1, now: 2 }),
             AppError::Auth(AuthError::InvalidToken(InvalidReason::Oversized)),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
+use super::store::MAX_SESSION_ID_CHARS;
 
 /// Largest frame body accepted, in bytes. API Gateway's WebSocket frame limit
 /// is 32 KiB.
@@ -84,7 +85,35 @@ pub fn parse(body: Option<&str>) -> Result<Frame, AppError> {
             return Err(AppError::InvalidMessageFormat("empty message".to_owned()));
         }
     }
+    if let Frame::Message {
+        session_id: Some(id),
+        ..
+    } = &frame
+    {
+        check_session_id(id)?;
+    }
     Ok(frame)
+}
+
+/// A session id is 1 to [`MAX_SESSION_ID_CHARS`] characters of
+/// `A-Z a-z 0-9 _ -` (a UUID fits): checked here, so that a bad one is the
+/// client's error and never reaches DynamoDB as a `ValidationException`.
+fn check_session_id(id: &str) -> Result<(), AppError> {
+    if id.is_empty() {
+        return Err(AppError::InvalidSessionId("empty"));
+    }
+    if id.len() > MAX_SESSION_ID_CHARS {
+        return Err(AppError::InvalidSessionId("longer than 64 characters"));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(AppError::InvalidSessionId(
+            "only A-Z, a-z, 0-9, _ and - are allowed",
+        ));
+    }
+    Ok(())
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -197,6 +226,21 @@ mod tests {
             "INVALID_MESSAGE_FORMAT"
         );
         assert_eq!(code(Some(r#"{"action":"subscribe"}"#)), "UNKNOWN_ACTION");
+        let session = |id: &str| {
+            format!(
+                r#"{{"action":"message","message":"hi","sessionId":{}}}"#,
+                serde_json::json!(id)
+            )
+        };
+        assert_eq!(code(Some(&session(""))), "INVALID_SESSION_ID");
+        assert_eq!(
+            code(Some(&session(&"s".repeat(5000)))),
+            "INVALID_SESSION_ID"
+        );
+        assert_eq!(code(Some(&session("a b"))), "INVALID_SESSION_ID");
+        assert_eq!(code(Some(&session("ö"))), "INVALID_SESSION_ID");
+        assert!(parse(Some(&session("6f1c5e2a-0d4e-4b8f-9a55-3c2b1d0e9f77"))).is_ok());
+        assert!(parse(Some(&session(&"s".repeat(64)))).is_ok());
         let big = format!(
             r#"{{"action":"message","message":"{}"}}"#,
             "x".repeat(MAX_MESSAGE_BYTES + 1)

@@ -154,7 +154,8 @@ async fn a_full_session_connect_auth_message_ping_disconnect() {
         Value::Histogram(1, 60000.0, 60000.0, 60000.0)
     );
     assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(2));
-    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(4));
+    // Per message: the session claim and two puts.
+    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(6));
 }
 
 #[tokio::test]
@@ -383,7 +384,10 @@ async fn a_connection_gone_while_answering_is_cleaned_up_not_crashed() {
         .process(&cx, CONNECTION, "sub-1", "anyone there?", None)
         .await
         .unwrap();
-    assert_eq!(processed.database_operations, 3, "two puts and the cleanup");
+    assert_eq!(
+        processed.database_operations, 4,
+        "the session claim, two puts and the cleanup"
+    );
     assert!(store.get(&cx, CONNECTION).await.unwrap().is_none());
     assert_eq!(t.span("chat_message_processing").status, Status::Unset);
 }

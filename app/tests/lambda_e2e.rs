@@ -244,7 +244,7 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
     assert!(
         record.contains(&format!("Trace ID       : {}", chat.trace_id))
             && record.contains(&format!("Span ID        : {}", chat.id))
-            && record.contains("-> database_operations: Int(2)"),
+            && record.contains("-> database_operations: Int(3)"),
         "{record}\n{chat:?}"
     );
 

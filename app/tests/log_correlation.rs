@@ -224,5 +224,5 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         .unwrap();
     assert_eq!(processed["coldStart"], true, "the first invocation");
     assert_eq!(processed["session_id"], "session-42");
-    assert_eq!(processed["database_operations"], 2);
+    assert_eq!(processed["database_operations"], 3);
 }

@@ -106,6 +106,26 @@ async fn the_store_round_trips_and_traces_every_call() {
         matches!(spans[4].status, Status::Error { .. }),
         "the failed update"
     );
+    // A session belongs to the user who claimed it first, in one
+    // conditional write.
+    assert!(MessageStore::claim_session(&store, &cx, "s-owned", "sub-9")
+        .await
+        .unwrap());
+    assert!(MessageStore::claim_session(&store, &cx, "s-owned", "sub-9")
+        .await
+        .unwrap());
+    assert!(
+        !MessageStore::claim_session(&store, &cx, "s-owned", "sub-mallory")
+            .await
+            .unwrap()
+    );
+    assert!(
+        MessageStore::session(&store, &cx, "s-owned")
+            .await
+            .unwrap()
+            .is_empty(),
+        "the owner item is not a message"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,11 +220,12 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     assert_eq!(
         children,
         [
+            "DynamoDB.PutItem", // the session's owner item
             "DynamoDB.PutItem",
             "DynamoDB.PutItem",
             "ApiGatewayManagementApi.PostToConnection"
         ]
     );
-    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(2));
+    assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(3));
     assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(1));
 }

@@ -161,6 +161,11 @@ impl ChatService {
             connection_id: connection_id.to_owned(),
             text: text.to_owned(),
         };
+        // The session is the user's, or becomes theirs.
+        *db_ops += 1;
+        if !self.messages.claim_session(cx, session, user_id).await? {
+            return Err(AppError::SessionForbidden);
+        }
         let asked = now_ms();
         *db_ops += 1;
         self.messages
@@ -185,8 +190,13 @@ impl ChatService {
                     connection_id,
                     "answer not delivered: the connection is gone; removing it"
                 );
+                // Best effort: the answer is stored and the request done; a
+                // failed cleanup is a warning, never a failed request (the
+                // item's TTL removes it anyway).
                 *db_ops += 1;
-                self.connections.delete(cx, connection_id).await?;
+                if let Err(error) = self.connections.delete(cx, connection_id).await {
+                    tracing::warn!(connection_id, %error, "could not remove the gone connection");
+                }
                 Ok(())
             }
             Err(PostError::Failed(message)) => Err(AppError::Post(message)),

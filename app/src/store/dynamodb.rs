@@ -36,7 +36,11 @@ use aws_sdk_dynamodb::Client;
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use super::{ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+
+use super::{
+    ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError, SESSION_OWNER_ITEM,
+};
 use crate::aws_call::{describe, traced, AwsCall};
 
 /// Seconds a connection item lives: API Gateway closes connections after 2 h.
@@ -71,6 +75,22 @@ impl DynamoStore {
         }
     }
 
+    /// The CLIENT span's description of a call of `method` on `table`.
+    fn call_spec(&self, method: &'static str, table: &str) -> AwsCall {
+        AwsCall {
+            service: "DynamoDB",
+            method,
+            region: self.client.config().region().map(|r| r.to_string()),
+            attributes: vec![
+                KeyValue::new("db.system.name", "aws.dynamodb"),
+                KeyValue::new(
+                    "aws.dynamodb.table_names",
+                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
+                ),
+            ],
+        }
+    }
+
     /// Runs `call` as one CLIENT span for `method` on `table` (see
     /// [`crate::aws_call`]), with `db.system.name=aws.dynamodb` and the
     /// table; `output` picks the result from the response.
@@ -87,25 +107,19 @@ impl DynamoStore {
         O: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let call_spec = AwsCall {
-            service: "DynamoDB",
-            method,
-            region: self.client.config().region().map(|r| r.to_string()),
-            attributes: vec![
-                KeyValue::new("db.system.name", "aws.dynamodb"),
-                KeyValue::new(
-                    "aws.dynamodb.table_names",
-                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
-                ),
-            ],
-        };
-        traced(&self.tracer, cx, call_spec, call, |_| false)
-            .await
-            .map(output)
-            .map_err(|e| StoreError {
-                operation: method,
-                message: describe(&e),
-            })
+        traced(
+            &self.tracer,
+            cx,
+            self.call_spec(method, table),
+            call,
+            |_| false,
+        )
+        .await
+        .map(output)
+        .map_err(|e| StoreError {
+            operation: method,
+            message: describe(&e),
+        })
     }
 }
 
@@ -227,6 +241,38 @@ impl MessageStore for DynamoStore {
         self.traced(cx, "PutItem", table, call, drop).await
     }
 
+    async fn claim_session(
+        &self,
+        cx: &Context,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let table = &self.tables.messages;
+        let call = self
+            .client
+            .put_item()
+            .table_name(table)
+            .item("sessionId", s(session_id))
+            .item("messageId", s(SESSION_OWNER_ITEM))
+            .item("userId", s(user_id))
+            .condition_expression("attribute_not_exists(sessionId) OR userId = :user")
+            .expression_attribute_values(":user", s(user_id))
+            .send();
+        let taken = |e: &SdkError<PutItemError, HttpResponse>| {
+            e.as_service_error()
+                .is_some_and(PutItemError::is_conditional_check_failed_exception)
+        };
+        let spec = self.call_spec("PutItem", table);
+        match traced(&self.tracer, cx, spec, call, taken).await {
+            Ok(_) => Ok(true),
+            Err(e) if taken(&e) => Ok(false),
+            Err(e) => Err(StoreError {
+                operation: "PutItem",
+                message: describe(&e),
+            }),
+        }
+    }
+
     async fn session(
         &self,
         cx: &Context,
@@ -246,6 +292,7 @@ impl MessageStore for DynamoStore {
             .await?;
         Ok(items
             .iter()
+            .filter(|item| get_s(item, "messageId").as_deref() != Some(SESSION_OWNER_ITEM))
             .filter_map(|item| {
                 Some(ChatMessage {
                     session_id: get_s(item, "sessionId")?,

@@ -13,6 +13,8 @@ pub struct MemoryStore {
     connections: Mutex<HashMap<String, Connection>>,
     /// session id → message id → message.
     messages: Mutex<HashMap<String, BTreeMap<String, ChatMessage>>>,
+    /// session id → owner.
+    owners: Mutex<HashMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -93,6 +95,19 @@ impl MessageStore for MemoryStore {
             .or_default()
             .insert(message.message_id.clone(), message.clone());
         Ok(())
+    }
+
+    async fn claim_session(
+        &self,
+        _: &Context,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError> {
+        let mut owners = self.owners.lock().unwrap_or_else(|e| e.into_inner());
+        let owner = owners
+            .entry(session_id.to_owned())
+            .or_insert_with(|| user_id.to_owned());
+        Ok(owner == user_id)
     }
 
     async fn session(&self, _: &Context, session_id: &str) -> Result<Vec<ChatMessage>, StoreError> {

@@ -15,6 +15,13 @@ use opentelemetry::Context;
 pub use dynamodb::{DynamoStore, Tables};
 pub use memory::MemoryStore;
 
+/// `messageId` of a session's owner item, which sorts before every message
+/// (`{timestamp:013}#{uuid}`) and is never listed as one.
+pub const SESSION_OWNER_ITEM: &str = "#owner";
+
+/// Longest session id accepted, in characters (a UUID has 36).
+pub const MAX_SESSION_ID_CHARS: usize = 64;
+
 /// A connected WebSocket client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
@@ -112,6 +119,16 @@ pub trait ConnectionStore: Send + Sync + std::fmt::Debug {
 pub trait MessageStore: Send + Sync + std::fmt::Debug {
     /// Stores a message.
     async fn put(&self, cx: &Context, message: &ChatMessage) -> Result<(), StoreError>;
+    /// Makes `user_id` the owner of `session_id` unless another user owns
+    /// it: `Ok(false)` then. One conditional write of the session's owner
+    /// item ([`SESSION_OWNER_ITEM`]), so two users racing for a new
+    /// session cannot both win.
+    async fn claim_session(
+        &self,
+        cx: &Context,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<bool, StoreError>;
     /// Every message of a session, oldest first.
     async fn session(&self, cx: &Context, session_id: &str)
         -> Result<Vec<ChatMessage>, StoreError>;

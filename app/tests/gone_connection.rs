@@ -1,0 +1,77 @@
+//! After a 410 Gone, removing the connection is best effort: a failed
+//! delete is a warning, and the request, whose answer is stored, completes.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::app::TestApp;
+use opentelemetry::trace::Status;
+use perfmon_chat::chat::{ChatService, EchoResponder};
+use perfmon_chat::post::{PostError, Poster};
+use perfmon_chat::store::{Connection, ConnectionStore, MessageStore, StoreError};
+
+#[derive(Debug)]
+struct Gone;
+
+#[async_trait::async_trait]
+impl Poster for Gone {
+    async fn post(&self, _: &opentelemetry::Context, _: &str, _: &str) -> Result<(), PostError> {
+        Err(PostError::Gone)
+    }
+}
+
+/// Connections whose delete fails, as DynamoDB throttling would.
+#[derive(Debug)]
+struct Undeletable;
+
+#[async_trait::async_trait]
+impl ConnectionStore for Undeletable {
+    async fn put(&self, _: &opentelemetry::Context, _: &Connection) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn get(
+        &self,
+        _: &opentelemetry::Context,
+        _: &str,
+    ) -> Result<Option<Connection>, StoreError> {
+        Ok(None)
+    }
+    async fn authenticate(
+        &self,
+        _: &opentelemetry::Context,
+        _: &str,
+        _: &str,
+        _: i64,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn delete(&self, _: &opentelemetry::Context, _: &str) -> Result<(), StoreError> {
+        Err(StoreError {
+            operation: "DeleteItem",
+            message: "ProvisionedThroughputExceededException: slow down".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_failed_cleanup_after_gone_never_fails_the_request() {
+    let t = common::chat_telemetry();
+    let app = TestApp::new(&t);
+    let messages = app.local.store.clone();
+    let chat = ChatService::new(
+        messages.clone(),
+        Arc::new(Undeletable),
+        Arc::new(Gone),
+        Arc::new(EchoResponder),
+        common::chat(&t),
+    );
+    let cx = opentelemetry::Context::new();
+    let processed = chat
+        .process(&cx, "gone-1=", "sub-1", "still there?", Some("s-gone"))
+        .await
+        .expect("the answer is stored: the request is done");
+    assert_eq!(processed.session_id, "s-gone");
+    assert_eq!(messages.session(&cx, "s-gone").await.unwrap().len(), 2);
+    assert_eq!(t.span("chat_message_processing").status, Status::Unset);
+}
