@@ -30,6 +30,10 @@ pub enum AppError {
     /// `A-Z a-z 0-9 _ -`.
     #[error("invalid sessionId: {0}")]
     InvalidSessionId(&'static str),
+    /// The `clientMessageId` is empty, too long or has characters outside
+    /// `A-Z a-z 0-9 _ -`.
+    #[error("invalid clientMessageId: {0}")]
+    InvalidClientMessageId(&'static str),
     /// The session belongs to another user.
     #[error("the session belongs to another user")]
     SessionForbidden,
@@ -55,6 +59,7 @@ impl perfmon::ErrorCode for AppError {
             AppError::MessageTooLarge { .. } => "MESSAGE_TOO_LARGE",
             AppError::UnknownAction(_) => "UNKNOWN_ACTION",
             AppError::InvalidSessionId(_) => "INVALID_SESSION_ID",
+            AppError::InvalidClientMessageId(_) => "INVALID_MESSAGE_FORMAT",
             AppError::SessionForbidden => "SESSION_FORBIDDEN",
             AppError::Auth(e) => e.error_code(),
             AppError::Store(_) => "DATABASE_ERROR",
@@ -81,6 +86,7 @@ impl AppError {
             | AppError::MessageTooLarge { .. }
             | AppError::UnknownAction(_)
             | AppError::InvalidSessionId(_)
+            | AppError::InvalidClientMessageId(_)
             | AppError::SessionForbidden => true,
             AppError::Store(_) | AppError::Post(_) | AppError::BadEvent(_) => false,
         }
@@ -119,6 +125,7 @@ mod tests {
             AppError::MessageTooLarge { bytes: 2, limit: 1 },
             AppError::UnknownAction("x".into()),
             AppError::InvalidSessionId("empty"),
+            AppError::InvalidClientMessageId("empty"),
             AppError::SessionForbidden,
             AppError::Auth(AuthError::MissingToken),
             AppError::Auth(AuthError::TokenExpired { exp: 1, now: 2 }),

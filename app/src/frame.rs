@@ -29,6 +29,10 @@ pub enum Frame {
         /// The conversation to continue; a new one starts when absent.
         #[serde(default, rename = "sessionId")]
         session_id: Option<String>,
+        /// The client's id for this message: a retry with the same id
+        /// stores nothing twice and gets the same answer.
+        #[serde(default, rename = "clientMessageId")]
+        client_message_id: Option<String>,
     },
     /// `{"action":"ping"}`
     Ping,
@@ -86,32 +90,37 @@ pub fn parse(body: Option<&str>) -> Result<Frame, AppError> {
         }
     }
     if let Frame::Message {
-        session_id: Some(id),
+        session_id,
+        client_message_id,
         ..
     } = &frame
     {
-        check_session_id(id)?;
+        if let Some(id) = session_id {
+            check_id(id).map_err(AppError::InvalidSessionId)?;
+        }
+        if let Some(id) = client_message_id {
+            check_id(id).map_err(AppError::InvalidClientMessageId)?;
+        }
     }
     Ok(frame)
 }
 
-/// A session id is 1 to [`MAX_SESSION_ID_CHARS`] characters of
-/// `A-Z a-z 0-9 _ -` (a UUID fits): checked here, so that a bad one is the
-/// client's error and never reaches DynamoDB as a `ValidationException`.
-fn check_session_id(id: &str) -> Result<(), AppError> {
+/// A session id or a client message id is 1 to [`MAX_SESSION_ID_CHARS`]
+/// characters of `A-Z a-z 0-9 _ -` (a UUID fits): checked here, so that a
+/// bad one is the client's error and never reaches DynamoDB as a
+/// `ValidationException`.
+fn check_id(id: &str) -> Result<(), &'static str> {
     if id.is_empty() {
-        return Err(AppError::InvalidSessionId("empty"));
+        return Err("empty");
     }
     if id.len() > MAX_SESSION_ID_CHARS {
-        return Err(AppError::InvalidSessionId("longer than 64 characters"));
+        return Err("longer than 64 characters");
     }
     if !id
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(AppError::InvalidSessionId(
-            "only A-Z, a-z, 0-9, _ and - are allowed",
-        ));
+        return Err("only A-Z, a-z, 0-9, _ and - are allowed");
     }
     Ok(())
 }
@@ -139,6 +148,13 @@ pub enum Reply {
         message: String,
         /// When the answer was produced, ms since the epoch.
         timestamp: i64,
+        /// The client's id of the message answered, when it gave one.
+        #[serde(
+            default,
+            rename = "clientMessageId",
+            skip_serializing_if = "Option::is_none"
+        )]
+        client_message_id: Option<String>,
     },
     /// The answer to `ping`.
     Pong {
@@ -203,7 +219,8 @@ mod tests {
             )),
             Ok(Frame::Message {
                 message: "hi".into(),
-                session_id: Some("s".into())
+                session_id: Some("s".into()),
+                client_message_id: None,
             })
         );
         assert_eq!(parse(Some(r#"{"action":"ping"}"#)), Ok(Frame::Ping));

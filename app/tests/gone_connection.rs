@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::app::TestApp;
 use opentelemetry::trace::Status;
-use perfmon_chat::chat::{ChatService, EchoResponder};
+use perfmon_chat::chat::{ChatRequest, ChatService, EchoResponder};
 use perfmon_chat::post::{PostError, Poster};
 use perfmon_chat::store::{Connection, ConnectionStore, MessageStore, StoreError};
 
@@ -68,7 +68,16 @@ async fn a_failed_cleanup_after_gone_never_fails_the_request() {
     );
     let cx = opentelemetry::Context::new();
     let processed = chat
-        .process(&cx, "gone-1=", "sub-1", "still there?", Some("s-gone"))
+        .process(
+            &cx,
+            &ChatRequest {
+                connection_id: "gone-1=",
+                user_id: "sub-1",
+                message: "still there?",
+                session_id: Some("s-gone"),
+                client_message_id: None,
+            },
+        )
         .await
         .expect("the answer is stored: the request is done");
     assert_eq!(processed.session_id, "s-gone");

@@ -381,7 +381,16 @@ async fn a_connection_gone_while_answering_is_cleaned_up_not_crashed() {
     app.local.app.handle(fixture("connect")).await.unwrap();
     let cx = opentelemetry::Context::new();
     let processed = chat
-        .process(&cx, CONNECTION, "sub-1", "anyone there?", None)
+        .process(
+            &cx,
+            &perfmon_chat::chat::ChatRequest {
+                connection_id: CONNECTION,
+                user_id: "sub-1",
+                message: "anyone there?",
+                session_id: None,
+                client_message_id: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(

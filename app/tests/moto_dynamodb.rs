@@ -126,6 +126,28 @@ async fn the_store_round_trips_and_traces_every_call() {
             .is_empty(),
         "the owner item is not a message"
     );
+    // A message with a client id is written once.
+    let retried = ChatMessage {
+        session_id: "s-owned".into(),
+        message_id: "c#m-1#q".into(),
+        timestamp: 7,
+        role: Role::User,
+        user_id: "sub-9".into(),
+        connection_id: "c-1=".into(),
+        text: "once".into(),
+    };
+    assert!(MessageStore::put_new(&store, &cx, &retried).await.unwrap());
+    let again = ChatMessage {
+        text: "twice".into(),
+        ..retried.clone()
+    };
+    assert!(!MessageStore::put_new(&store, &cx, &again).await.unwrap());
+    assert_eq!(
+        MessageStore::get_message(&store, &cx, "s-owned", "c#m-1#q")
+            .await
+            .unwrap(),
+        Some(retried)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use opentelemetry::{Context, KeyValue};
 use super::error::AppError;
 use super::frame::Reply;
 use super::post::{PostError, Poster};
-use super::store::{ChatMessage, ConnectionStore, MessageStore, Role};
+use super::store::{ChatMessage, ConnectionStore, MessageStore, Role, CLIENT_MESSAGE_PREFIX};
 use perfmon::clock::now_ms;
 
 /// Produces the bot's answer.
@@ -38,6 +38,22 @@ impl Responder for EchoResponder {
             format!("You said: {message}")
         }
     }
+}
+
+/// One chat message to process.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatRequest<'a> {
+    /// The connection it came in on.
+    pub connection_id: &'a str,
+    /// The authenticated user's Cognito `sub`.
+    pub user_id: &'a str,
+    /// The text.
+    pub message: &'a str,
+    /// The conversation to continue; a new one when `None`.
+    pub session_id: Option<&'a str>,
+    /// The client's id for the message: a retry with the same id stores
+    /// nothing twice and gets the same answer.
+    pub client_message_id: Option<&'a str>,
 }
 
 /// What the service answered.
@@ -77,15 +93,19 @@ impl ChatService {
         }
     }
 
-    /// Processes `message` from `user_id` on `connection_id`.
+    /// Processes one chat message.
     pub async fn process(
         &self,
         parent: &Context,
-        connection_id: &str,
-        user_id: &str,
-        message: &str,
-        session_id: Option<&str>,
+        request: &ChatRequest<'_>,
     ) -> Result<Processed, AppError> {
+        let ChatRequest {
+            connection_id,
+            user_id,
+            message,
+            session_id,
+            ..
+        } = *request;
         let mut start = vec![
             KeyValue::new(a::CONNECTION_ID, connection_id.to_owned()),
             KeyValue::new(a::MESSAGE_LENGTH, message.len() as i64),
@@ -104,7 +124,7 @@ impl ChatService {
         let mut db_ops = 0;
         // Current while it runs, so that log lines name this operation.
         let result = op
-            .within(self.run(&cx, connection_id, user_id, message, &session, &mut db_ops))
+            .within(self.run(&cx, request, &session, &mut db_ops))
             .await;
         let business = self.monitor.business();
         business.database_operations(db_ops);
@@ -146,15 +166,24 @@ impl ChatService {
     async fn run(
         &self,
         cx: &Context,
-        connection_id: &str,
-        user_id: &str,
-        message: &str,
+        request: &ChatRequest<'_>,
         session: &str,
         db_ops: &mut u64,
     ) -> Result<(), AppError> {
+        let ChatRequest {
+            connection_id,
+            user_id,
+            message,
+            client_message_id,
+            ..
+        } = *request;
         let stored = |role: Role, text: &str, timestamp: i64| ChatMessage {
             session_id: session.to_owned(),
-            message_id: format!("{timestamp:013}#{}", uuid::Uuid::new_v4()),
+            message_id: match (client_message_id, role) {
+                (Some(id), Role::User) => format!("{CLIENT_MESSAGE_PREFIX}{id}#q"),
+                (Some(id), Role::Bot) => format!("{CLIENT_MESSAGE_PREFIX}{id}#a"),
+                (None, _) => format!("{timestamp:013}#{}", uuid::Uuid::new_v4()),
+            },
             timestamp,
             role,
             user_id: user_id.to_owned(),
@@ -167,20 +196,43 @@ impl ChatService {
             return Err(AppError::SessionForbidden);
         }
         let asked = now_ms();
+        let question = stored(Role::User, message, asked);
         *db_ops += 1;
-        self.messages
-            .put(cx, &stored(Role::User, message, asked))
-            .await?;
-        let answer = self.responder.respond(message).await;
-        // Strictly after the question, so the session sorts question first
-        // even within one millisecond.
-        let bot = stored(Role::Bot, &answer, now_ms().max(asked + 1));
-        *db_ops += 1;
-        self.messages.put(cx, &bot).await?;
+        let first = self.messages.put_new(cx, &question).await?;
+        // A retry of a message already answered gets that answer again.
+        let mut answered = None;
+        if !first {
+            *db_ops += 1;
+            answered = self
+                .messages
+                .get_message(cx, session, &stored(Role::Bot, "", 0).message_id)
+                .await?;
+        }
+        let bot = match answered {
+            Some(bot) => bot,
+            None => {
+                let answer = self.responder.respond(message).await;
+                // Strictly after the question, so the session sorts question
+                // first even within one millisecond.
+                let bot = stored(Role::Bot, &answer, now_ms().max(asked + 1));
+                *db_ops += 1;
+                if self.messages.put_new(cx, &bot).await? {
+                    bot
+                } else {
+                    // A concurrent retry answered first: its answer stands.
+                    *db_ops += 1;
+                    self.messages
+                        .get_message(cx, session, &bot.message_id)
+                        .await?
+                        .unwrap_or(bot)
+                }
+            }
+        };
         let reply = Reply::Message {
             session_id: session.to_owned(),
-            message: answer,
+            message: bot.text,
             timestamp: bot.timestamp,
+            client_message_id: client_message_id.map(str::to_owned),
         };
         match self.poster.post(cx, connection_id, &reply.to_json()).await {
             Ok(()) => Ok(()),

@@ -7,6 +7,7 @@ use opentelemetry::{Context, KeyValue};
 use perfmon::OperationMonitor;
 
 use super::{connection_id, App};
+use crate::chat::ChatRequest;
 use crate::error::AppError;
 use crate::frame::{self, Frame, Reply};
 use perfmon::clock::now_ms;
@@ -62,7 +63,11 @@ pub(super) async fn handle(
         Frame::Message {
             message,
             session_id,
-        } => chat(app, &cx, id, &message, session_id.as_deref()).await,
+            client_message_id,
+        } => {
+            let ids = (session_id.as_deref(), client_message_id.as_deref());
+            chat(app, &cx, id, &message, ids).await
+        }
         Frame::Ping => {
             app.reply(
                 &cx,
@@ -151,7 +156,7 @@ async fn chat(
     cx: &Context,
     id: &str,
     message: &str,
-    session_id: Option<&str>,
+    (session_id, client_message_id): (Option<&str>, Option<&str>),
 ) -> Result<Vec<KeyValue>, AppError> {
     app.monitor.business().message_length(message.len());
     let connection = app.connections.get(cx, id).await?;
@@ -165,7 +170,16 @@ async fn chat(
     }
     let processed = app
         .chat
-        .process(cx, id, &user_id, message, session_id)
+        .process(
+            cx,
+            &ChatRequest {
+                connection_id: id,
+                user_id: &user_id,
+                message,
+                session_id,
+                client_message_id,
+            },
+        )
         .await?;
     Ok(vec![
         KeyValue::new(a::MESSAGE_LENGTH, message.len() as i64),

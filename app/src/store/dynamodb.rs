@@ -223,22 +223,44 @@ impl ConnectionStore for DynamoStore {
 impl MessageStore for DynamoStore {
     async fn put(&self, cx: &Context, m: &ChatMessage) -> Result<(), StoreError> {
         let table = &self.tables.messages;
-        let item = Item::from([
-            ("sessionId".to_owned(), s(&m.session_id)),
-            ("messageId".to_owned(), s(&m.message_id)),
-            ("timestamp".to_owned(), n(m.timestamp)),
-            ("role".to_owned(), s(m.role.as_str())),
-            ("userId".to_owned(), s(&m.user_id)),
-            ("connectionId".to_owned(), s(&m.connection_id)),
-            ("text".to_owned(), s(&m.text)),
-        ]);
         let call = self
             .client
             .put_item()
             .table_name(table)
-            .set_item(Some(item))
+            .set_item(Some(message_item(m)))
             .send();
         self.traced(cx, "PutItem", table, call, drop).await
+    }
+
+    async fn put_new(&self, cx: &Context, m: &ChatMessage) -> Result<bool, StoreError> {
+        let table = &self.tables.messages;
+        let call = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(message_item(m)))
+            .condition_expression("attribute_not_exists(messageId)")
+            .send();
+        self.conditional_put(cx, table, call).await
+    }
+
+    async fn get_message(
+        &self,
+        cx: &Context,
+        session_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        let table = &self.tables.messages;
+        let call = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key("sessionId", s(session_id))
+            .key("messageId", s(message_id))
+            .consistent_read(true)
+            .send();
+        let item = self.traced(cx, "GetItem", table, call, |o| o.item).await?;
+        Ok(item.as_ref().and_then(message_of))
     }
 
     async fn claim_session(
@@ -258,19 +280,7 @@ impl MessageStore for DynamoStore {
             .condition_expression("attribute_not_exists(sessionId) OR userId = :user")
             .expression_attribute_values(":user", s(user_id))
             .send();
-        let taken = |e: &SdkError<PutItemError, HttpResponse>| {
-            e.as_service_error()
-                .is_some_and(PutItemError::is_conditional_check_failed_exception)
-        };
-        let spec = self.call_spec("PutItem", table);
-        match traced(&self.tracer, cx, spec, call, taken).await {
-            Ok(_) => Ok(true),
-            Err(e) if taken(&e) => Ok(false),
-            Err(e) => Err(StoreError {
-                operation: "PutItem",
-                message: describe(&e),
-            }),
-        }
+        self.conditional_put(cx, table, call).await
     }
 
     async fn session(
@@ -290,20 +300,72 @@ impl MessageStore for DynamoStore {
         let items = self
             .traced(cx, "Query", table, call, |o| o.items.unwrap_or_default())
             .await?;
-        Ok(items
+        let mut messages: Vec<ChatMessage> = items
             .iter()
             .filter(|item| get_s(item, "messageId").as_deref() != Some(SESSION_OWNER_ITEM))
-            .filter_map(|item| {
-                Some(ChatMessage {
-                    session_id: get_s(item, "sessionId")?,
-                    message_id: get_s(item, "messageId")?,
-                    timestamp: get_n(item, "timestamp")?,
-                    role: Role::parse(&get_s(item, "role")?)?,
-                    user_id: get_s(item, "userId").unwrap_or_default(),
-                    connection_id: get_s(item, "connectionId").unwrap_or_default(),
-                    text: get_s(item, "text").unwrap_or_default(),
-                })
-            })
-            .collect())
+            .filter_map(message_of)
+            .collect();
+        // Messages with a client id sort by their id, not their time.
+        messages.sort_by(|a, b| (a.timestamp, &a.message_id).cmp(&(b.timestamp, &b.message_id)));
+        Ok(messages)
     }
+}
+
+impl DynamoStore {
+    /// Runs a conditional `PutItem`: `Ok(false)` when its condition failed
+    /// (an expected outcome, so its span stays Unset).
+    async fn conditional_put<F>(
+        &self,
+        cx: &Context,
+        table: &str,
+        call: F,
+    ) -> Result<bool, StoreError>
+    where
+        F: std::future::Future<
+            Output = Result<
+                aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+                SdkError<PutItemError, HttpResponse>,
+            >,
+        >,
+    {
+        let taken = |e: &SdkError<PutItemError, HttpResponse>| {
+            e.as_service_error()
+                .is_some_and(PutItemError::is_conditional_check_failed_exception)
+        };
+        let spec = self.call_spec("PutItem", table);
+        match traced(&self.tracer, cx, spec, call, taken).await {
+            Ok(_) => Ok(true),
+            Err(e) if taken(&e) => Ok(false),
+            Err(e) => Err(StoreError {
+                operation: "PutItem",
+                message: describe(&e),
+            }),
+        }
+    }
+}
+
+/// A message as its item.
+fn message_item(m: &ChatMessage) -> Item {
+    Item::from([
+        ("sessionId".to_owned(), s(&m.session_id)),
+        ("messageId".to_owned(), s(&m.message_id)),
+        ("timestamp".to_owned(), n(m.timestamp)),
+        ("role".to_owned(), s(m.role.as_str())),
+        ("userId".to_owned(), s(&m.user_id)),
+        ("connectionId".to_owned(), s(&m.connection_id)),
+        ("text".to_owned(), s(&m.text)),
+    ])
+}
+
+/// An item as its message; `None` for an item that is not one.
+fn message_of(item: &Item) -> Option<ChatMessage> {
+    Some(ChatMessage {
+        session_id: get_s(item, "sessionId")?,
+        message_id: get_s(item, "messageId")?,
+        timestamp: get_n(item, "timestamp")?,
+        role: Role::parse(&get_s(item, "role")?)?,
+        user_id: get_s(item, "userId").unwrap_or_default(),
+        connection_id: get_s(item, "connectionId").unwrap_or_default(),
+        text: get_s(item, "text").unwrap_or_default(),
+    })
 }

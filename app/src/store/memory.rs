@@ -97,6 +97,31 @@ impl MessageStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_new(&self, _: &Context, message: &ChatMessage) -> Result<bool, StoreError> {
+        let mut messages = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        let session = messages.entry(message.session_id.clone()).or_default();
+        if session.contains_key(&message.message_id) {
+            return Ok(false);
+        }
+        session.insert(message.message_id.clone(), message.clone());
+        Ok(true)
+    }
+
+    async fn get_message(
+        &self,
+        _: &Context,
+        session_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        Ok(self
+            .messages
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(session_id)
+            .and_then(|m| m.get(message_id))
+            .cloned())
+    }
+
     async fn claim_session(
         &self,
         _: &Context,
@@ -116,7 +141,11 @@ impl MessageStore for MemoryStore {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(session_id)
-            .map(|m| m.values().cloned().collect())
+            .map(|m| {
+                let mut all: Vec<ChatMessage> = m.values().cloned().collect();
+                all.sort_by(|a, b| (a.timestamp, &a.message_id).cmp(&(b.timestamp, &b.message_id)));
+                all
+            })
             .unwrap_or_default())
     }
 }

@@ -19,6 +19,11 @@ pub use memory::MemoryStore;
 /// (`{timestamp:013}#{uuid}`) and is never listed as one.
 pub const SESSION_OWNER_ITEM: &str = "#owner";
 
+/// Prefix of the `messageId` of a message the client gave an id:
+/// `c#{clientMessageId}#q` for the question, `#a` for the answer, so that
+/// a retry finds both.
+pub const CLIENT_MESSAGE_PREFIX: &str = "c#";
+
 /// Longest session id accepted, in characters (a UUID has 36).
 pub const MAX_SESSION_ID_CHARS: usize = 64;
 
@@ -119,6 +124,16 @@ pub trait ConnectionStore: Send + Sync + std::fmt::Debug {
 pub trait MessageStore: Send + Sync + std::fmt::Debug {
     /// Stores a message.
     async fn put(&self, cx: &Context, message: &ChatMessage) -> Result<(), StoreError>;
+    /// Stores a message unless one with its id is stored: `Ok(false)` then,
+    /// and nothing is written (`attribute_not_exists`).
+    async fn put_new(&self, cx: &Context, message: &ChatMessage) -> Result<bool, StoreError>;
+    /// The message `message_id` of `session_id`, if stored.
+    async fn get_message(
+        &self,
+        cx: &Context,
+        session_id: &str,
+        message_id: &str,
+    ) -> Result<Option<ChatMessage>, StoreError>;
     /// Makes `user_id` the owner of `session_id` unless another user owns
     /// it: `Ok(false)` then. One conditional write of the session's owner
     /// item ([`SESSION_OWNER_ITEM`]), so two users racing for a new
@@ -129,7 +144,7 @@ pub trait MessageStore: Send + Sync + std::fmt::Debug {
         session_id: &str,
         user_id: &str,
     ) -> Result<bool, StoreError>;
-    /// Every message of a session, oldest first.
+    /// Every message of a session, oldest first (by timestamp).
     async fn session(&self, cx: &Context, session_id: &str)
         -> Result<Vec<ChatMessage>, StoreError>;
 }

@@ -1,0 +1,66 @@
+//! Idempotent chat: a frame may carry a client message id; a retry with
+//! the same id stores nothing twice and gets the same answer.
+
+mod common;
+
+use common::app::{fixture, fixture_with_body, TestApp};
+use perfmon_chat::store::MessageStore;
+use serde_json::json;
+
+async fn say(app: &mut TestApp, text: &str, id: &str) -> serde_json::Value {
+    let frame = json!({"action": "message", "message": text, "sessionId": "s-9",
+        "clientMessageId": id})
+    .to_string();
+    app.local
+        .app
+        .handle(fixture_with_body("default-message", &frame))
+        .await
+        .unwrap();
+    app.drain().remove(0)
+}
+
+#[tokio::test]
+async fn a_retried_message_is_stored_once_and_answered_the_same() {
+    let t = common::chat_telemetry();
+    let mut app = TestApp::new(&t);
+    app.local.app.handle(fixture("connect")).await.unwrap();
+    let token = app
+        .local
+        .issuer
+        .id_token("sub-1", "u", "u@example.com", 600);
+    let auth = json!({"action": "auth", "token": token}).to_string();
+    app.local
+        .app
+        .handle(fixture_with_body("default-auth", &auth))
+        .await
+        .unwrap();
+    app.drain();
+
+    let first = say(&mut app, "hello there", "m-1").await;
+    assert_eq!(first["type"], "message", "{first}");
+    assert_eq!(first["clientMessageId"], "m-1");
+    let retry = say(&mut app, "hello there", "m-1").await;
+    assert_eq!(retry, first, "the same answer, timestamp included");
+    let cx = opentelemetry::Context::new();
+    assert_eq!(
+        app.local.store.session(&cx, "s-9").await.unwrap().len(),
+        2,
+        "one question and one answer"
+    );
+
+    let other = say(&mut app, "and again", "m-2").await;
+    assert_ne!(other["timestamp"], first["timestamp"]);
+    let stored = app.local.store.session(&cx, "s-9").await.unwrap();
+    let texts: Vec<&str> = stored.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 4);
+    assert_eq!(texts[0], "hello there", "oldest first: {texts:?}");
+    assert_eq!(texts[2], "and again", "{texts:?}");
+
+    let bad = json!({"action": "message", "message": "x", "clientMessageId": ""}).to_string();
+    app.local
+        .app
+        .handle(fixture_with_body("default-message", &bad))
+        .await
+        .unwrap();
+    assert_eq!(app.drain()[0]["error"], "INVALID_MESSAGE_FORMAT");
+}
