@@ -21,7 +21,10 @@ pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
 pub use load::{run_load, LoadOptions, Round};
 pub use report::DemoReport;
-pub use serve::serve;
+pub use serve::{
+    serve, serve_with, ServeLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT,
+};
 
 /// WebSocket settings of the local server and its clients. Frames here are
 /// small (the largest accepted is [`crate::frame::MAX_FRAME_BYTES`]);
