@@ -18,6 +18,13 @@ use tokio_tungstenite::tungstenite::Message;
 async fn server(limits: ServeLimits) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let t = common::chat_telemetry();
     let local = Arc::new(LocalApp::new(common::chat(&t)));
+    server_for(local, limits).await
+}
+
+async fn server_for(
+    local: Arc<LocalApp>,
+    limits: ServeLimits,
+) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -158,4 +165,56 @@ async fn only_loopback_or_allowed_origins_may_connect() {
         }
         other => panic!("refused with 403: {other:?}"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_is_dropped_with_its_registry_entry() {
+    let t = common::chat_telemetry();
+    let local = Arc::new(LocalApp::new(common::chat(&t)));
+    let (addr, _stop) = server_for(
+        local.clone(),
+        ServeLimits {
+            write_timeout: Duration::from_millis(200),
+            ..ServeLimits::default()
+        },
+    )
+    .await;
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+        .await
+        .unwrap();
+    let (mut sink, mut stream) = ws.split();
+    let token = local.issuer.id_token("sub-1", "u", "u@example.com", 600);
+    sink.send(Message::text(
+        serde_json::json!({"action": "auth", "token": token}).to_string(),
+    ))
+    .await
+    .unwrap();
+    let _ = stream.next().await;
+    assert_eq!(local.poster.client_count(), 1);
+    // From here the client only writes: every answer (about 7 KiB) piles up
+    // until the socket buffers are full and the server's write stalls.
+    let message = "x".repeat(7 * 1024);
+    let frame = serde_json::json!({"action": "message", "message": message}).to_string();
+    let mut dropped = false;
+    for _ in 0..4000 {
+        let sent = tokio::time::timeout(
+            Duration::from_secs(2),
+            sink.send(Message::text(frame.clone())),
+        );
+        if !matches!(sent.await, Ok(Ok(()))) || local.poster.client_count() == 0 {
+            break;
+        }
+    }
+    for _ in 0..100 {
+        if local.poster.client_count() == 0 {
+            dropped = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dropped,
+        "the stalled connection was dropped and unregistered"
+    );
+    drop(stream);
 }

@@ -29,6 +29,11 @@ impl LocalPoster {
         rx
     }
 
+    /// How many clients are registered.
+    pub fn client_count(&self) -> usize {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Forgets `connection_id`; later posts to it are `Gone`.
     pub fn unregister(&self, connection_id: &str) {
         self.clients
