@@ -227,8 +227,8 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
     let names: Vec<&str> = calls.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names.iter().filter(|n| n.starts_with("DynamoDB.")).count(),
-        2,
-        "two DynamoDB calls under the chat span: {names:?}"
+        3,
+        "the session claim and two puts under the chat span: {names:?}"
     );
     assert!(
         names.contains(&"ApiGatewayManagementApi.PostToConnection"),
