@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
             [
                 "INVALID_MESSAGE_FORMAT",
                 "MESSAGE_TOO_LARGE",
-                "UNKNOWN_ACTION"
+                "UNKNOWN_ACTION",
+                "INVALID_SESSION_ID"
             ]
             .contains(&e.error_code()),
             "untyped rejection {e:?}"
