@@ -122,13 +122,15 @@ impl AuthenticationService {
     /// `expires_at` (a token's `exp`) is over, with the same leeway as
     /// verification.
     pub fn check_lifetime(&self, expires_at: i64) -> Result<(), AuthError> {
-        let now = perfmon::clock::now_seconds();
+        self.lifetime_at(expires_at, perfmon::clock::now_seconds())
+    }
+
+    /// [`check_lifetime`](Self::check_lifetime) at `now`. Saturating: a
+    /// hostile `exp` near `i64::MAX` must not wrap into the past.
+    fn lifetime_at(&self, exp: i64, now: i64) -> Result<(), AuthError> {
         let leeway = self.config.leeway.as_secs() as i64;
-        if expires_at.saturating_add(leeway) <= now {
-            return Err(AuthError::TokenExpired {
-                exp: expires_at,
-                now,
-            });
+        if exp.saturating_add(leeway) <= now {
+            return Err(AuthError::TokenExpired { exp, now });
         }
         Ok(())
     }
@@ -255,10 +257,7 @@ impl AuthenticationService {
             return Err(InvalidReason::Audience.into());
         }
         let exp = number("exp").ok_or(InvalidReason::MissingClaim("exp"))?;
-        // Saturating: a hostile `exp` near i64::MAX must not wrap into the past.
-        if exp.saturating_add(leeway) <= now {
-            return Err(AuthError::TokenExpired { exp, now });
-        }
+        self.lifetime_at(exp, now)?;
         for claim in ["nbf", "iat"] {
             let Some(value) = claims.get(claim) else {
                 continue;
