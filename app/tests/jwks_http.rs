@@ -135,6 +135,16 @@ async fn each_bad_key_is_skipped_on_its_own() {
     let auth = service(&endpoint, &t);
     verify(&auth, &token).await.unwrap();
     assert_eq!(auth.jwks().skipped_keys(), 5);
+    // A token that names a skipped key is refused, whoever signed it.
+    let claims = issuer.id_claims("a", "a", "a@x.io", 600);
+    for kid in ["enc", "short"] {
+        let named = issuer.sign(&json!({"alg": "RS256", "kid": kid}), &claims);
+        assert_eq!(
+            verify(&auth, &named).await,
+            Err(AuthError::InvalidToken(InvalidReason::UnknownKey)),
+            "{kid}"
+        );
+    }
 
     // The same key, published for another algorithm, refuses the token.
     let set = json!({"keys": [jwk(&issuer, json!({"alg": "RS512"}))]});

@@ -20,10 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
 use serde::Deserialize;
 
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
@@ -47,14 +46,37 @@ impl JwksSource for StaticJwks {
     }
 }
 
-/// A verified-usable key of the set.
-#[derive(Debug, Clone)]
+/// A verified-usable key of the set, parsed once when the set is fetched
+/// (aws-lc-rs; see `benches/jwt_verify.rs` for why).
+#[derive(Clone)]
 pub struct SigningKey {
-    /// The RSA public key.
-    pub key: Arc<RsaPublicKey>,
+    key: Arc<ParsedPublicKey>,
+    bits: usize,
     /// The key's `alg`, when the set names one: a token signed with another
     /// algorithm is refused.
     pub alg: Option<String>,
+}
+
+impl SigningKey {
+    /// The modulus length in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// Whether `signature` is this key's RS256 (PKCS#1 v1.5, SHA-256)
+    /// signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("bits", &self.bits)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -110,18 +132,36 @@ fn usable(jwk: Jwk) -> Result<(String, SigningKey), &'static str> {
     }
     let n = URL_SAFE_NO_PAD.decode(&jwk.n).map_err(|_| "bad n")?;
     let e = URL_SAFE_NO_PAD.decode(&jwk.e).map_err(|_| "bad e")?;
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-        .map_err(|_| "not an RSA public key")?;
-    if key.n().bits() < MIN_RSA_BITS {
+    // Big-endian integers without leading zeros, as aws-lc-rs wants them.
+    let (n, e) = (without_leading_zeros(&n), without_leading_zeros(&e));
+    let bits = bit_length(n);
+    if bits < MIN_RSA_BITS {
         return Err("modulus too short");
     }
+    let key = RsaPublicKeyComponents { n, e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .map_err(|_| "not an RSA public key")?;
     Ok((
         jwk.kid,
         SigningKey {
             key: Arc::new(key),
+            bits,
             alg: jwk.alg,
         },
     ))
+}
+
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// Bits of a big-endian integer with no leading zero bytes.
+fn bit_length(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        Some(&top) => bytes.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
+    }
 }
 
 /// The key cache.
@@ -239,5 +279,48 @@ impl JwksCache {
         };
         self.completed.fetch_add(1, Ordering::Release);
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::DevIssuer;
+
+    /// The issuer's one key, with its modulus bytes passed through `edit`.
+    fn set_with_modulus(edit: impl Fn(Vec<u8>) -> Vec<u8>) -> String {
+        let mut set: serde_json::Value =
+            serde_json::from_str(&DevIssuer::new().jwks_json()).unwrap();
+        let key = &mut set["keys"][0];
+        let n = URL_SAFE_NO_PAD.decode(key["n"].as_str().unwrap()).unwrap();
+        key["n"] = URL_SAFE_NO_PAD.encode(edit(n)).into();
+        set.to_string()
+    }
+
+    #[test]
+    fn a_modulus_with_a_leading_zero_byte_is_the_same_key() {
+        let keys = parse_jwks(&set_with_modulus(|n| [vec![0], n].concat())).unwrap();
+        assert_eq!(keys.skipped, 0);
+        assert_eq!(keys.keys["perfmon-local-1"].bits(), 2048);
+    }
+
+    #[test]
+    fn a_short_modulus_is_skipped_by_its_bit_length() {
+        // 2047 bits: the top bit cleared.
+        let keys = parse_jwks(&set_with_modulus(|mut n| {
+            n[0] &= 0x7f;
+            n
+        }))
+        .unwrap();
+        assert_eq!((keys.keys.len(), keys.skipped), (0, 1));
+    }
+
+    #[test]
+    fn bit_length_counts_from_the_top_set_bit() {
+        assert_eq!(bit_length(&[]), 0);
+        assert_eq!(bit_length(&[1]), 1);
+        assert_eq!(bit_length(&[0x80, 0]), 16);
+        assert_eq!(without_leading_zeros(&[0, 0, 5]), &[5]);
+        assert_eq!(without_leading_zeros(&[0, 0]), &[] as &[u8]);
     }
 }

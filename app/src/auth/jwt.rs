@@ -8,11 +8,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
-use rsa::RsaPublicKey;
 use serde::Deserialize;
-use sha2::Sha256;
+
+use super::jwks::SigningKey;
 
 /// Longest token accepted, in bytes. Cognito tokens are 1–2 KiB.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -122,12 +120,10 @@ fn header_len(token: &str, payload: &str) -> usize {
 
 impl Parsed<'_> {
     /// Verifies the signature with `key`, then decodes the claims.
-    pub(crate) fn verify(&self, key: &RsaPublicKey) -> Result<serde_json::Value, InvalidReason> {
-        let signature = Signature::try_from(self.signature.as_slice())
-            .map_err(|_| InvalidReason::BadSignature)?;
-        VerifyingKey::<Sha256>::new(key.clone())
-            .verify(self.signing_input.as_bytes(), &signature)
-            .map_err(|_| InvalidReason::BadSignature)?;
+    pub(crate) fn verify(&self, key: &SigningKey) -> Result<serde_json::Value, InvalidReason> {
+        if !key.verifies(self.signing_input.as_bytes(), &self.signature) {
+            return Err(InvalidReason::BadSignature);
+        }
         let payload = URL_SAFE_NO_PAD
             .decode(self.payload)
             .map_err(|_| InvalidReason::Malformed("payload is not base64url"))?;

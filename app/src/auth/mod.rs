@@ -221,7 +221,6 @@ impl AuthenticationService {
         {
             return Err(InvalidReason::KeyAlgorithm.into());
         }
-        let key = key.key;
         let claims = parsed.verify(&key)?;
         self.check_claims(&claims)
     }
