@@ -74,6 +74,7 @@ pub mod lambda;
 mod memory;
 mod monitor;
 pub mod names;
+pub mod preview;
 mod telemetry;
 #[cfg(feature = "tracing")]
 pub mod tracing;
