@@ -10,6 +10,7 @@ use std::path::Path;
 
 use common::TestTelemetry;
 use perfmon::dashboards::{self, validate, Kind};
+use perfmon::preview::Search;
 
 /// Where this repository keeps the chat app's generated files.
 const GENERATED_DIR: &str = "dashboards/generated";
@@ -424,4 +425,46 @@ fn orders_files_have_the_generic_structure() {
     let text = template.json.to_string();
     assert!(text.contains("Orders-Performance-${Environment}"), "{text}");
     assert!(text.contains("Orders-Orders-${Environment}"), "{text}");
+}
+
+#[test]
+fn every_search_names_a_declared_metric_and_dimension_set_or_an_aws_namespace() {
+    for catalog in catalogs() {
+        let mut searches = 0;
+        for file in dashboards::generate(&catalog) {
+            let Kind::Dashboard = file.kind else { continue };
+            for widget in file.json["widgets"].as_array().unwrap() {
+                for line in widget["properties"]["metrics"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let expression =
+                        line.as_array().unwrap().last().unwrap()["expression"].as_str();
+                    let Some(search) = expression.and_then(|e| Search::parse(e).unwrap()) else {
+                        continue;
+                    };
+                    searches += 1;
+                    if search.namespace.starts_with("AWS/") {
+                        continue;
+                    }
+                    assert_eq!(search.namespace, catalog.namespace, "{}", file.name);
+                    let name = &search.terms["MetricName"];
+                    let spec = catalog.metric(name).unwrap_or_else(|| panic!("{name}"));
+                    let schema: BTreeSet<&str> =
+                        search.dimensions.iter().map(String::as_str).collect();
+                    assert!(
+                        spec.dimensions.iter().any(|set| set
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<BTreeSet<_>>()
+                            == schema),
+                        "{}: {name} {schema:?} is not a declared dimension set",
+                        file.name
+                    );
+                }
+            }
+        }
+        assert_eq!(searches, 2 + 4 + 4, "{}", catalog.namespace);
+    }
 }

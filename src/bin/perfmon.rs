@@ -5,6 +5,9 @@
 //! - `perfmon dashboards generate --catalog FILE --out DIR`: the dashboards,
 //!   alarms and CloudFormation template; `dashboards check` compares the
 //!   committed ones instead.
+//! - `perfmon dashboards preview --catalog FILE --run RUN --out PAGE`: the
+//!   dashboards and alarm timelines for a run's EMF lines, as one HTML
+//!   page.
 //! - `perfmon collector generate --catalog FILE [--out FILE]`: the ADOT
 //!   collector configuration.
 
@@ -64,6 +67,24 @@ enum DashboardsCommand {
         /// Where the committed files are.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Render every dashboard and alarm the catalog generates for a run's
+    /// EMF lines (`perfmon-chat demo --emf-out`, or a CloudWatch Logs
+    /// export) into one self-contained HTML page.
+    Preview {
+        /// The catalog file.
+        #[arg(long)]
+        catalog: PathBuf,
+        /// The run's EMF lines.
+        #[arg(long)]
+        run: PathBuf,
+        /// The HTML page to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The `Environment` dimension value to show; by default the run's
+        /// only one.
+        #[arg(long)]
+        environment: Option<String>,
     },
 }
 
@@ -148,6 +169,12 @@ fn run(command: Command) -> Result<(), String> {
                 )),
             }
         }
+        Command::Dashboards(DashboardsCommand::Preview {
+            catalog,
+            run,
+            out,
+            environment,
+        }) => preview(&load(&catalog)?, &run, &out, environment.as_deref()),
         Command::Collector(CollectorCommand::Generate { catalog, out }) => {
             let config = dashboards::collector_config(&load(&catalog)?);
             match out {
@@ -161,4 +188,46 @@ fn run(command: Command) -> Result<(), String> {
             }
         }
     }
+}
+
+fn preview(
+    catalog: &Catalog,
+    run: &PathBuf,
+    out: &PathBuf,
+    environment: Option<&str>,
+) -> Result<(), String> {
+    let file =
+        std::fs::File::open(run).map_err(|e| format!("cannot read {}: {e}", run.display()))?;
+    let (store, errors) = perfmon::preview::MetricStore::read(std::io::BufReader::new(file))
+        .map_err(|e| format!("cannot read {}: {e}", run.display()))?;
+    for error in &errors {
+        eprintln!(
+            "perfmon: {}: {error} (CloudWatch would drop this line)",
+            run.display()
+        );
+    }
+    let preview =
+        perfmon::preview::render(catalog, &store, environment).map_err(|e| e.to_string())?;
+    std::fs::write(out, &preview.html)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let count = |f: fn(&perfmon::preview::WidgetOutcome) -> bool| {
+        preview.widgets.iter().filter(|(_, _, o)| f(o)).count()
+    };
+    use perfmon::preview::WidgetOutcome::{Drawn, FromAws};
+    println!(
+        "wrote {}: {} widgets drawn from the run, {} from AWS, {} without data",
+        out.display(),
+        count(|o| matches!(o, Drawn(n) if *n > 0)),
+        count(|o| matches!(o, FromAws)),
+        count(|o| matches!(o, Drawn(0))),
+    );
+    for (dashboard, title, outcome) in &preview.widgets {
+        if *outcome == Drawn(0) {
+            println!("  no data: {dashboard}: {title}");
+        }
+    }
+    for (name, transitions) in &preview.alarms {
+        println!("  {name}: {transitions}");
+    }
+    Ok(())
 }

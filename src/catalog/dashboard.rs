@@ -124,8 +124,12 @@ const FUNCTIONS: &[&str] = &[
     "FILL", "SUM", "AVG", "MIN", "MAX", "ABS", "IF", "RATE", "METRICS",
 ];
 
-/// The line ids an expression refers to.
+/// The line ids an expression refers to. A `SEARCH` refers to metrics,
+/// never to ids.
 pub fn expression_ids(expression: &str) -> Vec<String> {
+    if expression.trim_start().starts_with("SEARCH(") {
+        return Vec::new();
+    }
     expression
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))

@@ -22,6 +22,7 @@ mod cloudformation;
 mod collector;
 mod declared;
 mod performance;
+mod platform;
 pub mod validate;
 mod widgets;
 
@@ -74,7 +75,7 @@ pub fn generate(catalog: &Catalog) -> Vec<Generated> {
     let mut dashboards = vec![(
         "performance".to_owned(),
         format!("{prefix}-Performance"),
-        performance::body(catalog, &operations, "Performance"),
+        performance::body(catalog, &operations, "Performance", true),
     )];
     for dashboard in &catalog.dashboards {
         dashboards.push((
@@ -88,7 +89,7 @@ pub fn generate(catalog: &Catalog) -> Vec<Generated> {
         dashboards.push((
             format!("team-{}", team.name),
             format!("{prefix}-Team-{}", team.name),
-            performance::body(catalog, &ops, &team.title),
+            performance::body(catalog, &ops, &team.title, false),
         ));
     }
     let alarms = alarms::all(catalog);

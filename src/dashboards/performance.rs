@@ -1,7 +1,9 @@
 //! The performance dashboard (and the team dashboards, which select
 //! operations): per handler, duration (average and p99), memory and error
-//! rate, each with its threshold drawn as a horizontal annotation; last,
-//! the telemetry the functions lost, so a gap in the graphs is explained.
+//! rate, each with its threshold drawn as a horizontal annotation; then,
+//! on the performance dashboard, cold starts, threshold breaches, Lambda's
+//! and API Gateway's own metrics (`platform.rs`); last, the telemetry the functions lost, so a gap in
+//! the graphs is explained.
 
 use serde_json::{json, Value};
 
@@ -11,8 +13,10 @@ use crate::catalog::Catalog;
 use crate::names::{self, dim};
 use crate::Signal;
 
-/// A DashboardBody for `operations`.
-pub fn body(catalog: &Catalog, operations: &[&str], title: &str) -> Value {
+/// A DashboardBody for `operations`; `platform` adds the rows of
+/// `platform.rs` (the performance dashboard has them, team dashboards
+/// do not).
+pub fn body(catalog: &Catalog, operations: &[&str], title: &str, platform: bool) -> Value {
     let mut grid = Grid::new();
     grid.place(24, 2, header(catalog, title));
     for (i, op) in operations.iter().enumerate() {
@@ -83,6 +87,9 @@ pub fn body(catalog: &Catalog, operations: &[&str], title: &str) -> Value {
                 Some((limits.error_rate_percent, "threshold")),
             ),
         );
+    }
+    if platform {
+        super::platform::rows(&mut grid, catalog);
     }
     grid.newline();
     let lost = |signal: Signal| {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::math::{Expr, MathError, MathValue};
 use super::query::{metric_series, Series, Window};
+use super::search::Search;
 use super::statistic::{Statistic, UnknownStatistic};
 use super::store::{MetricId, MetricStore};
 
@@ -26,6 +27,15 @@ pub enum DataQuery {
         visible: bool,
         /// Legend label.
         label: String,
+    },
+    /// A `SEARCH`: one series per matching metric.
+    Search {
+        /// Id.
+        id: String,
+        /// The search.
+        search: Search,
+        /// Shown, or only an input.
+        visible: bool,
     },
     /// A metric-math expression.
     Expression {
@@ -63,14 +73,18 @@ impl DataQuery {
     /// The query's id.
     pub fn id(&self) -> &str {
         match self {
-            DataQuery::Metric { id, .. } | DataQuery::Expression { id, .. } => id,
+            DataQuery::Metric { id, .. }
+            | DataQuery::Expression { id, .. }
+            | DataQuery::Search { id, .. } => id,
         }
     }
 
     /// Whether the query is drawn (or, in an alarm, returns data).
     pub fn visible(&self) -> bool {
         match self {
-            DataQuery::Metric { visible, .. } | DataQuery::Expression { visible, .. } => *visible,
+            DataQuery::Metric { visible, .. }
+            | DataQuery::Expression { visible, .. }
+            | DataQuery::Search { visible, .. } => *visible,
         }
     }
 
@@ -78,6 +92,7 @@ impl DataQuery {
     pub fn label(&self) -> &str {
         match self {
             DataQuery::Metric { label, .. } | DataQuery::Expression { label, .. } => label,
+            DataQuery::Search { .. } => "",
         }
     }
 
@@ -104,6 +119,13 @@ impl DataQuery {
                     .map_or_else(|| format!("m{index}"), str::to_owned);
                 let visible = option("visible").and_then(Value::as_bool).unwrap_or(true);
                 if let Some(expression) = option("expression").and_then(Value::as_str) {
+                    if let Some(search) = Search::parse(expression)? {
+                        return Ok(DataQuery::Search {
+                            id,
+                            search,
+                            visible,
+                        });
+                    }
                     let label = option("label")
                         .and_then(Value::as_str)
                         .unwrap_or(expression);
@@ -215,7 +237,8 @@ pub(crate) fn alarm_metric(m: &Value) -> Option<MetricId> {
 }
 
 /// Runs `queries` over `window`: every result by id. An expression may use
-/// any other query's id, whatever their order.
+/// any other query's id, whatever their order. A `SEARCH` has several
+/// series and no single result: see [`Search::run`].
 pub fn run(
     queries: &[DataQuery],
     store: &MetricStore,

@@ -12,12 +12,18 @@
 //! - [`Alarm`] evaluates a generated alarm period by period ([`AlarmRule`]
 //!   holds the M-out-of-N and missing-data rules).
 //!
+//! - with the `preview` feature, [`render`] draws every generated dashboard
+//!   and alarm timeline for a run into one HTML page.
+//!
 //! Each file cites the CloudWatch documentation for the rules it follows.
 
 mod alarm;
 mod data_query;
 mod math;
 mod query;
+#[cfg(feature = "preview")]
+mod render;
+mod search;
 mod statistic;
 mod store;
 
@@ -25,5 +31,8 @@ pub use alarm::{Alarm, AlarmError, AlarmRule, AlarmState, Comparison, TreatMissi
 pub use data_query::{run, DataQuery, QueryError};
 pub use math::{Expr, MathError, MathValue};
 pub use query::{metric_series, Series, Window};
+#[cfg(feature = "preview")]
+pub use render::{render, transitions, Preview, PreviewError, WidgetOutcome};
+pub use search::Search;
 pub use statistic::{Statistic, UnknownStatistic};
 pub use store::{LineError, MetricId, MetricStore, Sample};

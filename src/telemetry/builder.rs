@@ -43,6 +43,7 @@ pub struct TelemetryBuilder {
     pub(super) metric_pipeline: Option<MetricPipeline>,
     pub(super) console: Option<console::Sink>,
     pub(super) emf_writer: Option<Box<dyn std::io::Write + Send>>,
+    pub(super) emf_copy: Option<Box<dyn std::io::Write + Send>>,
     pub(super) xray_daemon: Option<std::net::SocketAddr>,
 }
 
@@ -179,6 +180,14 @@ impl TelemetryBuilder {
     /// log pipeline reads).
     pub fn with_emf_writer(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
         self.emf_writer = Some(Box::new(writer));
+        self
+    }
+
+    /// Also writes every metric as EMF lines to `writer` at each flush,
+    /// whatever the metrics exporter: the lines the Lambda path would
+    /// print, kept e.g. for `perfmon dashboards preview`.
+    pub fn with_emf_copy(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
+        self.emf_copy = Some(Box::new(writer));
         self
     }
 

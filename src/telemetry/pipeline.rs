@@ -144,6 +144,18 @@ pub(super) fn meter_provider(
         }
         _ => meter,
     };
+    if let Some(writer) = b.emf_copy.take() {
+        meter = meter.with_reader(inline::InvocationReader::new(CountingMetricExporter::new(
+            emf::EmfExporter::new(
+                writer,
+                &settings.catalog,
+                &settings.namespace,
+                invocation.clone(),
+                counters.emf.clone(),
+            ),
+            counters.loss.clone(),
+        )));
+    }
     Ok(meter.build())
 }
 
