@@ -17,11 +17,14 @@ log() { printf '\n== %s\n' "$*"; }
 
 # System packages: python3-venv for the tools' virtualenv (rotel, the OTLP
 # collector; moto, the AWS stand-in; cfn-lint; cargo-lambda), libpython3.11
-# for the rotel binary (it links libpython; ldd shows no other need).
+# for the rotel binary (it links libpython; ldd shows no other need),
+# chromium for the browser tests.
 # docker.io is installed by scripts/collector.sh when missing.
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 ldconfig -p | grep -q 'libpython3\.11\.so\.1\.0' || missing+=(libpython3.11)
+# Headless Chromium opens the dashboard preview (app/tests/preview_browser.rs).
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive

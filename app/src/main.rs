@@ -43,6 +43,10 @@ enum Command {
         /// No progress bar on stderr.
         #[arg(long)]
         no_progress: bool,
+        /// Also write the run's metrics as EMF lines to FILE (for
+        /// `perfmon dashboards preview --run FILE`).
+        #[arg(long, value_name = "FILE")]
+        emf_out: Option<std::path::PathBuf>,
     },
     /// Serve the chat app on ws://127.0.0.1:PORT until Ctrl-C.
     Serve {
@@ -69,6 +73,10 @@ enum Command {
         /// No progress bar on stderr.
         #[arg(long)]
         no_progress: bool,
+        /// Write the monitored rounds' EMF lines to FILE instead of
+        /// discarding them.
+        #[arg(long, value_name = "FILE")]
+        emf_out: Option<std::path::PathBuf>,
     },
 }
 
@@ -86,10 +94,12 @@ fn main() -> ExitCode {
             sessions,
             concurrency,
             no_progress,
+            emf_out,
         } => runtime.block_on(demo(DemoOptions {
             sessions: sessions as usize,
             concurrency: concurrency as usize,
             progress: !no_progress,
+            emf_out,
         })),
         Command::Serve { port } => runtime.block_on(serve_local(port)),
         Command::Load {
@@ -98,12 +108,14 @@ fn main() -> ExitCode {
             rounds,
             rate,
             no_progress,
+            emf_out,
         } => runtime.block_on(load(LoadOptions {
             connections: connections as usize,
             round: Duration::from_secs(seconds),
             rounds: rounds as usize,
             rate,
             progress: !no_progress,
+            emf_out,
         })),
     };
     match result {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod chromium;
 pub mod collector;
 pub mod emf;
 pub mod emulator;

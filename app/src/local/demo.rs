@@ -27,7 +27,14 @@ pub struct DemoOptions {
     pub concurrency: usize,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Also write the run's metrics as EMF lines to this file, flushed
+    /// every [`EMF_FLUSH_INTERVAL`], for `perfmon dashboards preview`.
+    pub emf_out: Option<std::path::PathBuf>,
 }
+
+/// How often a run with `emf_out` flushes its metrics into EMF lines, as a
+/// stream of Lambda invocations would.
+pub const EMF_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Default for DemoOptions {
     fn default() -> Self {
@@ -35,6 +42,7 @@ impl Default for DemoOptions {
             sessions: 300,
             concurrency: 20,
             progress: true,
+            emf_out: None,
         }
     }
 }
@@ -73,13 +81,30 @@ fn persona(session: usize) -> Persona {
 /// Runs the demo and returns its report.
 pub async fn run_demo(options: DemoOptions) -> Result<DemoReport, String> {
     let collected = ReportExporter::default();
-    let telemetry = Telemetry::builder()
+    let mut builder = Telemetry::builder()
         .with_catalog(crate::catalog())
         .with_service_name("perfmon-demo")
         .with_metric_exporter(collected.clone())
-        .with_metric_export_interval(Duration::from_secs(3600))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .with_metric_export_interval(Duration::from_secs(3600));
+    if let Some(path) = &options.emf_out {
+        builder = builder.with_emf_copy(super::emf_file(path)?);
+    }
+    let telemetry = Arc::new(builder.build().map_err(|e| e.to_string())?);
+    let flusher = options.emf_out.is_some().then(|| {
+        let telemetry = telemetry.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(EMF_FLUSH_INTERVAL);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let telemetry = telemetry.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    telemetry.force_flush(Duration::from_millis(500))
+                })
+                .await;
+            }
+        })
+    });
     let monitor = ChatMonitor::on(&telemetry).map_err(|e| e.to_string())?;
     let local = Arc::new(LocalApp::new(monitor));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -124,6 +149,9 @@ pub async fn run_demo(options: DemoOptions) -> Result<DemoReport, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while local.store.connection_count() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if let Some(flusher) = flusher {
+        flusher.abort();
     }
     telemetry
         .shutdown(Duration::from_secs(10))

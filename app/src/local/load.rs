@@ -33,6 +33,9 @@ pub struct LoadOptions {
     pub rate: Option<u64>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Write the monitored rounds' EMF lines to this file instead of
+    /// discarding them, for `perfmon dashboards preview`.
+    pub emf_out: Option<std::path::PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -43,6 +46,7 @@ impl Default for LoadOptions {
             rounds: 4,
             rate: None,
             progress: true,
+            emf_out: None,
         }
     }
 }
@@ -71,14 +75,31 @@ impl Round {
 
 /// Runs the rounds.
 pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
+    let emf = options
+        .emf_out
+        .as_deref()
+        .map(super::emf_file)
+        .transpose()?;
     let mut rounds = Vec::new();
     for i in 0..options.rounds {
-        rounds.push(round(&options, i % 2 == 0).await?);
+        let writer = match &emf {
+            Some(file) => Some(
+                file.get_ref()
+                    .try_clone()
+                    .map_err(|e| format!("EMF output: {e}"))?,
+            ),
+            None => None,
+        };
+        rounds.push(round(&options, i % 2 == 0, writer).await?);
     }
     Ok(rounds)
 }
 
-async fn round(options: &LoadOptions, monitoring: bool) -> Result<Round, String> {
+async fn round(
+    options: &LoadOptions,
+    monitoring: bool,
+    emf: Option<std::fs::File>,
+) -> Result<Round, String> {
     let drain = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let drain_addr = drain.local_addr().map_err(|e| e.to_string())?;
     std::thread::spawn(move || {
@@ -92,7 +113,12 @@ async fn round(options: &LoadOptions, monitoring: bool) -> Result<Round, String>
     let builder = if monitoring {
         builder
             .with_metrics_exporter(ExporterKind::Emf)
-            .with_emf_writer(std::io::sink())
+            .with_emf_writer(match emf {
+                Some(file) => {
+                    Box::new(std::io::LineWriter::new(file)) as Box<dyn std::io::Write + Send>
+                }
+                None => Box::new(std::io::sink()),
+            })
             .with_traces_exporter(ExporterKind::Xray)
             .with_xray_daemon_address(drain_addr)
     } else {

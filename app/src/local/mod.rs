@@ -34,6 +34,14 @@ pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocket
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
 }
 
+/// Opens `path` for a run's EMF lines (`--emf-out`): created or
+/// truncated, written line by line.
+pub fn emf_file(path: &std::path::Path) -> Result<std::io::LineWriter<std::fs::File>, String> {
+    std::fs::File::create(path)
+        .map(std::io::LineWriter::new)
+        .map_err(|e| format!("cannot write EMF lines to {}: {e}", path.display()))
+}
+
 /// An [`App`] wired to local parts.
 #[derive(Debug, Clone)]
 pub struct LocalApp {
