@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use perfmon::Telemetry;
-use perfmon_chat::local::{run_demo, serve, DemoOptions, LoadOptions, LocalApp};
+use perfmon_chat::local::{
+    run_demo, serve, DemoOptions, FaultKind, FaultPlan, LoadOptions, LocalApp,
+};
 use perfmon_chat::ChatMonitor;
 
 #[global_allocator]
@@ -77,7 +79,29 @@ enum Command {
         /// discarding them.
         #[arg(long, value_name = "FILE")]
         emf_out: Option<std::path::PathBuf>,
+        /// Inject a fault into the chat path's message store.
+        #[arg(long, value_enum)]
+        fault: Option<Fault>,
+        /// How long each store call waits under `--fault slow-store`, ms.
+        #[arg(long, default_value_t = 1500)]
+        fault_delay_ms: u64,
+        /// The fault starts this many seconds into each round.
+        #[arg(long, default_value_t = 0)]
+        fault_from: u64,
+        /// The fault is lifted this many seconds into each round (default:
+        /// the end of the round).
+        #[arg(long)]
+        fault_to: Option<u64>,
     },
+}
+
+/// The faults `load` can inject.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Fault {
+    /// Every message-store call is slow (`--fault-delay-ms`).
+    SlowStore,
+    /// Every message-store write fails.
+    StoreErrors,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +133,10 @@ fn main() -> ExitCode {
             rate,
             no_progress,
             emf_out,
+            fault,
+            fault_delay_ms,
+            fault_from,
+            fault_to,
         } => runtime.block_on(load(LoadOptions {
             connections: connections as usize,
             round: Duration::from_secs(seconds),
@@ -116,6 +144,14 @@ fn main() -> ExitCode {
             rate,
             progress: !no_progress,
             emf_out,
+            fault: fault.map(|fault| FaultPlan {
+                kind: match fault {
+                    Fault::SlowStore => FaultKind::SlowStore(Duration::from_millis(fault_delay_ms)),
+                    Fault::StoreErrors => FaultKind::StoreErrors,
+                },
+                from: Duration::from_secs(fault_from),
+                to: Duration::from_secs(fault_to.unwrap_or(seconds)),
+            }),
         })),
     };
     match result {
@@ -139,9 +175,23 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
         Some(rate) => format!("{rate} msg/s offered, latency from the scheduled send"),
         None => "as fast as replies come back".to_owned(),
     };
+    let fault = options.fault.map(|plan| {
+        let what = match plan.kind {
+            FaultKind::SlowStore(delay) => {
+                format!("slow store (+{} ms per call)", delay.as_millis())
+            }
+            FaultKind::StoreErrors => "store errors".to_owned(),
+        };
+        format!(
+            "fault: {what} from {} s to {} s of each round\n",
+            plan.from.as_secs(),
+            plan.to.as_secs()
+        )
+    });
     let rounds = perfmon_chat::local::run_load(options).await?;
     println!(
-        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\n"
+        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\n{}",
+        fault.unwrap_or_default()
     );
     println!(
         "{:<6} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",

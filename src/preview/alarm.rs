@@ -269,6 +269,14 @@ impl Alarm {
         })
     }
 
+    /// The same alarm over periods of `period_s`, its rule (statistic or
+    /// expression, threshold, M out of N, missing data) unchanged: a rule
+    /// written for minutes, watched over a run of seconds.
+    pub fn with_period(mut self, period_s: u32) -> Self {
+        self.period_s = period_s.max(1);
+        self
+    }
+
     /// The alarm's datapoint for every period of `window` (re-cut to the
     /// alarm's period), from the query that returns data.
     pub fn datapoints(&self, store: &MetricStore, window: &Window) -> Result<Series, AlarmError> {

@@ -36,6 +36,8 @@ pub struct LoadOptions {
     /// Write the monitored rounds' EMF lines to this file instead of
     /// discarding them, for `perfmon dashboards preview`.
     pub emf_out: Option<std::path::PathBuf>,
+    /// A fault to inject in every round.
+    pub fault: Option<super::FaultPlan>,
 }
 
 impl Default for LoadOptions {
@@ -47,6 +49,7 @@ impl Default for LoadOptions {
             rate: None,
             progress: true,
             emf_out: None,
+            fault: None,
         }
     }
 }
@@ -125,8 +128,10 @@ async fn round(
         builder.with_exporters_disabled()
     };
     let telemetry = Arc::new(builder.build().map_err(|e| e.to_string())?);
-    let local = Arc::new(LocalApp::new(
+    let fault_on = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let local = Arc::new(LocalApp::with_fault(
         ChatMonitor::on(&telemetry).map_err(|e| e.to_string())?,
+        options.fault.map(|plan| (plan.kind, fault_on.clone())),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -177,17 +182,23 @@ async fn round(
     }
     let started = Instant::now();
     let deadline = started + options.round;
+    let fault = options
+        .fault
+        .map(|plan| super::fault::schedule(plan, fault_on.clone()));
     let flusher = {
         let telemetry = telemetry.clone();
         let replies = replies.clone();
         tokio::task::spawn_blocking(move || {
-            // As on Lambda: a flush at the end of every "invocation" batch.
+            // As on Lambda: a flush at the end of every "invocation" batch,
+            // and at least once a second, so slow rounds leave datapoints.
             let mut last = 0;
+            let mut last_at = Instant::now();
             while Instant::now() < deadline {
                 let now = replies.load(Ordering::Relaxed);
-                if now - last >= 1000 {
+                if now - last >= 1000 || last_at.elapsed() >= super::demo::EMF_FLUSH_INTERVAL {
                     let _ = telemetry.force_flush(Duration::from_millis(500));
                     last = now;
+                    last_at = Instant::now();
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -250,6 +261,9 @@ async fn round(
     let elapsed = started.elapsed();
     bar.finish_and_clear();
     let _ = flusher.await;
+    if let Some(fault) = fault {
+        fault.abort();
+    }
     let _ = stop.send(());
     let _ = server.await;
     let _ = telemetry.shutdown(Duration::from_secs(2));

@@ -4,6 +4,7 @@
 
 mod demo;
 mod event;
+mod fault;
 mod load;
 mod report;
 mod serve;
@@ -19,6 +20,7 @@ use super::store::MemoryStore;
 
 pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
+pub use fault::{FaultKind, FaultPlan, FaultyStore};
 pub use load::{run_load, LoadOptions, Round};
 pub use report::DemoReport;
 pub use serve::{
@@ -58,12 +60,28 @@ pub struct LocalApp {
 impl LocalApp {
     /// A local app with a fresh signing key.
     pub fn new(monitor: ChatMonitor) -> Self {
+        Self::with_fault(monitor, None)
+    }
+
+    /// A local app whose message store suffers `fault` while its switch is
+    /// on.
+    pub fn with_fault(
+        monitor: ChatMonitor,
+        fault: Option<(FaultKind, Arc<std::sync::atomic::AtomicBool>)>,
+    ) -> Self {
         let issuer = Arc::new(DevIssuer::new());
         let store = Arc::new(MemoryStore::new());
         let poster = Arc::new(LocalPoster::new());
         let auth = AuthenticationService::local(&issuer, monitor.clone());
+        let app = match fault {
+            None => App::new(monitor, auth, store.clone(), poster.clone()),
+            Some((kind, on)) => {
+                let faulty = Arc::new(FaultyStore::new(store.clone(), kind, on));
+                App::new(monitor, auth, faulty, poster.clone())
+            }
+        };
         LocalApp {
-            app: App::new(monitor, auth, store.clone(), poster.clone()),
+            app,
             poster,
             store,
             issuer,
