@@ -353,12 +353,8 @@ fn the_emitted_emf_passes_validation_for_both_catalogs() {
         let lines = common::emf::lines(&buffer);
         let names: BTreeSet<String> = lines
             .iter()
-            .flat_map(|l| {
-                l["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-                    .as_array()
-                    .unwrap()
-                    .clone()
-            })
+            .flat_map(|l| l["_aws"]["CloudWatchMetrics"].as_array().unwrap().clone())
+            .flat_map(|d| d["Metrics"].as_array().unwrap().clone())
             .map(|m| m["Name"].as_str().unwrap().to_owned())
             .collect();
         for metric in &catalog.custom_metrics {

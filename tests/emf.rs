@@ -68,7 +68,8 @@ fn every_line_follows_the_specification_and_the_catalog() {
         assert_eq!(line["traceId"], "1-5759e988-bd862e3fe1be46a994272793");
         assert_eq!(line["requestId"], "8f507cfc-example");
     }
-    // Metrics with different dimension sets are in separate directives.
+    // Metrics with different dimension sets are in separate directives,
+    // which share a line when their dimension values do not conflict.
     let errors = lines
         .iter()
         .find(|l| l.get("Errors").is_some())
@@ -76,7 +77,7 @@ fn every_line_follows_the_specification_and_the_catalog() {
     assert_eq!(errors["ErrorType"], "UNAUTHENTICATED_CONNECTION");
     assert_eq!(errors["Errors"], 1.0);
     assert_eq!(
-        errors["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        common::emf::directive_of(errors, "Errors")["Dimensions"],
         serde_json::json!([
             ["Handler", "Environment"],
             ["Handler", "Environment", "ErrorType"]

@@ -97,7 +97,7 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
         .iter()
         .find(|l| l.get("OrdersPlaced").is_some())
         .unwrap_or_else(|| panic!("an OrdersPlaced line in\n{}", function.output()));
-    let directive = &orders["_aws"]["CloudWatchMetrics"][0];
+    let directive = common::emf::directive_of(orders, "OrdersPlaced");
     assert_eq!(directive["Namespace"], "Orders");
     assert_eq!(
         directive["Dimensions"],

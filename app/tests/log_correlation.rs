@@ -152,6 +152,18 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         eprintln!("{}", function.output());
     }
 
+    // CloudWatch Logs bills per byte: what each invocation writes as EMF.
+    let volume = |request_id: &str| {
+        let lines: Vec<String> = emf
+            .iter()
+            .filter(|e| e["requestId"] == request_id)
+            .map(Value::to_string)
+            .collect();
+        (
+            lines.len(),
+            lines.iter().map(|l| l.len() + 1).sum::<usize>(),
+        )
+    };
     for (message, level) in [
         ("chat message processed", "INFO"),
         ("authentication failed", "WARN"),
@@ -186,6 +198,8 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
             "{span_id} is a segment or subsegment of {ids:?}"
         );
         assert!(line["coldStart"].is_boolean(), "{line}");
+        let (lines, bytes) = volume(request_id);
+        eprintln!("EMF per invocation ({message}): {lines} lines, {bytes} bytes");
     }
     let setting = logs
         .iter()

@@ -91,7 +91,11 @@ pub fn check_line(line: &Value, catalog: &Catalog, now_ms: u64) {
             let unit = metric["Unit"].as_str().unwrap();
             assert!(UNITS.contains(&unit), "{unit} is a CloudWatch unit");
             assert_eq!(unit, spec.unit.cloudwatch());
-            assert!(matches!(metric["StorageResolution"].as_u64(), Some(1 | 60)));
+            // Standard resolution is the default; high resolution is 1.
+            assert!(matches!(
+                metric.get("StorageResolution").map(|r| r.as_u64()),
+                None | Some(Some(1 | 60))
+            ));
             match &root[name] {
                 Value::Number(n) => assert!(n.as_f64().unwrap().is_finite()),
                 Value::Object(d) => {
@@ -118,4 +122,20 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+/// The directive of `line` that declares `metric`: a line may hold several.
+pub fn directive_of<'a>(line: &'a Value, metric: &str) -> &'a Value {
+    line["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| {
+            d["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["Name"] == metric)
+        })
+        .unwrap_or_else(|| panic!("no directive declares {metric} in {line}"))
 }

@@ -37,6 +37,19 @@ pub(super) fn push_number(out: &mut String, v: f64) {
     let _ = write!(out, "{v}");
 }
 
+/// Significant digits of a bucket midpoint: a bucket is about 1 % wide, so
+/// more digits describe the bucket, not the values in it.
+const MIDPOINT_DIGITS: usize = 6;
+
+/// Appends `v` rounded to [`MIDPOINT_DIGITS`] significant digits, in its
+/// shortest form.
+fn push_midpoint(out: &mut String, v: f64) {
+    let rounded: f64 = format!("{v:.prec$e}", prec = MIDPOINT_DIGITS - 1)
+        .parse()
+        .unwrap_or(v);
+    push_number(out, rounded);
+}
+
 /// A datum's JSON values: one for a single value, one per chunk of at most
 /// 100 pairs for a distribution. Chunk counts add up to the whole; chunk
 /// sums are estimated from the midpoints except the last, which takes the
@@ -57,6 +70,12 @@ pub(super) fn datum_values(datum: Datum) -> Vec<String> {
         }) => {
             if pairs.is_empty() {
                 return vec![distribution_json(&[], min, max, count, sum)];
+            }
+            if count == 1 {
+                // One observation: its exact value, as a plain number.
+                let mut out = String::new();
+                push_number(&mut out, sum);
+                return vec![out];
             }
             let chunks: Vec<&[(f64, u64)]> = pairs.chunks(MAX_VALUES_PER_METRIC).collect();
             let last = chunks.len() - 1;
@@ -94,7 +113,7 @@ fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: 
         if i > 0 {
             out.push(',');
         }
-        push_number(&mut out, *v);
+        push_midpoint(&mut out, *v);
     }
     out.push_str("],\"Counts\":[");
     for (i, (_, c)) in pairs.iter().enumerate() {
@@ -116,6 +135,31 @@ fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_observation_is_its_exact_value_and_midpoints_keep_six_digits() {
+        let one = datum_values(Datum::Distribution(Distribution {
+            pairs: vec![(0.2059983157, 1)],
+            min: 0.2061,
+            max: 0.2061,
+            count: 1,
+            sum: 0.2061,
+        }));
+        assert_eq!(one, ["0.2061"]);
+        let two = datum_values(Datum::Distribution(Distribution {
+            pairs: vec![(0.20599831575465588, 1), (6_062_297.017004034, 1)],
+            min: 0.2061,
+            max: 6_062_300.0,
+            count: 2,
+            sum: 6062300.2061,
+        }));
+        assert_eq!(
+            two,
+            [
+                r#"{"Values":[0.205998,6062300],"Counts":[1,1],"Max":6062300,"Min":0.2061,"Count":2,"Sum":6062300.2061}"#
+            ]
+        );
+    }
 
     #[test]
     fn strings_are_escaped_as_json() {

@@ -10,7 +10,7 @@
 //!   directive per distinct dimension-set list, each with the `Namespace`,
 //!   the `Dimensions` exactly as the catalog declares them (never "all
 //!   attributes"), and at most 100 `Metrics`, each with its CloudWatch
-//!   `Unit` and `StorageResolution`;
+//!   `Unit` (standard resolution, the default, so no `StorageResolution`);
 //! - one root string field per dimension, one root field per metric value;
 //! - `traceId` and `requestId` of the invocation: root fields that are not
 //!   dimensions, for log correlation.
@@ -39,10 +39,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod json;
+mod merge;
 
 use super::points::{metric_points, PointValue};
 use crate::catalog::Catalog;
 use json::{datum_values, push_str_json, Datum};
+use merge::{drop_unchanged_loss, merge, LossReported};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -60,8 +62,9 @@ pub const MAX_VALUES_PER_METRIC: usize = 100;
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Longest dimension value CloudWatch accepts.
 const MAX_DIMENSION_VALUE: usize = 1024;
-/// Standard (60 s) resolution.
-const STORAGE_RESOLUTION: u32 = 60;
+/// An unchanged `TelemetryLost` total is written again after this long, so
+/// a one-minute graph or alarm always has a datapoint.
+pub const LOSS_REPEAT_MS: u64 = 60_000;
 
 /// The invocation the current lines belong to, for log correlation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -87,7 +90,8 @@ struct Spec {
     dimensions: Vec<Vec<String>>,
     /// `"Dimensions":[[...],...]`, rendered once.
     dimensions_json: String,
-    /// `{"Name":...,"Unit":...,"StorageResolution":60}`, rendered once.
+    /// `{"Name":...,"Unit":...}`, rendered once. `StorageResolution` is left
+    /// out: standard (60 s) resolution is its default.
     metric_json: String,
 }
 
@@ -98,10 +102,12 @@ pub(crate) struct EmfExporter {
     specs: BTreeMap<String, Spec>,
     invocation: InvocationSlot,
     counters: Arc<EmfCounters>,
+    /// `TelemetryLost` values last written, by dimensions, with when.
+    loss_reported: Mutex<LossReported>,
 }
 
 /// A point's dimensions, sorted by key.
-type Dimensions = Vec<(String, String)>;
+pub(crate) type Dimensions = Vec<(String, String)>;
 
 impl std::fmt::Debug for EmfExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,7 +136,7 @@ impl EmfExporter {
                         serde_json::to_string(&m.dimensions).expect("strings serialize")
                     ),
                     metric_json: format!(
-                        "{{\"Name\":{},\"Unit\":\"{}\",\"StorageResolution\":{STORAGE_RESOLUTION}}}",
+                        "{{\"Name\":{},\"Unit\":\"{}\"}}",
                         serde_json::to_string(&m.name).expect("strings serialize"),
                         m.unit.cloudwatch()
                     ),
@@ -144,6 +150,7 @@ impl EmfExporter {
             specs,
             invocation,
             counters,
+            loss_reported: Mutex::new(LossReported::new()),
         }
     }
 
@@ -181,13 +188,17 @@ impl EmfExporter {
                 Err(why) => self.drop_point(why, name),
             }
         }
+        let groups = {
+            let mut reported = self.loss_reported.lock().unwrap_or_else(|e| e.into_inner());
+            drop_unchanged_loss(&mut reported, groups, timestamp_ms)
+        };
         let invocation = self
             .invocation
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let mut lines = Vec::new();
-        for (dims, data) in groups {
+        for (dims, data) in merge(groups) {
             for line in self.lines_for(&dims, data, timestamp_ms, &invocation) {
                 if line.len() > MAX_LINE_BYTES {
                     self.drop_point("line too long", "(line)");

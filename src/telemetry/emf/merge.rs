@@ -1,0 +1,164 @@
+//! Fewer EMF lines and bytes per flush: groups of points that can share a
+//! line do, and an unchanged `TelemetryLost` total is written once a
+//! minute rather than at every flush.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::json::Datum;
+use super::{Dimensions, LOSS_REPEAT_MS};
+use crate::names;
+
+/// `TelemetryLost` values last written, by dimensions, with when (ms).
+pub(super) type LossReported = HashMap<Dimensions, (f64, u64)>;
+
+/// Drops `TelemetryLost` points that repeat the value last written for
+/// their dimensions less than [`LOSS_REPEAT_MS`] ago: a running total that
+/// has not moved says nothing new, and every line is billed.
+pub(super) fn drop_unchanged_loss<'a>(
+    reported: &mut LossReported,
+    mut groups: BTreeMap<Dimensions, Vec<(&'a str, Datum)>>,
+    timestamp_ms: u64,
+) -> BTreeMap<Dimensions, Vec<(&'a str, Datum)>> {
+    for (dims, data) in groups.iter_mut() {
+        data.retain(|(name, datum)| {
+            let (true, Datum::Single(value)) = (*name == names::TELEMETRY_LOST, datum) else {
+                return true;
+            };
+            match reported.get(dims) {
+                Some((last, at))
+                    if last == value && timestamp_ms.saturating_sub(*at) < LOSS_REPEAT_MS =>
+                {
+                    false
+                }
+                _ => {
+                    reported.insert(dims.clone(), (*value, timestamp_ms));
+                    true
+                }
+            }
+        });
+    }
+    groups.retain(|_, data| !data.is_empty());
+    groups
+}
+
+/// Puts groups of points on as few lines as the EMF rules allow: two
+/// groups share a line when no dimension has two values between them (the
+/// root holds one value per key) and no metric is in both (the root holds
+/// one value per metric). Each metric's directive names only its own
+/// dimension sets, so extra root fields from another group do not change
+/// its dimensions ("Specification: Embedded metric format": the
+/// `CloudWatchMetrics` array may hold several directives).
+pub(super) fn merge<'a>(
+    groups: BTreeMap<Dimensions, Vec<(&'a str, Datum)>>,
+) -> Vec<(Dimensions, Vec<(&'a str, Datum)>)> {
+    let mut lines: Vec<(Dimensions, Vec<(&'a str, Datum)>)> = Vec::new();
+    for (dims, data) in groups {
+        let fits = |(root, metrics): &(Dimensions, Vec<(&str, Datum)>)| {
+            dims.iter()
+                .all(|(k, v)| root.iter().all(|(rk, rv)| rk != k || rv == v))
+                && data
+                    .iter()
+                    .all(|(n, _)| metrics.iter().all(|(m, _)| m != n))
+        };
+        match lines.iter_mut().find(|line| fits(line)) {
+            Some((root, metrics)) => {
+                for kv in dims {
+                    if !root.contains(&kv) {
+                        root.push(kv);
+                    }
+                }
+                root.sort();
+                metrics.extend(data);
+            }
+            None => lines.push((dims, data)),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unchanged_loss_total_is_written_when_it_moves_or_once_a_minute() {
+        let mut reported = LossReported::new();
+        let mut kept = |value: f64, t: u64| {
+            let mut groups = BTreeMap::new();
+            groups.insert(
+                dims(&[("Environment", "e"), ("Signal", "traces")]),
+                vec![
+                    (names::TELEMETRY_LOST, Datum::Single(value)),
+                    (names::INVOCATIONS, Datum::Single(1.0)),
+                ],
+            );
+            drop_unchanged_loss(&mut reported, groups, t)
+                .values()
+                .flatten()
+                .filter(|(n, _)| *n == names::TELEMETRY_LOST)
+                .count()
+        };
+        assert_eq!(kept(0.0, 0), 1, "the first total is written");
+        assert_eq!(kept(0.0, 30_000), 0, "unchanged");
+        assert_eq!(kept(3.0, 31_000), 1, "moved");
+        assert_eq!(kept(3.0, 90_000), 0, "unchanged for 59 s");
+        assert_eq!(kept(3.0, 91_000), 1, "a minute since it was written");
+    }
+
+    fn dims(pairs: &[(&str, &str)]) -> Dimensions {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn groups_share_a_line_unless_a_dimension_or_a_metric_conflicts() {
+        let mut groups = BTreeMap::new();
+        groups.insert(
+            dims(&[("Environment", "e"), ("Handler", "a")]),
+            vec![("HandlerDuration", Datum::Single(1.0))],
+        );
+        groups.insert(
+            dims(&[("Environment", "e"), ("Handler", "b")]),
+            vec![("HandlerDuration", Datum::Single(2.0))],
+        );
+        groups.insert(
+            dims(&[("Environment", "e"), ("MessageType", "chat")]),
+            vec![("Messages", Datum::Single(1.0))],
+        );
+        groups.insert(
+            dims(&[("Environment", "f"), ("Signal", "traces")]),
+            vec![("TelemetryLost", Datum::Single(0.0))],
+        );
+        let lines = merge(groups);
+        let shape: Vec<(Vec<&str>, Vec<&str>)> = lines
+            .iter()
+            .map(|(root, data)| {
+                (
+                    root.iter()
+                        .map(|(k, v)| {
+                            if k == "Environment" {
+                                v.as_str()
+                            } else {
+                                k.as_str()
+                            }
+                        })
+                        .collect(),
+                    data.iter().map(|(n, _)| *n).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (
+                    vec!["e", "Handler", "MessageType"],
+                    vec!["HandlerDuration", "Messages"]
+                ),
+                (vec!["e", "Handler"], vec!["HandlerDuration"]),
+                (vec!["f", "Signal"], vec!["TelemetryLost"]),
+            ]
+        );
+    }
+}
