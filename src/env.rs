@@ -12,6 +12,7 @@
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | unset | PEM file of a CA trusted besides the platform's roots (TLS is rustls, for HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | time an OTLP export may take, ms |
+//! | `OTEL_TRACES_SAMPLER` | parent-based, always on (on Lambda the invocation's `Sampled=` flag decides), unless the code sets a default sampler | read by the OpenTelemetry SDK (with `OTEL_TRACES_SAMPLER_ARG`); wins over a sampler set in code |
 //! | `OTEL_PROPAGATORS` | `xray,tracecontext,baggage` | trace-context formats read from invocations (an X-Ray header wins over `traceparent`) and written by the global propagator |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | `60000` | periodic metric export, ms (flushes also export) |
 //! | `PERFMON_OTLP_RETRY` | `false` on Lambda, else `true` | retry failed OTLP exports with backoff |
@@ -46,6 +47,8 @@ pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 pub const OTEL_SERVICE_NAME_DEFAULT: &str = "perfmon";
 /// Traces exporter selection.
 pub const OTEL_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// The standard sampler setting (read by the SDK).
+pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 /// Metrics exporter selection.
 pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
 /// OTLP endpoint for every signal.

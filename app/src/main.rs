@@ -92,6 +92,10 @@ enum Command {
         /// the end of the round).
         #[arg(long)]
         fault_to: Option<u64>,
+        /// Trace every message instead of sampling by X-Ray's default rule
+        /// (1 a second plus 5 %); `OTEL_TRACES_SAMPLER` overrides both.
+        #[arg(long)]
+        trace_all: bool,
     },
 }
 
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
             fault_delay_ms,
             fault_from,
             fault_to,
+            trace_all,
         } => runtime.block_on(load(LoadOptions {
             connections: connections as usize,
             round: Duration::from_secs(seconds),
@@ -152,6 +157,7 @@ fn main() -> ExitCode {
                 from: Duration::from_secs(fault_from),
                 to: Duration::from_secs(fault_to.unwrap_or(seconds)),
             }),
+            trace_all,
         })),
     };
     match result {
@@ -188,9 +194,10 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
             plan.to.as_secs()
         )
     });
+    let sampler = options.sampler();
     let rounds = perfmon_chat::local::run_load(options).await?;
     println!(
-        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\n{}",
+        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\nsampler: {sampler}\n{}",
         fault.unwrap_or_default()
     );
     println!(
@@ -231,6 +238,9 @@ async fn serve_local(port: u16) -> Result<(), String> {
     let telemetry = Telemetry::builder()
         .with_catalog(perfmon_chat::catalog())
         .with_service_name("perfmon-serve")
+        // A server deciding for itself: X-Ray's default rule, unless
+        // OTEL_TRACES_SAMPLER says otherwise.
+        .with_default_sampler(perfmon::XrayDefaultSampler::parent_based())
         .build()
         .map_err(|e| e.to_string())?;
     // Log lines (a failed auth, a failed request, each processed message)

@@ -33,6 +33,10 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
         assert_eq!(row[7], "0", "no failed requests: {text}");
     }
     assert!(text.contains("throughput with monitoring ="), "{text}");
+    assert!(
+        text.contains("sampler: X-Ray default rule (1 a second + 5 %)"),
+        "the load tool reports its sampler: {text}"
+    );
 }
 
 #[test]

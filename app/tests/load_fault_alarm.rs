@@ -26,6 +26,7 @@ async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
         rate: Some(160),
         progress: false,
         emf_out: Some(run.clone()),
+        trace_all: false,
         fault: Some(FaultPlan {
             kind,
             from: Duration::from_secs(3),

@@ -45,6 +45,7 @@ pub struct TelemetryBuilder {
     pub(super) emf_writer: Option<Box<dyn std::io::Write + Send>>,
     pub(super) emf_copy: Option<Box<dyn std::io::Write + Send>>,
     pub(super) xray_daemon: Option<std::net::SocketAddr>,
+    pub(super) sampler: Option<opentelemetry_sdk::trace::Sampler>,
 }
 
 impl TelemetryBuilder {
@@ -188,6 +189,16 @@ impl TelemetryBuilder {
     /// print, kept e.g. for `perfmon dashboards preview`.
     pub fn with_emf_copy(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
         self.emf_copy = Some(Box::new(writer));
+        self
+    }
+
+    /// The sampler when `OTEL_TRACES_SAMPLER` is not set (which, when set,
+    /// always wins). Without either, every trace is sampled unless its
+    /// parent was not (parent-based), which on Lambda follows the
+    /// invocation's `Sampled=` flag. A process that decides for itself can
+    /// use [`XrayDefaultSampler::parent_based`](super::XrayDefaultSampler::parent_based).
+    pub fn with_default_sampler(mut self, sampler: opentelemetry_sdk::trace::Sampler) -> Self {
+        self.sampler = Some(sampler);
         self
     }
 

@@ -82,6 +82,13 @@ pub(super) fn tracer_provider(
     let mut tracer = SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
         .with_resource(resource);
+    // The SDK reads OTEL_TRACES_SAMPLER itself; the caller's default
+    // applies only without it.
+    if let Some(sampler) = b.sampler.take() {
+        if crate::env::var(crate::env::OTEL_TRACES_SAMPLER).is_none() {
+            tracer = tracer.with_sampler(sampler);
+        }
+    }
     tracer = match (settings.traces_exporter, b.span_pipeline.take()) {
         (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &pipe),
         (ExporterKind::Otlp, _) => tracer.with_span_processor(pipe.batch(target.span_exporter()?)),

@@ -38,6 +38,22 @@ pub struct LoadOptions {
     pub emf_out: Option<std::path::PathBuf>,
     /// A fault to inject in every round.
     pub fault: Option<super::FaultPlan>,
+    /// Trace every message, instead of X-Ray's default rule (1 a second
+    /// plus 5 %) as a service that decides for itself would.
+    pub trace_all: bool,
+}
+
+impl LoadOptions {
+    /// The sampler the monitored rounds use, in words.
+    pub fn sampler(&self) -> &'static str {
+        if std::env::var_os("OTEL_TRACES_SAMPLER").is_some() {
+            "OTEL_TRACES_SAMPLER"
+        } else if self.trace_all {
+            "every message traced"
+        } else {
+            "X-Ray default rule (1 a second + 5 %)"
+        }
+    }
 }
 
 impl Default for LoadOptions {
@@ -50,6 +66,7 @@ impl Default for LoadOptions {
             progress: true,
             emf_out: None,
             fault: None,
+            trace_all: false,
         }
     }
 }
@@ -110,9 +127,12 @@ async fn round(
         let _ = drain.set_read_timeout(Some(Duration::from_secs(30)));
         while drain.recv(&mut buf).is_ok() {}
     });
-    let builder = Telemetry::builder()
+    let mut builder = Telemetry::builder()
         .with_catalog(crate::catalog())
         .with_service_name("perfmon-load");
+    if !options.trace_all {
+        builder = builder.with_default_sampler(perfmon::XrayDefaultSampler::parent_based());
+    }
     let builder = if monitoring {
         builder
             .with_metrics_exporter(ExporterKind::Emf)
