@@ -1,10 +1,12 @@
 //! Alarm evaluation: the M-out-of-N and missing-data rules on constructed
 //! datapoint series, and the generated alarms over constructed EMF runs.
 
+mod common;
+
 use perfmon::preview::{
     Alarm, AlarmRule, AlarmState, Comparison, MetricStore, TreatMissing, Window,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 use AlarmState::{Alarm as A, InsufficientData as I, Ok as O};
 
@@ -106,21 +108,8 @@ fn line(handler: &str, t_ms: i64, duration_ms: f64, errors: u64) -> String {
     .to_string()
 }
 
-fn generated_alarm(name_suffix: &str) -> Alarm {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dashboards/generated/alarms.json"
-    ))
-    .unwrap()
-    .replace("${Environment}", "preview");
-    let alarms: Value = serde_json::from_str(&text).unwrap();
-    let alarm = alarms["alarms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["AlarmName"].as_str().unwrap().ends_with(name_suffix))
-        .unwrap();
-    Alarm::from_json(alarm).unwrap()
+fn generated_alarm(suffix: &str) -> Alarm {
+    common::generated_alarm(&common::chat_catalog(), "preview", suffix)
 }
 
 #[test]

@@ -3,22 +3,17 @@
 //! seconds, so each alarm is evaluated over 1 s periods
 //! (`Alarm::with_period`) with its rule otherwise as generated.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use perfmon::preview::{Alarm, AlarmState, MetricStore, Window};
+use perfmon::preview::{AlarmState, MetricStore, Window};
 use perfmon_chat::local::{run_load, FaultKind, FaultPlan, LoadOptions};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfmon-fault-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
+mod common;
 
 /// Runs 14 s of load with `kind` on from 3 s to 9 s; the states of the
 /// generated alarm named `*{suffix}` over 1 s periods.
 async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
-    let run = scratch(&format!("{suffix}.jsonl"));
+    let run = common::scratch("perfmon-fault", &format!("{suffix}.jsonl"));
     let rounds = run_load(LoadOptions {
         connections: 8,
         round: Duration::from_secs(14),
@@ -39,21 +34,7 @@ async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
     let (store, errors) =
         MetricStore::read(std::io::BufReader::new(std::fs::File::open(&run).unwrap())).unwrap();
     assert!(errors.is_empty(), "{errors:?}");
-    let alarms = perfmon::dashboards::generate(&perfmon_chat::catalog())
-        .into_iter()
-        .find(|f| f.name == "alarms.json")
-        .unwrap()
-        .json
-        .to_string()
-        .replace("${Environment}", "dev");
-    let alarms: serde_json::Value = serde_json::from_str(&alarms).unwrap();
-    let alarm = alarms["alarms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["AlarmName"].as_str().unwrap().ends_with(suffix))
-        .unwrap();
-    let alarm = Alarm::from_json(alarm).unwrap().with_period(1);
+    let alarm = common::generated_alarm(&perfmon_chat::catalog(), "dev", suffix).with_period(1);
     let (from, to) = store.time_span().unwrap();
     let timeline = alarm
         .timeline(&store, &Window::covering(from, to, 1))

@@ -4,18 +4,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use perfmon::preview::{render, MetricStore, WidgetOutcome};
 use perfmon_chat::local::{run_demo, DemoOptions};
 
 /// Metrics only the Lambda layer records: a local run has none of them.
 const LAMBDA_LAYER_ONLY: [&str; 1] = ["Cold starts"];
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("perfmon-preview-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("perfmon-preview", name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

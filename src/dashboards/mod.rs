@@ -37,6 +37,29 @@ pub const ENVIRONMENT: &str = "${Environment}";
 /// Placeholder of the region.
 pub const REGION: &str = "${AWS::Region}";
 
+/// `json` with [`ENVIRONMENT`] and [`REGION`] filled in, as the template's
+/// `Fn::Sub` fills them: a body or an alarm ready to use on its own.
+pub fn resolved(json: &Value, environment: &str, region: &str) -> Value {
+    match json {
+        Value::String(s) => {
+            Value::String(s.replace(ENVIRONMENT, environment).replace(REGION, region))
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| resolved(v, environment, region))
+                .collect(),
+        ),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), resolved(v, environment, region)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// One generated file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generated {

@@ -19,23 +19,37 @@ pub fn chromium() -> Option<PathBuf> {
         return Some(binary);
     }
     assert!(
-        std::env::var_os("CI").is_none(),
+        !super::collector::in_ci(),
         "chromium is not installed (scripts/test.sh installs it)"
     );
     eprintln!("SKIPPED: chromium not installed (apt-get install chromium)");
     None
 }
 
-fn headless(browser: &Path) -> Command {
-    let mut command = Command::new(browser);
-    // Root in a container has no user namespace for the sandbox.
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-    ]);
-    command
+/// Runs headless Chromium on `page` with `args`; its output, once it
+/// succeeded.
+fn run(browser: &Path, page: &Path, args: &[String]) -> std::process::Output {
+    let output = Command::new(browser)
+        // Root in a container has no user namespace for the sandbox.
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(args)
+        .arg(format!(
+            "file://{}",
+            page.canonicalize().expect("the page exists").display()
+        ))
+        .output()
+        .expect("chromium runs");
+    assert!(
+        output.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 /// What a page did when loaded.
@@ -49,16 +63,8 @@ pub struct Loaded {
 
 /// Loads `page` and returns its DOM and console.
 pub fn load(browser: &Path, page: &Path) -> Loaded {
-    let output = headless(browser)
-        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
-        .arg(url(page))
-        .output()
-        .expect("chromium runs");
-    assert!(
-        output.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let args = ["--enable-logging=stderr", "--v=0", "--dump-dom"].map(String::from);
+    let output = run(browser, page, &args);
     Loaded {
         dom: String::from_utf8_lossy(&output.stdout).into_owned(),
         console: String::from_utf8_lossy(&output.stderr)
@@ -71,22 +77,9 @@ pub fn load(browser: &Path, page: &Path) -> Loaded {
 
 /// Writes a PNG screenshot of `page` at `width`×`height` to `png`.
 pub fn screenshot(browser: &Path, page: &Path, png: &Path, (width, height): (u32, u32)) {
-    let output = headless(browser)
-        .arg(format!("--window-size={width},{height}"))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(url(page))
-        .output()
-        .expect("chromium runs");
-    assert!(
-        output.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn url(page: &Path) -> String {
-    format!(
-        "file://{}",
-        page.canonicalize().expect("the page exists").display()
-    )
+    let args = [
+        format!("--window-size={width},{height}"),
+        format!("--screenshot={}", png.display()),
+    ];
+    run(browser, page, &args);
 }

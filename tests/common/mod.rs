@@ -38,6 +38,34 @@ pub fn chat_catalog() -> Catalog {
     Catalog::from_path(root().join("dashboards/catalog.json")).expect("the chat catalog is valid")
 }
 
+/// The alarm `catalog` generates whose name ends with `suffix`, with its
+/// `Environment` set to `environment`.
+pub fn generated_alarm(
+    catalog: &Catalog,
+    environment: &str,
+    suffix: &str,
+) -> perfmon::preview::Alarm {
+    let alarms = perfmon::dashboards::generate(catalog)
+        .into_iter()
+        .find(|f| f.kind == perfmon::dashboards::Kind::Alarms)
+        .expect("an alarms file");
+    let alarms = perfmon::dashboards::resolved(&alarms.json, environment, "local");
+    let alarm = alarms["alarms"]
+        .as_array()
+        .expect("an alarms array")
+        .iter()
+        .find(|a| a["AlarmName"].as_str().is_some_and(|n| n.ends_with(suffix)))
+        .unwrap_or_else(|| panic!("no alarm *{suffix}"));
+    perfmon::preview::Alarm::from_json(alarm).expect("a generated alarm evaluates")
+}
+
+/// `name` in a scratch directory of this test process, under `prefix`.
+pub fn scratch(prefix: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir.join(name)
+}
+
 /// Tests measure `MemoryUsage` as production is advised to: live heap bytes.
 #[global_allocator]
 static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();

@@ -46,8 +46,8 @@ pub struct LoadOptions {
 impl LoadOptions {
     /// The sampler the monitored rounds use, in words.
     pub fn sampler(&self) -> &'static str {
-        if std::env::var_os("OTEL_TRACES_SAMPLER").is_some() {
-            "OTEL_TRACES_SAMPLER"
+        if perfmon::env::var(perfmon::env::OTEL_TRACES_SAMPLER).is_some() {
+            perfmon::env::OTEL_TRACES_SAMPLER
         } else if self.trace_all {
             "every message traced"
         } else {

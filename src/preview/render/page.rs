@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::chart::{self, Chart};
 use super::{escape, timeline};
 use crate::catalog::Catalog;
-use crate::dashboards::{self, Kind, ENVIRONMENT, REGION};
+use crate::dashboards::{self, Kind};
 use crate::preview::{run, Alarm, AlarmError, DataQuery, MetricStore, QueryError, Window};
 
 /// Pixels of one grid column and one grid row.
@@ -85,7 +85,7 @@ pub fn render(
     let mut nav = String::new();
     let mut alarm_rows = String::new();
     for file in dashboards::generate(catalog) {
-        let json = substitute(&file.json, &environment);
+        let json = dashboards::resolved(&file.json, &environment, LOCAL_REGION);
         match file.kind {
             Kind::Dashboard => {
                 let name = file.name.trim_end_matches(".dashboard.json").to_owned();
@@ -248,15 +248,6 @@ fn metric_widget(
         ""
     };
     Ok((WidgetOutcome::Drawn(drawn), format!("{note}{svg}")))
-}
-
-/// `${Environment}` and `${AWS::Region}` filled in.
-fn substitute(json: &Value, environment: &str) -> Value {
-    let text = json
-        .to_string()
-        .replace(ENVIRONMENT, environment)
-        .replace(REGION, LOCAL_REGION);
-    serde_json::from_str(&text).unwrap_or_else(|_| json.clone())
 }
 
 fn only_environment(store: &MetricStore) -> Result<String, PreviewError> {
