@@ -176,3 +176,109 @@ fn moto_accepts_the_same_segments_and_returns_them_by_trace_id() {
     got.sort_by_key(|v| v.to_string());
     assert_eq!(got, sent);
 }
+
+/// An invocation under `parent` (a remote span context with `trace_id`),
+/// its operation and a child, flushed.
+fn invocation_under(telemetry: &Telemetry, trace_id: &str) {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    let parent = SpanContext::new(
+        TraceId::from_hex(trace_id).unwrap(),
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let cx = opentelemetry::Context::new().with_remote_span_context(parent);
+    let monitor = PerformanceMonitor::new(telemetry);
+    let mut op = monitor.start_with_context(common::op::WEBSOCKET_CONVERSATION, &cx, []);
+    let child_cx = op.context();
+    monitor
+        .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &child_cx, [])
+        .complete(true, []);
+    op.complete(true, []);
+}
+
+/// X-Ray refuses a trace id whose time part is more than 30 days old or 5
+/// minutes ahead, as that of any random W3C id propagated from another
+/// tracer is. Such an invocation's spans are counted lost and nothing else
+/// happens: the flush succeeds (the translator is never handed a batch it
+/// cannot translate, on which it would panic), and an accepted trace
+/// flushed with it still reaches the daemon.
+#[test]
+fn spans_of_a_trace_id_xray_refuses_are_counted_lost_and_the_rest_is_sent() {
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let telemetry = Telemetry::builder()
+        .with_catalog(common::chat_catalog())
+        .with_traces_exporter(ExporterKind::Xray)
+        .with_metrics_exporter(ExporterKind::None)
+        .with_xray_daemon_address(daemon.local_addr().unwrap())
+        .build()
+        .unwrap();
+    let w3c = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    // Only refused spans in the flush.
+    invocation_under(&telemetry, w3c);
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(telemetry.stats().spans_lost, 2);
+    let mut buf = [0u8; 65536];
+    assert!(daemon.recv(&mut buf).is_err(), "nothing is sent for them");
+
+    // Refused and accepted spans in one flush.
+    invocation_under(&telemetry, w3c);
+    invocation_under(&telemetry, &trace_root()[2..].replace('-', ""));
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(telemetry.stats().spans_lost, 4);
+    let n = daemon
+        .recv(&mut buf)
+        .expect("the accepted trace's document");
+    let doc: Value = serde_json::from_str(
+        std::str::from_utf8(&buf[..n])
+            .unwrap()
+            .strip_prefix(DAEMON_HEADER)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(doc["trace_id"], trace_root(), "{doc}");
+    assert_eq!(
+        doc["subsegments"].as_array().map(Vec::len),
+        Some(1),
+        "{doc}"
+    );
+}
+
+/// A flush whose every span the translator refuses for another reason
+/// (here a span named with characters X-Ray does not allow) fails that
+/// export, its spans counted lost, and the pipeline keeps working.
+#[test]
+fn a_batch_the_translator_cannot_take_fails_its_export_only() {
+    use opentelemetry::trace::{Span as _, TraceContextExt, Tracer as _};
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let telemetry = Telemetry::builder()
+        .with_catalog(common::chat_catalog())
+        .with_traces_exporter(ExporterKind::Xray)
+        .with_metrics_exporter(ExporterKind::None)
+        .with_xray_daemon_address(daemon.local_addr().unwrap())
+        .build()
+        .unwrap();
+    let header = format!("Root={};Parent=53995c3f42cd8ad8;Sampled=1", trace_root());
+    let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
+    let lambda = telemetry.propagator().extract(&carrier);
+    let tracer = telemetry.tracer();
+    tracer.start_with_context("{bad}\u{7}", &lambda).end();
+    let _ = telemetry.force_flush(Duration::from_secs(5));
+    assert_eq!(telemetry.stats().spans_lost, 1);
+
+    invocation_under(&telemetry, &trace_root()[2..].replace('-', ""));
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    let mut buf = [0u8; 65536];
+    assert!(daemon.recv(&mut buf).is_ok(), "the next flush is sent");
+    let _ = lambda.span();
+}

@@ -33,7 +33,8 @@ pub const DEFAULT_SPAN_QUEUE: usize = 2048;
 /// Running totals of lost telemetry, shared by the wrappers below.
 #[derive(Debug, Default)]
 pub(crate) struct Loss {
-    /// Spans dropped on a full queue or in a failed export.
+    /// Spans dropped on a full queue, in a failed export, or refused by
+    /// X-Ray for their trace id.
     pub(crate) spans: AtomicU64,
     /// Metric data points in failed exports.
     pub(crate) metric_points: AtomicU64,

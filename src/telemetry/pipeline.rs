@@ -96,7 +96,11 @@ pub(super) fn tracer_provider(
             .with_span_processor(pipe.batch(console::ConsoleSpanExporter::new(console.clone()))),
         (ExporterKind::Xray, _) => {
             let address = xray::daemon_address(b.xray_daemon)?;
-            let exporter = xray::exporter(address, &settings.catalog.indexed_attributes)?;
+            let exporter = xray::exporter(
+                address,
+                &settings.catalog.indexed_attributes,
+                counters.loss.clone(),
+            )?;
             tracer.with_span_processor(pipe.wrap(inline::InvocationSpanProcessor::new(
                 CountingSpanExporter::unqueued(exporter, counters.loss.clone()),
                 counters.spans_dropped.clone(),

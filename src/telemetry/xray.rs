@@ -13,11 +13,16 @@
 //! every other attribute goes to metadata. Spans pass the privacy processor
 //! before they reach this exporter, like every other.
 
+use std::future::Future as _;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Poll, Wake, Waker};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
@@ -25,6 +30,7 @@ use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
 use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
 
 use super::error::BuildError;
+use super::loss::Loss;
 use crate::env;
 
 /// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form: the
@@ -58,8 +64,13 @@ pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, Bui
     Ok(address)
 }
 
-/// The exporter for `addr`, annotating `indexed` attributes.
-pub(crate) fn exporter(addr: SocketAddr, indexed: &[String]) -> Result<UdpExporter, BuildError> {
+/// The exporter for `addr`, annotating `indexed` attributes; spans X-Ray
+/// would refuse are counted in `loss`.
+pub(crate) fn exporter(
+    addr: SocketAddr,
+    indexed: &[String],
+    loss: Arc<Loss>,
+) -> Result<UdpExporter, BuildError> {
     let client = XrayDaemonClient::new(addr).map_err(|source| BuildError::Spawn {
         what: "the X-Ray daemon client",
         source,
@@ -73,9 +84,10 @@ pub(crate) fn exporter(addr: SocketAddr, indexed: &[String]) -> Result<UdpExport
     if let Some(group) = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME) {
         translator = translator.with_log_group_name(group);
     }
-    Ok(UdpExporter(
-        XrayExporter::new(client).with_translator(translator),
-    ))
+    Ok(UdpExporter {
+        inner: XrayExporter::new(client).with_translator(translator),
+        loss,
+    })
 }
 
 /// The X-Ray exporter, given the resource without `cloud.provider`, so that
@@ -89,20 +101,77 @@ pub(crate) fn exporter(addr: SocketAddr, indexed: &[String]) -> Result<UdpExport
 /// node: the service `service.name`, under Lambda's own
 /// `AWS::Lambda::Function` node. The attribute is still exported with the
 /// resource on every other path.
+///
+/// It also guards the translator, which panics when no span of a batch can
+/// be translated (opentelemetry-aws 0.21: its document tree is empty and
+/// its iterator underflows):
+/// - spans whose trace id X-Ray refuses (its time part more than 30 days
+///   old or 5 minutes ahead, as any random W3C trace id is) are left out
+///   and counted as lost spans, never sent to the translator;
+/// - an empty batch is not translated;
+/// - a panic in the translator for any other reason fails the export (its
+///   spans are counted lost), never the invocation.
 #[derive(Debug)]
-pub(crate) struct UdpExporter(XrayExporter<XrayDaemonClient>);
+pub(crate) struct UdpExporter {
+    inner: XrayExporter<XrayDaemonClient>,
+    loss: Arc<Loss>,
+}
+
+/// The oldest trace id X-Ray accepts, in seconds (segment documents).
+const MAX_TRACE_ID_AGE_SECS: u64 = 30 * 24 * 60 * 60;
+/// How far ahead of the clock a trace id may be.
+const MAX_TRACE_ID_SKEW_SECS: u64 = 5 * 60;
+
+/// Whether X-Ray accepts a trace whose id is `id` at `now` (seconds since
+/// the epoch): the id's first 32 bits are its start time.
+pub(crate) fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
+    let time = (u128::from_be_bytes(id.to_bytes()) >> 96) as u64;
+    time + MAX_TRACE_ID_AGE_SECS > now && time < now + MAX_TRACE_ID_SKEW_SECS
+}
+
+struct NoWake;
+impl Wake for NoWake {
+    fn wake(self: Arc<Self>) {}
+}
 
 impl SpanExporter for UdpExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        self.0.export(batch).await
+    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let before = batch.len();
+        batch.retain(|span| accepted_by_xray(span.span_context.trace_id(), now));
+        let refused = before - batch.len();
+        if refused > 0 {
+            self.loss.spans.fetch_add(refused as u64, Ordering::Relaxed);
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // Translation runs in the first poll; the daemon client sends
+        // without waiting, so the first poll is usually the last.
+        let mut export = std::pin::pin!(self.inner.export(batch));
+        let waker = Waker::from(Arc::new(NoWake));
+        let first = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            export
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(&waker))
+        }));
+        match first {
+            Ok(Poll::Ready(result)) => result,
+            Ok(Poll::Pending) => export.await,
+            Err(_) => Err(OTelSdkError::InternalFailure(
+                "the X-Ray segment translator panicked".to_owned(),
+            )),
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        self.inner.force_flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -110,7 +179,7 @@ impl SpanExporter for UdpExporter {
             .iter()
             .filter(|(key, _)| key.as_str() != CLOUD_PROVIDER)
             .map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
-        self.0
+        self.inner
             .set_resource(&Resource::builder_empty().with_attributes(kept).build())
     }
 }
@@ -135,5 +204,20 @@ mod tests {
             "169.254.79.129:2000".parse::<SocketAddr>().unwrap()
         );
         assert!(parse("nowhere").is_err());
+    }
+
+    #[test]
+    fn trace_ids_outside_xrays_window_are_refused() {
+        let now = 1_764_400_000;
+        let id = |time: u64| opentelemetry::trace::TraceId::from((time as u128) << 96 | 0xabc);
+        assert!(accepted_by_xray(id(now), now));
+        assert!(accepted_by_xray(id(now - MAX_TRACE_ID_AGE_SECS + 1), now));
+        assert!(!accepted_by_xray(id(now - MAX_TRACE_ID_AGE_SECS), now));
+        assert!(accepted_by_xray(id(now + MAX_TRACE_ID_SKEW_SECS - 1), now));
+        assert!(!accepted_by_xray(id(now + MAX_TRACE_ID_SKEW_SECS), now));
+        // A random W3C id: its "time" is almost never this month.
+        let w3c =
+            opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+        assert!(!accepted_by_xray(w3c, now));
     }
 }
