@@ -9,6 +9,7 @@ pub mod emf;
 pub mod emulator;
 pub mod moto;
 pub mod rotel;
+pub mod runtime_api;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

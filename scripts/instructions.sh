@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Instructions per invocation on the Lambda export path (EMF lines and
+# X-Ray over UDP), counted by callgrind (benches/export_instructions.rs):
+# the same warm-up run with 0 and with N more chat messages, sampled and
+# unsampled, whole and for the flush alone (Telemetry::force_flush, what
+# benches/export.rs times). With --profile it also prints the functions that
+# cost the most over the sampled run (divide by warm-up + N = 1200).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=1000
+exe=$(cargo bench --bench export_instructions --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "export_instructions" and m.get("executable"):
+        print(m["executable"])')
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+count() { # invocations sampled [valgrind options]
+    valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "${@:3}" "$exe" "$1" "$2" 2>&1 \
+        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+per() { # sampled [valgrind options]: instructions per invocation
+    local base more
+    base=$(count 0 "$@")
+    more=$(count "$n" "$@")
+    echo $(( (more - base) / n ))
+}
+flush=--toggle-collect='perfmon::telemetry::Telemetry::force_flush'
+echo "| invocation | recording and flush | flush only |"
+echo "|---|---|---|"
+for sampled in 1 0; do
+    echo "| sampled=$sampled | $(per "$sampled") | $(per "$sampled" "$flush") |"
+done
+if [ "${1:-}" = "--profile" ]; then
+    per 1 >/dev/null
+    callgrind_annotate --inclusive=yes "$out/$n-1.out" 2>/dev/null | head -60 || true
+fi
