@@ -235,7 +235,13 @@ impl EmfExporter {
         }
         let mut dims: Vec<(String, String)> = attrs
             .iter()
-            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .map(|kv| {
+                let value = match &kv.value {
+                    opentelemetry::Value::String(s) => s.as_str().to_owned(),
+                    other => other.to_string(),
+                };
+                (kv.key.as_str().to_owned(), value)
+            })
             .collect();
         dims.sort();
         for set in &spec.dimensions {
