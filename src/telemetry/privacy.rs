@@ -22,7 +22,10 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-/// Key fragments whose string values are secrets, never exported.
+/// Key fragments whose string values are secrets, never exported; the
+/// scan finds them through [`fragments_at`], which the tests hold to this
+/// list.
+#[cfg(test)]
 const SECRET_KEYS: &[&str] = &[
     "token",
     "jwt",
@@ -31,7 +34,8 @@ const SECRET_KEYS: &[&str] = &[
     "secret",
     "credential",
 ];
-/// Key fragments that name personal data.
+/// Key fragments that name personal data (as above).
+#[cfg(test)]
 const PERSONAL_KEYS: &[&str] = &["email", "username", "user_name", "user.name"];
 
 /// What a key's name says about its value.
@@ -149,19 +153,34 @@ pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) const REDACTED: &str = "[redacted]";
 
+/// The fragments that start with the (lower-case) letter `b`, and whether
+/// they name secrets: those of `SECRET_KEYS` and `PERSONAL_KEYS`, each
+/// under its first letter (tested).
+fn fragments_at(b: u8) -> Option<(&'static [&'static str], bool)> {
+    Some(match b {
+        b't' => (&["token"], true),
+        b'j' => (&["jwt"], true),
+        b'a' => (&["authorization"], true),
+        b'p' => (&["password"], true),
+        b's' => (&["secret"], true),
+        b'c' => (&["credential"], true),
+        b'e' => (&["email"], false),
+        b'u' => (&["username", "user_name", "user.name"], false),
+        _ => return None,
+    })
+}
+
 /// Classifies a key in one pass: at each byte, only the fragments starting
-/// with that (lower-cased) letter are compared. Runs for every attribute of
-/// every span, so it avoids the naive fragments-times-positions scan.
+/// with that (lower-cased) letter are compared, one for most letters. Runs
+/// for every attribute of every recorded span.
 fn classify(key: &str) -> KeyClass {
     let bytes = key.as_bytes();
     let mut class = KeyClass::default();
     for i in 0..bytes.len() {
-        let rest = &bytes[i..];
-        let (fragments, secret) = match bytes[i].to_ascii_lowercase() {
-            b't' | b'j' | b'a' | b'p' | b's' | b'c' => (SECRET_KEYS, true),
-            b'e' | b'u' => (PERSONAL_KEYS, false),
-            _ => continue,
+        let Some((fragments, secret)) = fragments_at(bytes[i].to_ascii_lowercase()) else {
+            continue;
         };
+        let rest = &bytes[i..];
         let hit = fragments
             .iter()
             .any(|f| rest.len() >= f.len() && rest[..f.len()].eq_ignore_ascii_case(f.as_bytes()));
@@ -181,7 +200,9 @@ fn classify(key: &str) -> KeyClass {
 fn holds_jwt(value: &str) -> bool {
     let bytes = value.as_bytes();
     let mut from = 0;
-    while let Some(pos) = value[from..].find("eyJ") {
+    // A byte scan: building a substring searcher costs more than most
+    // attribute values are long.
+    while let Some(pos) = bytes[from..].windows(3).position(|w| w == b"eyJ") {
         let start = from + pos;
         let segments = bytes[start..]
             .split(|b| *b == b'.')
@@ -223,6 +244,23 @@ fn is_local_char(b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_fragment_is_found_under_its_first_letter_and_only_there() {
+        for (list, secret) in [(SECRET_KEYS, true), (PERSONAL_KEYS, false)] {
+            for fragment in list {
+                let (under, is_secret) = fragments_at(fragment.as_bytes()[0]).unwrap();
+                assert!(under.contains(fragment), "{fragment}");
+                assert_eq!(is_secret, secret, "{fragment}");
+            }
+        }
+        let all = SECRET_KEYS.len() + PERSONAL_KEYS.len();
+        let listed: usize = (b'a'..=b'z')
+            .filter_map(fragments_at)
+            .map(|(f, _)| f.len())
+            .sum();
+        assert_eq!(listed, all, "no fragment outside the two lists");
+    }
 
     fn processor(allow: bool) -> PrivacyProcessor<()> {
         PrivacyProcessor::new((), allow, Arc::new(AtomicU64::new(0)))
