@@ -2,6 +2,8 @@
 //! line do, and an unchanged `TelemetryLost` total is written once a
 //! minute rather than at every flush.
 
+#[cfg(test)]
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::json::Datum;
@@ -9,29 +11,33 @@ use super::{Dimensions, LOSS_REPEAT_MS};
 use crate::names;
 
 /// `TelemetryLost` values last written, by dimensions, with when (ms).
-pub(super) type LossReported = HashMap<Dimensions, (f64, u64)>;
+pub(super) type LossReported = HashMap<Vec<(String, String)>, (f64, u64)>;
 
 /// Drops `TelemetryLost` points that repeat the value last written for
 /// their dimensions less than [`LOSS_REPEAT_MS`] ago: a running total that
 /// has not moved says nothing new, and every line is billed.
 pub(super) fn drop_unchanged_loss<'a>(
     reported: &mut LossReported,
-    mut groups: BTreeMap<Dimensions, Vec<(&'a str, Datum)>>,
+    mut groups: BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>>,
     timestamp_ms: u64,
-) -> BTreeMap<Dimensions, Vec<(&'a str, Datum)>> {
+) -> BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>> {
     for (dims, data) in groups.iter_mut() {
         data.retain(|(name, datum)| {
             let (true, Datum::Single(value)) = (*name == names::TELEMETRY_LOST, datum) else {
                 return true;
             };
-            match reported.get(dims) {
+            let dims: Vec<(String, String)> = dims
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone().into_owned()))
+                .collect();
+            match reported.get(&dims) {
                 Some((last, at))
                     if last == value && timestamp_ms.saturating_sub(*at) < LOSS_REPEAT_MS =>
                 {
                     false
                 }
                 _ => {
-                    reported.insert(dims.clone(), (*value, timestamp_ms));
+                    reported.insert(dims, (*value, timestamp_ms));
                     true
                 }
             }
@@ -49,11 +55,11 @@ pub(super) fn drop_unchanged_loss<'a>(
 /// its dimensions ("Specification: Embedded metric format": the
 /// `CloudWatchMetrics` array may hold several directives).
 pub(super) fn merge<'a>(
-    groups: BTreeMap<Dimensions, Vec<(&'a str, Datum)>>,
-) -> Vec<(Dimensions, Vec<(&'a str, Datum)>)> {
-    let mut lines: Vec<(Dimensions, Vec<(&'a str, Datum)>)> = Vec::new();
+    groups: BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>>,
+) -> Vec<(Dimensions<'a>, Vec<(&'a str, Datum)>)> {
+    let mut lines: Vec<(Dimensions<'a>, Vec<(&'a str, Datum)>)> = Vec::new();
     for (dims, data) in groups {
-        let fits = |(root, metrics): &(Dimensions, Vec<(&str, Datum)>)| {
+        let fits = |(root, metrics): &(Dimensions<'a>, Vec<(&str, Datum)>)| {
             dims.iter()
                 .all(|(k, v)| root.iter().all(|(rk, rv)| rk != k || rv == v))
                 && data
@@ -105,11 +111,8 @@ mod tests {
         assert_eq!(kept(3.0, 91_000), 1, "a minute since it was written");
     }
 
-    fn dims(pairs: &[(&str, &str)]) -> Dimensions {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    fn dims(pairs: &[(&'static str, &'static str)]) -> Dimensions<'static> {
+        pairs.iter().map(|(k, v)| (*k, Cow::Borrowed(*v))).collect()
     }
 
     #[test]
@@ -137,13 +140,7 @@ mod tests {
             .map(|(root, data)| {
                 (
                     root.iter()
-                        .map(|(k, v)| {
-                            if k == "Environment" {
-                                v.as_str()
-                            } else {
-                                k.as_str()
-                            }
-                        })
+                        .map(|(k, v)| if *k == "Environment" { v.as_ref() } else { *k })
                         .collect(),
                     data.iter().map(|(n, _)| *n).collect(),
                 )

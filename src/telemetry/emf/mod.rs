@@ -32,6 +32,7 @@
 //! finite values). What fails is dropped and counted, logged once, and never
 //! panics.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -106,8 +107,9 @@ pub(crate) struct EmfExporter {
     loss_reported: Mutex<LossReported>,
 }
 
-/// A point's dimensions, sorted by key.
-pub(crate) type Dimensions = Vec<(String, String)>;
+/// A point's dimensions, sorted by key, borrowed from the export's data
+/// (a value that is not a string is formatted).
+pub(crate) type Dimensions<'a> = Vec<(&'a str, Cow<'a, str>)>;
 
 impl std::fmt::Debug for EmfExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -168,7 +170,7 @@ impl EmfExporter {
     /// Renders one export as EMF lines.
     pub(crate) fn render(&self, metrics: &ResourceMetrics, timestamp_ms: u64) -> Vec<String> {
         // Points grouped by their exact attributes: one line (or more) each.
-        let mut groups: BTreeMap<Dimensions, Vec<(&str, Datum)>> = BTreeMap::new();
+        let mut groups: BTreeMap<Dimensions<'_>, Vec<(&str, Datum)>> = BTreeMap::new();
         for point in metric_points(metrics) {
             let name = point.name;
             let Some(spec) = self.specs.get(name) else {
@@ -211,13 +213,13 @@ impl EmfExporter {
     }
 
     /// Checks a point; returns its dimensions sorted by key.
-    fn validate(
+    fn validate<'a>(
         &self,
         name: &str,
         spec: &Spec,
-        attrs: &[&KeyValue],
+        attrs: &[&'a KeyValue],
         datum: &Datum,
-    ) -> Result<Vec<(String, String)>, &'static str> {
+    ) -> Result<Dimensions<'a>, &'static str> {
         if name.is_empty() || name.len() > 255 || !name.is_ascii() {
             return Err("invalid metric name");
         }
@@ -233,14 +235,14 @@ impl EmfExporter {
         if !finite {
             return Err("non-finite value");
         }
-        let mut dims: Vec<(String, String)> = attrs
+        let mut dims: Dimensions<'a> = attrs
             .iter()
             .map(|kv| {
                 let value = match &kv.value {
-                    opentelemetry::Value::String(s) => s.as_str().to_owned(),
-                    other => other.to_string(),
+                    opentelemetry::Value::String(s) => Cow::Borrowed(s.as_str()),
+                    other => Cow::Owned(other.to_string()),
                 };
-                (kv.key.as_str().to_owned(), value)
+                (kv.key.as_str(), value)
             })
             .collect();
         dims.sort();
@@ -262,7 +264,7 @@ impl EmfExporter {
         }
         if dims
             .iter()
-            .any(|(k, _)| k == "_aws" || k == "traceId" || k == "requestId")
+            .any(|(k, _)| ["_aws", "traceId", "requestId"].contains(k))
         {
             return Err("reserved field used as a dimension");
         }
@@ -271,7 +273,7 @@ impl EmfExporter {
 
     fn lines_for(
         &self,
-        dims: &[(String, String)],
+        dims: &[(&str, Cow<'_, str>)],
         data: Vec<(&str, Datum)>,
         timestamp_ms: u64,
         invocation: &Invocation,
@@ -299,7 +301,7 @@ impl EmfExporter {
     /// this runs at the end of every invocation.
     fn line(
         &self,
-        dims: &[(String, String)],
+        dims: &[(&str, Cow<'_, str>)],
         metrics: &[(&str, String)],
         timestamp_ms: u64,
         invocation: &Invocation,
