@@ -12,7 +12,7 @@
 //! - [`Alarm`] evaluates a generated alarm period by period ([`AlarmRule`]
 //!   holds the M-out-of-N and missing-data rules).
 //!
-//! - with the `preview` feature, [`render`] draws every generated dashboard
+//! - with the `preview` feature, `render` draws every generated dashboard
 //!   and alarm timeline for a run into one HTML page.
 //!
 //! Each file cites the CloudWatch documentation for the rules it follows.
