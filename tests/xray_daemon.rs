@@ -30,20 +30,29 @@ fn trace_root() -> String {
 const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
 const TOKEN: &str = "eyJraWQiOiJrMSJ9.eyJzdWIiOiIxIn0.c2ln";
 
-/// Runs one invocation's operations with the X-Ray exporter and returns the
-/// segment documents the daemon address received.
-pub fn segments() -> Vec<Value> {
+/// A daemon address on loopback whose reads give up after `timeout`.
+fn daemon(timeout: Duration) -> UdpSocket {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon.set_read_timeout(Some(timeout)).unwrap();
     daemon
-        .set_read_timeout(Some(Duration::from_secs(2)))
-        .unwrap();
-    let telemetry = Telemetry::builder()
+}
+
+/// Traces to X-Ray over UDP to `daemon`, no metrics.
+fn xray_telemetry(daemon: &UdpSocket) -> Telemetry {
+    Telemetry::builder()
         .with_catalog(common::chat_catalog())
         .with_traces_exporter(ExporterKind::Xray)
         .with_metrics_exporter(ExporterKind::None)
         .with_xray_daemon_address(daemon.local_addr().unwrap())
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs one invocation's operations with the X-Ray exporter and returns the
+/// segment documents the daemon address received.
+pub fn segments() -> Vec<Value> {
+    let daemon = daemon(Duration::from_secs(2));
+    let telemetry = xray_telemetry(&daemon);
     let monitor = PerformanceMonitor::new(&telemetry);
     let header = format!("Root={};Parent=53995c3f42cd8ad8;Sampled=1", trace_root());
     let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
@@ -208,17 +217,8 @@ fn invocation_under(telemetry: &Telemetry, trace_id: &str) {
 /// flushed with it still reaches the daemon.
 #[test]
 fn spans_of_a_trace_id_xray_refuses_are_counted_lost_and_the_rest_is_sent() {
-    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
-    daemon
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let telemetry = Telemetry::builder()
-        .with_catalog(common::chat_catalog())
-        .with_traces_exporter(ExporterKind::Xray)
-        .with_metrics_exporter(ExporterKind::None)
-        .with_xray_daemon_address(daemon.local_addr().unwrap())
-        .build()
-        .unwrap();
+    let daemon = daemon(Duration::from_millis(500));
+    let telemetry = xray_telemetry(&daemon);
     let w3c = "4bf92f3577b34da6a3ce929d0e0e4736";
 
     // Only refused spans in the flush.
@@ -257,17 +257,8 @@ fn spans_of_a_trace_id_xray_refuses_are_counted_lost_and_the_rest_is_sent() {
 #[test]
 fn a_batch_the_translator_cannot_take_fails_its_export_only() {
     use opentelemetry::trace::{Span as _, TraceContextExt, Tracer as _};
-    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
-    daemon
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
-    let telemetry = Telemetry::builder()
-        .with_catalog(common::chat_catalog())
-        .with_traces_exporter(ExporterKind::Xray)
-        .with_metrics_exporter(ExporterKind::None)
-        .with_xray_daemon_address(daemon.local_addr().unwrap())
-        .build()
-        .unwrap();
+    let daemon = daemon(Duration::from_millis(500));
+    let telemetry = xray_telemetry(&daemon);
     let header = format!("Root={};Parent=53995c3f42cd8ad8;Sampled=1", trace_root());
     let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
     let lambda = telemetry.propagator().extract(&carrier);

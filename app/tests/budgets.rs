@@ -33,14 +33,10 @@ use std::time::{Duration, Instant};
 use common::app::fixture_json;
 use common::moto::Moto;
 use common::runtime_api::RuntimeApi;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry::Context;
-use perfmon_chat::store::{Connection, ConnectionStore, DynamoStore};
 use serde_json::Value;
 
 const INIT_ROUNDS: usize = 15;
 const INVOCATIONS: usize = 10_000;
-const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn conversation() -> PathBuf {
@@ -173,22 +169,7 @@ async fn init_size_and_memory() {
     let pool = moto.cognito();
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        tables.clone(),
-        opentelemetry_sdk::trace::SdkTracerProvider::default().tracer("test"),
-    )
-    .put(
-        &Context::new(),
-        &Connection {
-            connection_id: CONNECTION.to_owned(),
-            connected_at: 1707503007396,
-            user_id: Some("sub-42".to_owned()),
-            auth_expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
+    common::app::store_authenticated_connection(&sdk, &tables).await;
     // The X-Ray daemon: datagrams are read and dropped.
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     let daemon_address = daemon.local_addr().unwrap().to_string();
@@ -197,19 +178,12 @@ async fn init_size_and_memory() {
         while daemon.recv(&mut buf).is_ok() {}
     });
 
-    let s = |v: &Value| v.as_str().unwrap().to_owned();
     let app_env: Vec<(&'static str, String)> = [
         ("AWS_XRAY_DAEMON_ADDRESS", daemon_address),
         ("PERFMON_ENVIRONMENT", "budgets".to_owned()),
-        ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
-        ("PERFMON_COGNITO_CLIENT_ID", s(&pool["client_id"])),
-        ("PERFMON_COGNITO_JWKS_URL", s(&pool["jwks_url"])),
-        ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
-        ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
-        ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
     ]
     .into_iter()
-    .chain(common::app::moto_env(&moto))
+    .chain(common::app::function_env(&moto, &pool, &tables))
     .collect();
     let none: Vec<(&'static str, String)> = app_env
         .iter()

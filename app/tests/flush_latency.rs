@@ -38,7 +38,7 @@ use opentelemetry::Context;
 use perfmon::lambda::{FlushMode, PerformanceLayer};
 use perfmon::{OtlpProtocol, PerformanceMonitor, Telemetry};
 use perfmon_chat::local::LocalApp;
-use perfmon_chat::store::{Connection, ConnectionStore};
+use perfmon_chat::store::ConnectionStore;
 use perfmon_chat::ChatMonitor;
 
 const INVOCATIONS: usize = 1_000;
@@ -46,7 +46,6 @@ const INVOCATIONS: usize = 1_000;
 /// local collector.
 const GAP: Duration = Duration::from_millis(5);
 const BLOCK: usize = 100;
-const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
 
 /// A function serving chat messages, monitored with `mode` (`None`: not
 /// monitored), run by the runtime against its own emulator.
@@ -69,16 +68,12 @@ fn function(mode: Option<FlushMode>, collector: &str) -> Emulator {
     );
     let local = LocalApp::new(ChatMonitor::on(&telemetry).expect("the chat catalog"));
     // Frames posted to the connection are kept, never read.
-    let inbox = local.poster.register(CONNECTION);
-    block_on(local.store.put(
-        &Context::new(),
-        &Connection {
-            connection_id: CONNECTION.to_owned(),
-            connected_at: 1707503007396,
-            user_id: Some("sub-42".to_owned()),
-            auth_expires_at: None,
-        },
-    ))
+    let inbox = local.poster.register(common::app::CONNECTION);
+    block_on(
+        local
+            .store
+            .put(&Context::new(), &common::app::authenticated_connection()),
+    )
     .expect("the connection is stored");
     let app = local.app;
     let handler = service_fn(move |event: LambdaEvent<_>| {

@@ -119,15 +119,9 @@ async fn invocations_reach_the_collector_in_docker_and_x_ray() {
         ("OTEL_LOGS_EXPORTER", "otlp".to_owned()),
         ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
         ("PERFMON_FLUSH_TIMEOUT_MS", "3000".to_owned()),
-        ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
-        ("PERFMON_COGNITO_CLIENT_ID", s(&pool["client_id"])),
-        ("PERFMON_COGNITO_JWKS_URL", s(&pool["jwks_url"])),
-        ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
-        ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
-        ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
     ]
     .into_iter()
-    .chain(common::app::moto_env(&moto))
+    .chain(common::app::function_env(&moto, &pool, &tables))
     .collect::<Vec<_>>();
     let Some(emulator) = Emulator::watch(package(), &["--all-features"], &env) else {
         return;

@@ -17,13 +17,9 @@ use std::time::{Duration, Instant};
 use common::app::fixture_json;
 use common::emulator::{Emulator, Function};
 use common::moto::Moto;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry::Context;
-use perfmon_chat::store::{Connection, ConnectionStore, DynamoStore};
 use serde_json::{json, Value};
 
 const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
-const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
 
 /// The function's stdout, split into EMF lines and log lines.
 fn printed(output: &str) -> (Vec<Value>, Vec<Value>) {
@@ -67,23 +63,7 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
     // The connection authenticated earlier, as `auth` leaves it.
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        tables.clone(),
-        opentelemetry_sdk::trace::SdkTracerProvider::default().tracer("test"),
-    );
-    store
-        .put(
-            &Context::new(),
-            &Connection {
-                connection_id: CONNECTION.to_owned(),
-                connected_at: 1707503007396,
-                user_id: Some("sub-42".to_owned()),
-                auth_expires_at: None,
-            },
-        )
-        .await
-        .unwrap();
+    common::app::store_authenticated_connection(&sdk, &tables).await;
 
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
     daemon
@@ -92,7 +72,6 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
     let Some(emulator) = Emulator::runtime_api("ws-conversation") else {
         return;
     };
-    let s = |v: &Value| v.as_str().unwrap().to_owned();
     let function = Function::start(
         Path::new(env!("CARGO_BIN_EXE_ws-conversation")),
         "ws-conversation",
@@ -109,15 +88,9 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
                 daemon.local_addr().unwrap().to_string(),
             ),
             ("PERFMON_ENVIRONMENT", "e2e".to_owned()),
-            ("PERFMON_COGNITO_ISSUER", s(&pool["issuer"])),
-            ("PERFMON_COGNITO_CLIENT_ID", s(&pool["client_id"])),
-            ("PERFMON_COGNITO_JWKS_URL", s(&pool["jwks_url"])),
-            ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
-            ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
-            ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
         ]
         .into_iter()
-        .chain(common::app::moto_env(&moto))
+        .chain(common::app::function_env(&moto, &pool, &tables))
         .collect::<Vec<_>>(),
     );
 

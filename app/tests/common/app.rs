@@ -124,3 +124,54 @@ pub async fn sdk_config(moto: &super::moto::Moto) -> aws_config::SdkConfig {
         .load()
         .await
 }
+
+/// The fixtures' connection as `auth` leaves it: authenticated as `sub-42`.
+pub fn authenticated_connection() -> perfmon_chat::store::Connection {
+    perfmon_chat::store::Connection {
+        connection_id: CONNECTION.to_owned(),
+        connected_at: 1707503007396,
+        user_id: Some("sub-42".to_owned()),
+        auth_expires_at: None,
+    }
+}
+
+/// Stores [`authenticated_connection`] in the connections table on moto.
+#[cfg(feature = "aws")]
+pub async fn store_authenticated_connection(
+    sdk: &aws_config::SdkConfig,
+    tables: &perfmon_chat::store::Tables,
+) {
+    use opentelemetry::trace::TracerProvider as _;
+    use perfmon_chat::store::ConnectionStore as _;
+    perfmon_chat::store::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        tables.clone(),
+        opentelemetry_sdk::trace::SdkTracerProvider::default().tracer("test"),
+    )
+    .put(&opentelemetry::Context::new(), &authenticated_connection())
+    .await
+    .expect("the connection is stored");
+}
+
+/// What a Lambda binary of the app reads, pointed at `moto`: the Cognito
+/// pool (`Moto::cognito`), the tables, the Management API and the SDK's
+/// endpoint and credentials.
+#[cfg(feature = "aws")]
+pub fn function_env(
+    moto: &super::moto::Moto,
+    pool: &serde_json::Value,
+    tables: &perfmon_chat::store::Tables,
+) -> Vec<(&'static str, String)> {
+    let s = |key: &str| pool[key].as_str().expect("the pool field").to_owned();
+    [
+        ("PERFMON_COGNITO_ISSUER", s("issuer")),
+        ("PERFMON_COGNITO_CLIENT_ID", s("client_id")),
+        ("PERFMON_COGNITO_JWKS_URL", s("jwks_url")),
+        ("PERFMON_CONNECTIONS_TABLE", tables.connections.clone()),
+        ("PERFMON_MESSAGES_TABLE", tables.messages.clone()),
+        ("PERFMON_MANAGEMENT_ENDPOINT", moto.endpoint.clone()),
+    ]
+    .into_iter()
+    .chain(moto_env(moto))
+    .collect()
+}
