@@ -4,14 +4,15 @@
 
 #[cfg(test)]
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::json::Datum;
 use super::{Dimensions, LOSS_REPEAT_MS};
 use crate::names;
 
-/// `TelemetryLost` values last written, by dimensions, with when (ms).
-pub(super) type LossReported = HashMap<Vec<(String, String)>, (f64, u64)>;
+/// `TelemetryLost` values last written, by dimensions, with when (ms): one
+/// entry per signal, so a list, searched without copying the dimensions.
+pub(super) type LossReported = Vec<(Vec<(String, String)>, (f64, u64))>;
 
 /// Drops `TelemetryLost` points that repeat the value last written for
 /// their dimensions less than [`LOSS_REPEAT_MS`] ago: a running total that
@@ -26,18 +27,29 @@ pub(super) fn drop_unchanged_loss<'a>(
             let (true, Datum::Single(value)) = (*name == names::TELEMETRY_LOST, datum) else {
                 return true;
             };
-            let dims: Vec<(String, String)> = dims
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone().into_owned()))
-                .collect();
-            match reported.get(&dims) {
-                Some((last, at))
+            let same = |(key, _): &&mut (Vec<(String, String)>, (f64, u64))| {
+                key.len() == dims.len()
+                    && key
+                        .iter()
+                        .zip(dims.iter())
+                        .all(|((k, v), (dk, dv))| k == dk && v == dv)
+            };
+            match reported.iter_mut().find(same) {
+                Some((_, (last, at)))
                     if last == value && timestamp_ms.saturating_sub(*at) < LOSS_REPEAT_MS =>
                 {
                     false
                 }
-                _ => {
-                    reported.insert(dims, (*value, timestamp_ms));
+                Some((_, entry)) => {
+                    *entry = (*value, timestamp_ms);
+                    true
+                }
+                None => {
+                    let key = dims
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone().into_owned()))
+                        .collect();
+                    reported.push((key, (*value, timestamp_ms)));
                     true
                 }
             }
