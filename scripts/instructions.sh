@@ -33,6 +33,6 @@ for sampled in 1 0; do
     echo "| sampled=$sampled | $(per "$sampled") | $(per "$sampled" "$flush") |"
 done
 if [ "${1:-}" = "--profile" ]; then
-    per 1 >/dev/null
+    count "$n" 1 >/dev/null
     callgrind_annotate --inclusive=yes "$out/$n-1.out" 2>/dev/null | head -60 || true
 fi

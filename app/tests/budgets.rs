@@ -156,7 +156,8 @@ fn stripped_bytes(executable: &Path) -> u64 {
     size
 }
 
-fn median(mut samples: Vec<f64>) -> (f64, f64, f64) {
+/// Minimum, median and 90th percentile.
+fn spread(mut samples: Vec<f64>) -> (f64, f64, f64) {
     samples.sort_by(f64::total_cmp);
     let at = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
     (at(0), at(50), at(90))
@@ -233,7 +234,7 @@ fn measure(variants: &[Variant]) {
     );
     println!("| executable | min (ms) | median (ms) | p90 (ms) |\n|---|---|---|---|");
     for (v, samples) in variants.iter().zip(init) {
-        let (min, p50, p90) = median(samples);
+        let (min, p50, p90) = spread(samples);
         println!("| {} | {min:.1} | {p50:.1} | {p90:.1} |", v.name);
     }
 

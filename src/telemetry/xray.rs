@@ -124,7 +124,7 @@ const MAX_TRACE_ID_SKEW_SECS: u64 = 5 * 60;
 
 /// Whether X-Ray accepts a trace whose id is `id` at `now` (seconds since
 /// the epoch): the id's first 32 bits are its start time.
-pub(crate) fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
+fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
     let time = (u128::from_be_bytes(id.to_bytes()) >> 96) as u64;
     time + MAX_TRACE_ID_AGE_SECS > now && time < now + MAX_TRACE_ID_SKEW_SECS
 }

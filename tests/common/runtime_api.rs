@@ -72,7 +72,7 @@ impl RuntimeApi {
     }
 
     /// When the function first asked for an event, if it has.
-    pub fn first_next(&self) -> Option<Instant> {
+    fn first_next(&self) -> Option<Instant> {
         self.shared.lock().unwrap().first_next
     }
 
