@@ -75,7 +75,7 @@ impl ChatMetrics {
     /// disconnect.
     pub fn connection_duration(&self, lifetime: Duration) {
         self.connection_duration
-            .record(lifetime.as_secs_f64() * 1000.0, []);
+            .record(perfmon::clock::millis(lifetime), []);
     }
 
     /// Why a connection ended.

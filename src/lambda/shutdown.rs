@@ -47,7 +47,7 @@ pub async fn shutdown_on_sigterm(telemetry: Arc<Telemetry>) {
         let started = Instant::now();
         let flushed =
             tokio::task::spawn_blocking(move || telemetry.shutdown(SHUTDOWN_BUDGET)).await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let elapsed_ms = crate::clock::millis(started.elapsed());
         match flushed {
             Ok(Ok(())) => tracing::info!(elapsed_ms, "telemetry flushed on shutdown"),
             Ok(Err(error)) => tracing::warn!(%error, elapsed_ms, "telemetry shutdown incomplete"),

@@ -215,7 +215,7 @@ impl OperationMonitor {
         let error = failure.as_ref().map(|f| f.code);
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.started.monotonic);
-        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        let duration_ms = crate::clock::millis(elapsed);
         let end_time = self.started.wall + elapsed;
         let state = &*self.state;
         let shared = &*state.shared;

@@ -78,12 +78,11 @@ pub(crate) struct SpanSummary {
 
 fn summarize(batch: &[SpanData], into: &mut Summaries) {
     for span in batch {
-        let ms = span
-            .end_time
-            .duration_since(span.start_time)
-            .unwrap_or_default()
-            .as_secs_f64()
-            * 1000.0;
+        let ms = crate::clock::millis(
+            span.end_time
+                .duration_since(span.start_time)
+                .unwrap_or_default(),
+        );
         let kind = format!("{:?}", span.span_kind).to_lowercase();
         let entry = into.entry((span.name.to_string(), kind)).or_default();
         entry.count += 1;
