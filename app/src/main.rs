@@ -68,6 +68,10 @@ enum Command {
         /// Rounds, alternating monitoring on and off (on first).
         #[arg(long, default_value_t = LoadOptions::default().rounds as u64, value_parser = clap::value_parser!(u64).range(1..))]
         rounds: u64,
+        /// A first round, monitored and not counted, that takes the
+        /// process's warm-up out of the measured rounds, seconds; 0 skips it.
+        #[arg(long, default_value_t = LoadOptions::default().warmup.as_secs())]
+        warmup_seconds: u64,
         /// Messages per second offered by all clients together; unset sends
         /// as fast as replies come back.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
             connections,
             seconds,
             rounds,
+            warmup_seconds,
             rate,
             no_progress,
             emf_out,
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
             connections: connections as usize,
             round: Duration::from_secs(seconds),
             rounds: rounds as usize,
+            warmup: Duration::from_secs(warmup_seconds),
             rate,
             progress: !no_progress,
             emf_out,
@@ -201,13 +207,20 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
         fault.unwrap_or_default()
     );
     println!(
-        "{:<6} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
+        "{:<7} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
         "round", "monitoring", "messages", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors"
     );
-    for (i, r) in rounds.iter().enumerate() {
+    let mut number = 0;
+    for r in &rounds {
+        let label = if r.warmup {
+            "warm-up".to_owned()
+        } else {
+            number += 1;
+            number.to_string()
+        };
         println!(
-            "{:<6} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
-            i + 1,
+            "{:<7} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+            label,
             if r.monitoring { "on" } else { "off" },
             r.messages,
             r.throughput(),
@@ -220,12 +233,12 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
     let mean = |on: bool| {
         let picked: Vec<f64> = rounds
             .iter()
-            .filter(|r| r.monitoring == on)
+            .filter(|r| !r.warmup && r.monitoring == on)
             .map(|r| r.throughput())
             .collect();
         picked.iter().sum::<f64>() / picked.len().max(1) as f64
     };
-    if rounds.iter().any(|r| !r.monitoring) {
+    if rounds.iter().any(|r| !r.warmup && !r.monitoring) {
         println!(
             "\nthroughput with monitoring = {:.1} % of without (mean of alternating rounds)",
             100.0 * mean(true) / mean(false)

@@ -1,5 +1,6 @@
 //! `perfmon load` drives real WebSocket clients in alternating rounds with
-//! monitoring on and off, bounded in time, and reports both.
+//! monitoring on and off, after an uncounted warm-up round, bounded in
+//! time, and reports both.
 
 use std::process::Command;
 
@@ -14,6 +15,8 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
             "1",
             "--rounds",
             "2",
+            "--warmup-seconds",
+            "1",
             "--no-progress",
         ])
         .output()
@@ -27,6 +30,14 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
         .collect();
     assert_eq!(rows.len(), 2, "{text}");
     assert_eq!((rows[0][1], rows[1][1]), ("on", "off"));
+    let warmup: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("warm-up"))
+        .expect("the warm-up round is reported")
+        .split_whitespace()
+        .collect();
+    assert_eq!(warmup[1], "on", "{text}");
+    assert!(warmup[2].parse::<u64>().unwrap() > 0, "{text}");
     for row in &rows {
         let messages: u64 = row[2].parse().unwrap();
         assert!(messages > 0, "{text}");
@@ -52,6 +63,8 @@ fn a_fixed_rate_run_offers_about_that_rate() {
             "1",
             "--rate",
             "200",
+            "--warmup-seconds",
+            "0",
             "--no-progress",
         ])
         .output()
@@ -59,6 +72,10 @@ fn a_fixed_rate_run_offers_about_that_rate() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("200 msg/s offered"), "{text}");
+    assert!(
+        !text.contains("warm-up"),
+        "--warmup-seconds 0 skips it: {text}"
+    );
     let row: Vec<&str> = text
         .lines()
         .find(|l| l.starts_with('1'))

@@ -18,6 +18,7 @@ async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
         connections: 8,
         round: Duration::from_secs(14),
         rounds: 1,
+        warmup: Duration::ZERO,
         rate: Some(160),
         progress: false,
         emf_out: Some(run.clone()),

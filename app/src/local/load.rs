@@ -28,6 +28,11 @@ pub struct LoadOptions {
     pub round: Duration,
     /// Rounds, alternating monitoring on and off (on first).
     pub rounds: usize,
+    /// A round before the measured ones, with monitoring on, no fault and
+    /// its EMF lines discarded: whichever round runs first also pays the
+    /// process's own warm-up (the allocator's first pages, the runtime's
+    /// threads), which is not a cost of monitoring. Zero skips it.
+    pub warmup: Duration,
     /// Messages per second offered by all clients together; `None` sends
     /// as fast as replies come back.
     pub rate: Option<u64>,
@@ -62,6 +67,7 @@ impl Default for LoadOptions {
             connections: 200,
             round: Duration::from_secs(5),
             rounds: 4,
+            warmup: Duration::from_secs(2),
             rate: None,
             progress: true,
             emf_out: None,
@@ -74,6 +80,8 @@ impl Default for LoadOptions {
 /// One round's result.
 #[derive(Debug, Clone)]
 pub struct Round {
+    /// The warm-up round, not one of the measured ones.
+    pub warmup: bool,
     /// Whether monitoring was on.
     pub monitoring: bool,
     /// Replies received.
@@ -93,7 +101,7 @@ impl Round {
     }
 }
 
-/// Runs the rounds.
+/// Runs the warm-up round, if any, then the rounds.
 pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
     let emf = options
         .emf_out
@@ -101,6 +109,17 @@ pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
         .map(super::emf_file)
         .transpose()?;
     let mut rounds = Vec::new();
+    if !options.warmup.is_zero() {
+        let warmup = LoadOptions {
+            round: options.warmup,
+            fault: None,
+            ..options.clone()
+        };
+        rounds.push(Round {
+            warmup: true,
+            ..round(&warmup, true, None).await?
+        });
+    }
     for i in 0..options.rounds {
         let writer = match &emf {
             Some(file) => Some(
@@ -297,6 +316,7 @@ async fn round(
         }
     };
     Ok(Round {
+        warmup: false,
         monitoring,
         messages: replies.load(Ordering::Relaxed),
         errors: errors.load(Ordering::Relaxed),
