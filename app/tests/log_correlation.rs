@@ -179,6 +179,16 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         );
         assert!(line["coldStart"].is_boolean(), "{line}");
     }
+    // `MemoryUsage` is the live heap (the binaries install perfmon's
+    // counting allocator), so a normal invocation breaches no memory
+    // threshold; the resident set, over 20 MiB, would breach
+    // `authentication_jwt_verification`'s on every invocation.
+    for e in &emf {
+        if let Some(bytes) = e["MemoryUsage"].as_u64() {
+            assert!(bytes > 0 && bytes < 20 << 20, "{e}");
+        }
+        assert_ne!(e["Metric"], "MemoryUsage", "no memory breach: {e}");
+    }
     for line in logs.iter().filter(|l| {
         l["message"] == "chat message processed" || l["message"] == "authentication failed"
     }) {
