@@ -56,6 +56,30 @@ fn segment_ids(daemon: &UdpSocket, traces: &mut BTreeSet<String>, ids: &mut BTre
     }
 }
 
+/// CloudWatch Logs bills per byte: the EMF lines an invocation wrote, and
+/// their bytes with the newline.
+fn volume(emf: &[Value], request_id: &str) -> (usize, usize) {
+    let lines: Vec<String> = emf
+        .iter()
+        .filter(|e| e["requestId"] == request_id)
+        .map(Value::to_string)
+        .collect();
+    (lines.len(), lines.iter().map(|l| l.len() + 1).sum())
+}
+
+/// `MemoryUsage` is the live heap (the binaries install perfmon's counting
+/// allocator), so a normal invocation breaches no memory threshold; the
+/// resident set, over 20 MiB, would breach
+/// `authentication_jwt_verification`'s on every invocation.
+fn assert_no_memory_breach(emf: &[Value]) {
+    for e in emf {
+        if let Some(bytes) = e["MemoryUsage"].as_u64() {
+            assert!(bytes > 0 && bytes < 20 << 20, "{e}");
+        }
+        assert_ne!(e["Metric"], "MemoryUsage", "no memory breach: {e}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
     let Some(moto) = Moto::start() else { return };
@@ -132,18 +156,6 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         eprintln!("{}", function.output());
     }
 
-    // CloudWatch Logs bills per byte: what each invocation writes as EMF.
-    let volume = |request_id: &str| {
-        let lines: Vec<String> = emf
-            .iter()
-            .filter(|e| e["requestId"] == request_id)
-            .map(Value::to_string)
-            .collect();
-        (
-            lines.len(),
-            lines.iter().map(|l| l.len() + 1).sum::<usize>(),
-        )
-    };
     for (message, level) in [
         ("chat message processed", "INFO"),
         ("authentication failed", "WARN"),
@@ -179,20 +191,11 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
         );
         assert!(line["coldStart"].is_boolean(), "{line}");
     }
-    // `MemoryUsage` is the live heap (the binaries install perfmon's
-    // counting allocator), so a normal invocation breaches no memory
-    // threshold; the resident set, over 20 MiB, would breach
-    // `authentication_jwt_verification`'s on every invocation.
-    for e in &emf {
-        if let Some(bytes) = e["MemoryUsage"].as_u64() {
-            assert!(bytes > 0 && bytes < 20 << 20, "{e}");
-        }
-        assert_ne!(e["Metric"], "MemoryUsage", "no memory breach: {e}");
-    }
+    assert_no_memory_breach(&emf);
     for line in logs.iter().filter(|l| {
         l["message"] == "chat message processed" || l["message"] == "authentication failed"
     }) {
-        let (lines, bytes) = volume(line["requestId"].as_str().expect("a requestId"));
+        let (lines, bytes) = volume(&emf, line["requestId"].as_str().expect("a requestId"));
         let start = if line["coldStart"] == true {
             "cold"
         } else {
@@ -241,4 +244,61 @@ async fn a_json_log_line_leads_to_its_segment_and_its_emf_lines() {
     assert_eq!(processed["coldStart"], true, "the first invocation");
     assert_eq!(processed["session_id"], "session-42");
     assert_eq!(processed["database_operations"], 3);
+}
+
+/// `ws-connection`'s EMF volume: two connects and two disconnects, the
+/// first a cold start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_and_disconnect_write_their_emf_lines() {
+    let Some(moto) = Moto::start() else { return };
+    let pool = moto.cognito();
+    let sdk = common::app::sdk_config(&moto).await;
+    let tables = common::app::create_tables(&sdk).await;
+    let Some(emulator) = Emulator::runtime_api("ws-connection") else {
+        return;
+    };
+    let function = Function::start(
+        Path::new(env!("CARGO_BIN_EXE_ws-connection")),
+        "ws-connection",
+        &emulator,
+        &[("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned())]
+            .into_iter()
+            .chain(common::app::function_env(&moto, &pool, &tables))
+            .collect::<Vec<_>>(),
+    );
+    let kinds = ["connect", "disconnect", "connect", "disconnect"];
+    for kind in kinds {
+        let answer = emulator.invoke("_", &fixture_json(kind));
+        assert_eq!(answer["statusCode"], 200, "{answer}\n{}", function.output());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let emf = loop {
+        let (emf, _) = printed(&function.output());
+        // Invocations in the order their first EMF line was written.
+        let mut requests: Vec<&str> = Vec::new();
+        for e in &emf {
+            let id = e["requestId"]
+                .as_str()
+                .expect("every EMF line has its requestId");
+            if !requests.contains(&id) {
+                requests.push(id);
+            }
+        }
+        if requests.len() == kinds.len() {
+            for (i, (kind, id)) in kinds.iter().zip(&requests).enumerate() {
+                let (lines, bytes) = volume(&emf, id);
+                let start = if i == 0 { "cold" } else { "warm" };
+                eprintln!("EMF per invocation ({kind}, {start}): {lines} lines, {bytes} bytes");
+            }
+            break emf;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "EMF lines of {} invocations: {requests:?}\n{}",
+            kinds.len(),
+            function.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_no_memory_breach(&emf);
 }
