@@ -2,10 +2,8 @@
 
 use perfmon_chat::Route;
 
-/// `MemoryUsage` is the live heap this counts. The resident set of a
-/// warm `ws-conversation` is about 22 MiB, mostly code and the runtime's
-/// own pages: above `authentication_jwt_verification`'s 20 MiB threshold,
-/// it would breach on every invocation and keep that alarm firing.
+/// `MemoryUsage` is the live heap this counts, as in `ws-conversation`
+/// (which says why).
 #[global_allocator]
 static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
 
