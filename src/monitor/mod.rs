@@ -107,7 +107,10 @@ impl PerformanceMonitor {
     pub fn new(telemetry: &crate::Telemetry) -> Self {
         let settings = telemetry.settings();
         let catalog = &settings.catalog;
-        let meter = telemetry.meter();
+        // The core instruments record exactly their declared keys (`base`,
+        // plus `ErrorType` or `Metric`), so they skip the catalog views'
+        // key filter.
+        let meter = telemetry.catalog_meter();
         let tracer = telemetry.tracer();
         let memory_source = settings.memory_source;
         let environment = StringValue::from(intern(&settings.environment));
@@ -134,11 +137,7 @@ impl PerformanceMonitor {
         PerformanceMonitor {
             inner: Arc::new(Inner {
                 tracer,
-                custom: custom::CustomMetrics::new(
-                    &telemetry.catalog_meter(),
-                    catalog,
-                    &environment,
-                ),
+                custom: custom::CustomMetrics::new(&meter, catalog, &environment),
                 environment,
                 listed,
                 unlisted: RwLock::new(HashMap::new()),

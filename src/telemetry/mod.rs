@@ -54,9 +54,11 @@ use stats::Counters;
 
 /// Instrumentation scope of everything perfmon records.
 pub const SCOPE: &str = "perfmon";
-/// Instrumentation scope of the catalog's custom metrics, recorded only
-/// through typed handles that set exactly the declared dimension keys; the
-/// catalog views leave their attributes unfiltered (see `views`).
+/// Instrumentation scope of the catalog's metrics that perfmon records with
+/// exactly their declared dimension keys: the core metrics of a
+/// [`PerformanceMonitor`](crate::PerformanceMonitor) and the custom metrics'
+/// typed handles. The catalog views leave their attributes unfiltered (see
+/// `views`).
 pub const CATALOG_SCOPE: &str = "perfmon.catalog";
 
 /// The telemetry pipeline of one process: tracer and meter providers with
@@ -117,7 +119,8 @@ impl Telemetry {
         self.meter_provider.meter(SCOPE)
     }
 
-    /// The meter of the catalog's typed handles ([`CATALOG_SCOPE`]).
+    /// The meter of the monitor's core instruments and the catalog's typed
+    /// handles ([`CATALOG_SCOPE`]).
     pub(crate) fn catalog_meter(&self) -> Meter {
         self.meter_provider.meter(CATALOG_SCOPE)
     }

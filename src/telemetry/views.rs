@@ -4,9 +4,10 @@
 //!   CloudWatch can compute p50/p90/p99 from the exported distribution.
 //! - Every catalog metric keeps only the attribute keys of its declared
 //!   dimension sets; anything else a caller records is dropped by the SDK,
-//!   so no id can become a dimension. The catalog's typed handles record
-//!   under [`CATALOG_SCOPE`] and set exactly the declared keys, so their
-//!   instruments skip the filter, which would cost every record.
+//!   so no id can become a dimension. The monitor's core instruments and
+//!   the catalog's typed handles record under [`CATALOG_SCOPE`] and set
+//!   exactly the declared keys, so their instruments skip the filter, which
+//!   would cost every record.
 
 use std::collections::HashMap;
 use std::sync::Arc;
