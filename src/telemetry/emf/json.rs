@@ -65,91 +65,108 @@ fn push_midpoint(out: &mut String, v: f64) {
     push_number(out, rounded);
 }
 
-/// A datum's JSON values: one for a single value, one per chunk of at most
-/// 100 pairs for a distribution. Chunk counts add up to the whole; chunk
-/// sums are estimated from the midpoints except the last, which takes the
-/// remainder, so the sums add up exactly.
-pub(super) fn datum_values(datum: Datum) -> Vec<String> {
-    match datum {
-        Datum::Single(v) => {
-            let mut out = String::new();
-            push_number(&mut out, v);
-            vec![out]
-        }
-        Datum::Distribution(Distribution {
-            pairs,
-            min,
-            max,
-            count,
-            sum,
-        }) => {
-            if pairs.is_empty() {
-                return vec![distribution_json(&[], min, max, count, sum)];
+impl Datum {
+    /// How many values it takes: one for a single value, one per chunk of
+    /// at most 100 pairs for a distribution.
+    pub(super) fn chunks(&self) -> usize {
+        match self {
+            Datum::Distribution(d) if d.count != 1 && !d.pairs.is_empty() => {
+                d.pairs.len().div_ceil(MAX_VALUES_PER_METRIC)
             }
-            if count == 1 {
-                // One observation: its exact value, as a plain number.
-                let mut out = String::new();
-                push_number(&mut out, sum);
-                return vec![out];
-            }
-            let chunks: Vec<&[(f64, u64)]> = pairs.chunks(MAX_VALUES_PER_METRIC).collect();
-            let last = chunks.len() - 1;
-            let mut sum_left = sum;
-            chunks
-                .iter()
-                .enumerate()
-                .map(|(i, chunk)| {
-                    let chunk_count: u64 = chunk.iter().map(|(_, c)| c).sum();
-                    let chunk_sum = if i == last {
-                        sum_left
-                    } else {
-                        let s: f64 = chunk.iter().map(|(v, c)| v * *c as f64).sum();
-                        sum_left -= s;
-                        s
-                    };
-                    let lo = if i == 0 { min } else { chunk[0].0 };
-                    let hi = if i == last {
-                        max
-                    } else {
-                        chunk[chunk.len() - 1].0
-                    };
-                    distribution_json(chunk, lo, hi, chunk_count, chunk_sum)
-                })
-                .collect()
+            _ => 1,
         }
+    }
+
+    /// Appends value `i` of [`chunks`](Self::chunks) as JSON. Chunk counts
+    /// add up to the whole; chunk sums are estimated from the midpoints
+    /// except the last, which takes the remainder, so the sums add up
+    /// exactly.
+    pub(super) fn push_chunk(&self, out: &mut String, i: usize) {
+        let d = match self {
+            Datum::Single(v) => return push_number(out, *v),
+            Datum::Distribution(d) => d,
+        };
+        if d.pairs.is_empty() {
+            return push_distribution(out, &[], d.min, d.max, d.count, d.sum);
+        }
+        if d.count == 1 {
+            // One observation: its exact value, as a plain number.
+            return push_number(out, d.sum);
+        }
+        let chunk_sum = |c: &[(f64, u64)]| -> f64 { c.iter().map(|(v, n)| v * *n as f64).sum() };
+        let mut chunks = d.pairs.chunks(MAX_VALUES_PER_METRIC);
+        let last = self.chunks() - 1;
+        let mut sum_left = d.sum;
+        for _ in 0..i {
+            sum_left -= chunks.next().map_or(0.0, chunk_sum);
+        }
+        let Some(chunk) = chunks.next() else {
+            return;
+        };
+        let count: u64 = chunk.iter().map(|(_, c)| c).sum();
+        let sum = if i == last {
+            sum_left
+        } else {
+            chunk_sum(chunk)
+        };
+        let lo = if i == 0 { d.min } else { chunk[0].0 };
+        let hi = if i == last {
+            d.max
+        } else {
+            chunk[chunk.len() - 1].0
+        };
+        push_distribution(out, chunk, lo, hi, count, sum);
     }
 }
 
-fn distribution_json(pairs: &[(f64, u64)], min: f64, max: f64, count: u64, sum: f64) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(32 + pairs.len() * 16);
+fn push_distribution(
+    out: &mut String,
+    pairs: &[(f64, u64)],
+    min: f64,
+    max: f64,
+    count: u64,
+    sum: f64,
+) {
+    let mut int = itoa::Buffer::new();
     out.push_str("{\"Values\":[");
     for (i, (v, _)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_midpoint(&mut out, *v);
+        push_midpoint(out, *v);
     }
     out.push_str("],\"Counts\":[");
     for (i, (_, c)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "{c}");
+        out.push_str(int.format(*c));
     }
     out.push_str("],\"Max\":");
-    push_number(&mut out, max);
+    push_number(out, max);
     out.push_str(",\"Min\":");
-    push_number(&mut out, min);
-    let _ = write!(out, ",\"Count\":{count},\"Sum\":");
-    push_number(&mut out, sum);
+    push_number(out, min);
+    out.push_str(",\"Count\":");
+    out.push_str(int.format(count));
+    out.push_str(",\"Sum\":");
+    push_number(out, sum);
     out.push('}');
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every value of `datum`, one string each.
+    fn datum_values(datum: Datum) -> Vec<String> {
+        (0..datum.chunks())
+            .map(|i| {
+                let mut out = String::new();
+                datum.push_chunk(&mut out, i);
+                out
+            })
+            .collect()
+    }
 
     #[test]
     fn numbers_are_json_that_reads_back_the_same() {

@@ -10,6 +10,10 @@ use super::json::Datum;
 use super::{Dimensions, LOSS_REPEAT_MS};
 use crate::names;
 
+/// Points of one group: a metric's name, its value and what the caller
+/// keeps beside them.
+pub(super) type Points<'a, S> = Vec<(&'a str, Datum, S)>;
+
 /// `TelemetryLost` values last written, by dimensions, with when (ms): one
 /// entry per signal, so a list, searched without copying the dimensions.
 pub(super) type LossReported = Vec<(Vec<(String, String)>, (f64, u64))>;
@@ -17,13 +21,13 @@ pub(super) type LossReported = Vec<(Vec<(String, String)>, (f64, u64))>;
 /// Drops `TelemetryLost` points that repeat the value last written for
 /// their dimensions less than [`LOSS_REPEAT_MS`] ago: a running total that
 /// has not moved says nothing new, and every line is billed.
-pub(super) fn drop_unchanged_loss<'a>(
+pub(super) fn drop_unchanged_loss<'a, S>(
     reported: &mut LossReported,
-    mut groups: BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>>,
+    mut groups: BTreeMap<Dimensions<'a>, Points<'a, S>>,
     timestamp_ms: u64,
-) -> BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>> {
+) -> BTreeMap<Dimensions<'a>, Points<'a, S>> {
     for (dims, data) in groups.iter_mut() {
-        data.retain(|(name, datum)| {
+        data.retain(|(name, datum, _)| {
             let (true, Datum::Single(value)) = (*name == names::TELEMETRY_LOST, datum) else {
                 return true;
             };
@@ -66,17 +70,17 @@ pub(super) fn drop_unchanged_loss<'a>(
 /// dimension sets, so extra root fields from another group do not change
 /// its dimensions ("Specification: Embedded metric format": the
 /// `CloudWatchMetrics` array may hold several directives).
-pub(super) fn merge<'a>(
-    groups: BTreeMap<Dimensions<'a>, Vec<(&'a str, Datum)>>,
-) -> Vec<(Dimensions<'a>, Vec<(&'a str, Datum)>)> {
-    let mut lines: Vec<(Dimensions<'a>, Vec<(&'a str, Datum)>)> = Vec::new();
+pub(super) fn merge<'a, S>(
+    groups: BTreeMap<Dimensions<'a>, Points<'a, S>>,
+) -> Vec<(Dimensions<'a>, Points<'a, S>)> {
+    let mut lines: Vec<(Dimensions<'a>, Points<'a, S>)> = Vec::new();
     for (dims, data) in groups {
-        let fits = |(root, metrics): &(Dimensions<'a>, Vec<(&str, Datum)>)| {
+        let fits = |(root, metrics): &(Dimensions<'a>, Points<'_, S>)| {
             dims.iter()
                 .all(|(k, v)| root.iter().all(|(rk, rv)| rk != k || rv == v))
                 && data
                     .iter()
-                    .all(|(n, _)| metrics.iter().all(|(m, _)| m != n))
+                    .all(|(n, _, _)| metrics.iter().all(|(m, _, _)| m != n))
         };
         match lines.iter_mut().find(|line| fits(line)) {
             Some((root, metrics)) => {
@@ -106,14 +110,14 @@ mod tests {
             groups.insert(
                 dims(&[("Environment", "e"), ("Signal", "traces")]),
                 vec![
-                    (names::TELEMETRY_LOST, Datum::Single(value)),
-                    (names::INVOCATIONS, Datum::Single(1.0)),
+                    (names::TELEMETRY_LOST, Datum::Single(value), ()),
+                    (names::INVOCATIONS, Datum::Single(1.0), ()),
                 ],
             );
             drop_unchanged_loss(&mut reported, groups, t)
                 .values()
                 .flatten()
-                .filter(|(n, _)| *n == names::TELEMETRY_LOST)
+                .filter(|(n, _, _)| *n == names::TELEMETRY_LOST)
                 .count()
         };
         assert_eq!(kept(0.0, 0), 1, "the first total is written");
@@ -132,19 +136,19 @@ mod tests {
         let mut groups = BTreeMap::new();
         groups.insert(
             dims(&[("Environment", "e"), ("Handler", "a")]),
-            vec![("HandlerDuration", Datum::Single(1.0))],
+            vec![("HandlerDuration", Datum::Single(1.0), ())],
         );
         groups.insert(
             dims(&[("Environment", "e"), ("Handler", "b")]),
-            vec![("HandlerDuration", Datum::Single(2.0))],
+            vec![("HandlerDuration", Datum::Single(2.0), ())],
         );
         groups.insert(
             dims(&[("Environment", "e"), ("MessageType", "chat")]),
-            vec![("Messages", Datum::Single(1.0))],
+            vec![("Messages", Datum::Single(1.0), ())],
         );
         groups.insert(
             dims(&[("Environment", "f"), ("Signal", "traces")]),
-            vec![("TelemetryLost", Datum::Single(0.0))],
+            vec![("TelemetryLost", Datum::Single(0.0), ())],
         );
         let lines = merge(groups);
         let shape: Vec<(Vec<&str>, Vec<&str>)> = lines
@@ -154,7 +158,7 @@ mod tests {
                     root.iter()
                         .map(|(k, v)| if *k == "Environment" { v.as_ref() } else { *k })
                         .collect(),
-                    data.iter().map(|(n, _)| *n).collect(),
+                    data.iter().map(|(n, _, _)| *n).collect(),
                 )
             })
             .collect();

@@ -44,7 +44,7 @@ mod merge;
 
 use super::points::{metric_points, PointValue};
 use crate::catalog::Catalog;
-use json::{datum_values, push_str_json, Datum};
+use json::{push_str_json, Datum};
 use merge::{drop_unchanged_loss, merge, LossReported};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -107,6 +107,9 @@ pub(crate) struct EmfExporter {
     loss_reported: Mutex<LossReported>,
 }
 
+/// A metric's name, catalog entry and value, on its way to a line.
+type Metric<'a> = (&'a str, Datum, &'a Spec);
+
 /// A point's dimensions, sorted by key, borrowed from the export's data
 /// (a value that is not a string is formatted).
 pub(crate) type Dimensions<'a> = Vec<(&'a str, Cow<'a, str>)>;
@@ -167,10 +170,16 @@ impl EmfExporter {
         }
     }
 
-    /// Renders one export as EMF lines.
-    pub(crate) fn render(&self, metrics: &ResourceMetrics, timestamp_ms: u64) -> Vec<String> {
+    /// Renders one export as EMF lines, each ended by a newline, into
+    /// `out`; returns how many.
+    pub(crate) fn render(
+        &self,
+        metrics: &ResourceMetrics,
+        timestamp_ms: u64,
+        out: &mut String,
+    ) -> usize {
         // Points grouped by their exact attributes: one line (or more) each.
-        let mut groups: BTreeMap<Dimensions<'_>, Vec<(&str, Datum)>> = BTreeMap::new();
+        let mut groups: BTreeMap<Dimensions<'_>, Vec<Metric<'_>>> = BTreeMap::new();
         for point in metric_points(metrics) {
             let name = point.name;
             let Some(spec) = self.specs.get(name) else {
@@ -186,7 +195,7 @@ impl EmfExporter {
                 }
             };
             match self.validate(name, spec, &point.attributes, &datum) {
-                Ok(dims) => groups.entry(dims).or_default().push((name, datum)),
+                Ok(dims) => groups.entry(dims).or_default().push((name, datum, spec)),
                 Err(why) => self.drop_point(why, name),
             }
         }
@@ -194,18 +203,25 @@ impl EmfExporter {
             let mut reported = self.loss_reported.lock().unwrap_or_else(|e| e.into_inner());
             drop_unchanged_loss(&mut reported, groups, timestamp_ms)
         };
-        let invocation = self
-            .invocation
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut lines = Vec::new();
+        let invocation = self.invocation.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = 0;
         for (dims, data) in merge(groups) {
-            for line in self.lines_for(&dims, data, timestamp_ms, &invocation) {
-                if line.len() > MAX_LINE_BYTES {
-                    self.drop_point("line too long", "(line)");
-                } else {
-                    lines.push(line);
+            // Each metric's value(s): a distribution of more than 100 pairs
+            // takes one line per chunk.
+            let chunks = data.iter().map(|(_, d, _)| d.chunks()).max().unwrap_or(0);
+            for i in 0..chunks {
+                let chunk: Vec<&Metric<'_>> =
+                    data.iter().filter(|(_, d, _)| d.chunks() > i).collect();
+                for batch in chunk.chunks(MAX_METRICS_PER_DIRECTIVE) {
+                    let start = out.len();
+                    self.line(out, &dims, batch, i, timestamp_ms, &invocation);
+                    if out.len() - start > MAX_LINE_BYTES {
+                        out.truncate(start);
+                        self.drop_point("line too long", "(line)");
+                    } else {
+                        out.push('\n');
+                        lines += 1;
+                    }
                 }
             }
         }
@@ -271,66 +287,38 @@ impl EmfExporter {
         Ok(dims)
     }
 
-    fn lines_for(
-        &self,
-        dims: &[(&str, Cow<'_, str>)],
-        data: Vec<(&str, Datum)>,
-        timestamp_ms: u64,
-        invocation: &Invocation,
-    ) -> Vec<String> {
-        // Each metric's value(s), split into chunks of at most 100 pairs.
-        let mut chunks: Vec<Vec<(&str, String)>> = Vec::new();
-        for (name, datum) in data {
-            for (i, value) in datum_values(datum).into_iter().enumerate() {
-                if chunks.len() <= i {
-                    chunks.push(Vec::new());
-                }
-                chunks[i].push((name, value));
-            }
-        }
-        let mut lines = Vec::new();
-        for chunk in chunks {
-            for batch in chunk.chunks(MAX_METRICS_PER_DIRECTIVE) {
-                lines.push(self.line(dims, batch, timestamp_ms, invocation));
-            }
-        }
-        lines
-    }
-
-    /// Writes one line straight into a string: no JSON value tree, since
-    /// this runs at the end of every invocation.
+    /// Writes one line straight into `out`: no JSON value tree, since this
+    /// runs at the end of every invocation. `chunk` picks each metric's
+    /// value when a distribution is split.
     fn line(
         &self,
+        out: &mut String,
         dims: &[(&str, Cow<'_, str>)],
-        metrics: &[(&str, String)],
+        metrics: &[&Metric<'_>],
+        chunk: usize,
         timestamp_ms: u64,
         invocation: &Invocation,
-    ) -> String {
-        use std::fmt::Write as _;
-        // One directive per distinct list of dimension sets.
-        let mut directives: BTreeMap<&str, Vec<&Spec>> = BTreeMap::new();
-        for (name, _) in metrics {
-            let spec = &self.specs[*name];
-            directives
-                .entry(&spec.dimensions_json)
-                .or_default()
-                .push(spec);
-        }
-        let mut out = String::with_capacity(512);
-        let _ = write!(
-            out,
-            "{{\"_aws\":{{\"Timestamp\":{timestamp_ms},\"CloudWatchMetrics\":["
-        );
-        for (i, (dimensions, specs)) in directives.iter().enumerate() {
+    ) {
+        // One directive per distinct list of dimension sets, in the order of
+        // their JSON (a stable sort keeps the metrics' order within one).
+        let mut specs: Vec<&Spec> = metrics.iter().map(|(_, _, spec)| *spec).collect();
+        specs.sort_by(|a, b| a.dimensions_json.cmp(&b.dimensions_json));
+        out.push_str("{\"_aws\":{\"Timestamp\":");
+        out.push_str(itoa::Buffer::new().format(timestamp_ms));
+        out.push_str(",\"CloudWatchMetrics\":[");
+        for (i, directive) in specs
+            .chunk_by(|a, b| a.dimensions_json == b.dimensions_json)
+            .enumerate()
+        {
             if i > 0 {
                 out.push(',');
             }
             out.push_str("{\"Namespace\":");
-            push_str_json(&mut out, &self.namespace);
+            push_str_json(out, &self.namespace);
             out.push(',');
-            out.push_str(dimensions);
+            out.push_str(&directive[0].dimensions_json);
             out.push_str(",\"Metrics\":[");
-            for (j, spec) in specs.iter().enumerate() {
+            for (j, spec) in directive.iter().enumerate() {
                 if j > 0 {
                     out.push(',');
                 }
@@ -341,15 +329,15 @@ impl EmfExporter {
         out.push_str("]}");
         for (key, value) in dims {
             out.push(',');
-            push_str_json(&mut out, key);
+            push_str_json(out, key);
             out.push(':');
-            push_str_json(&mut out, value);
+            push_str_json(out, value);
         }
-        for (name, value) in metrics {
+        for (name, datum, _) in metrics {
             out.push(',');
-            push_str_json(&mut out, name);
+            push_str_json(out, name);
             out.push(':');
-            out.push_str(value);
+            datum.push_chunk(out, chunk);
         }
         for (key, value) in [
             ("traceId", &invocation.trace_id),
@@ -357,27 +345,22 @@ impl EmfExporter {
         ] {
             if let Some(value) = value {
                 out.push(',');
-                push_str_json(&mut out, key);
+                push_str_json(out, key);
                 out.push(':');
-                push_str_json(&mut out, value);
+                push_str_json(out, value);
             }
         }
         out.push('}');
-        out
     }
 }
 
 impl PushMetricExporter for EmfExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let now = crate::clock::now_ms().max(0) as u64;
-        let lines = self.render(metrics, now);
-        if lines.is_empty() {
+        let mut text = String::with_capacity(4096);
+        let lines = self.render(metrics, now, &mut text);
+        if lines == 0 {
             return Ok(());
-        }
-        let mut text = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in &lines {
-            text.push_str(line);
-            text.push('\n');
         }
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         writer
@@ -386,7 +369,7 @@ impl PushMetricExporter for EmfExporter {
             .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))?;
         self.counters
             .lines
-            .fetch_add(lines.len() as u64, Ordering::Relaxed);
+            .fetch_add(lines as u64, Ordering::Relaxed);
         Ok(())
     }
 
