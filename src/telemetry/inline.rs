@@ -93,6 +93,10 @@ impl<E: SpanExporter> SpanProcessor for InvocationSpanProcessor<E> {
 pub(crate) struct InvocationReader<E> {
     reader: ManualReader,
     exporter: E,
+    /// The last collection, kept so that the next one refills its vectors
+    /// and points (the SDK reuses what it finds) instead of building and
+    /// freeing them at every flush.
+    collected: Mutex<ResourceMetrics>,
 }
 
 impl<E: PushMetricExporter + std::fmt::Debug> InvocationReader<E> {
@@ -102,6 +106,7 @@ impl<E: PushMetricExporter + std::fmt::Debug> InvocationReader<E> {
                 .with_temporality(exporter.temporality())
                 .build(),
             exporter,
+            collected: Mutex::new(ResourceMetrics::default()),
         }
     }
 }
@@ -116,7 +121,7 @@ impl<E: PushMetricExporter + std::fmt::Debug> MetricReader for InvocationReader<
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut metrics = ResourceMetrics::default();
+        let mut metrics = self.collected.lock().unwrap_or_else(|e| e.into_inner());
         self.reader.collect(&mut metrics)?;
         futures_executor::block_on(self.exporter.export(&metrics))
     }
