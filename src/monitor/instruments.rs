@@ -1,7 +1,8 @@
 //! The OTel instruments behind the core metrics, created once per
 //! monitor with the catalog's unit and description.
 
-use opentelemetry::metrics::{Counter, Histogram, Meter};
+use opentelemetry::metrics::{BoundCounter, BoundHistogram, Counter, Histogram, Meter};
+use opentelemetry::KeyValue;
 
 use crate::catalog::Catalog;
 use crate::names;
@@ -17,7 +18,26 @@ pub(crate) struct Instruments {
     pub cold_starts: Counter<u64>,
 }
 
+/// The core metrics every completion of one operation records, bound to its
+/// `[Handler, Environment]` once: recording then skips the SDK's hashed
+/// lookup of the attributes (the SDK's bound instruments).
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub handler_duration: BoundHistogram<f64>,
+    pub memory_usage: BoundHistogram<u64>,
+    pub invocations: BoundCounter<u64>,
+}
+
 impl Instruments {
+    /// The per-completion instruments bound to `base`.
+    pub(crate) fn bind(&self, base: &[KeyValue]) -> Bound {
+        Bound {
+            handler_duration: self.handler_duration.bind(base),
+            memory_usage: self.memory_usage.bind(base),
+            invocations: self.invocations.bind(base),
+        }
+    }
+
     pub(crate) fn new(meter: &Meter, catalog: &Catalog) -> Self {
         // Every catalog has the core metrics.
         let spec = |name: &'static str| {

@@ -96,6 +96,9 @@ pub(crate) struct OperationState {
     thresholds: Option<Thresholds>,
     /// `[Handler, Environment]`, built once so recording never allocates.
     base: [KeyValue; 2],
+    /// The per-completion instruments bound to `base`, at the first
+    /// completion (an operation never completed holds no series).
+    bound: std::sync::OnceLock<instruments::Bound>,
     /// Counts for the in-process error-rate check.
     window: ErrorWindow,
     /// The catalog's error codes and their classes.
@@ -305,7 +308,14 @@ impl OperationState {
                 KeyValue::new(dim::ENVIRONMENT, environment.clone()),
             ],
             window: ErrorWindow::default(),
+            bound: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The per-completion instruments, bound at the first call.
+    fn bound(&self) -> &instruments::Bound {
+        self.bound
+            .get_or_init(|| self.shared.instruments.bind(&self.base))
     }
 
     /// The span keeps the caller's name even when the metrics overflow.

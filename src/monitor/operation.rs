@@ -265,11 +265,10 @@ impl OperationMonitor {
         }
 
         let [handler, environment] = &state.base;
-        instruments
-            .handler_duration
-            .record(duration_ms, &state.base);
-        instruments.memory_usage.record(memory, &state.base);
-        instruments.invocations.add(1, &state.base);
+        let bound = state.bound();
+        bound.handler_duration.record(duration_ms);
+        bound.memory_usage.record(memory);
+        bound.invocations.add(1);
         if let Some(code) = error {
             instruments.errors.add(
                 1,
