@@ -9,7 +9,6 @@ use std::time::Duration;
 use opentelemetry::metrics::{MeterProvider as _, ObservableGauge};
 use opentelemetry::KeyValue;
 use opentelemetry_aws::detector::LambdaResourceDetector;
-use opentelemetry_aws::trace::XrayIdGenerator;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
@@ -80,7 +79,7 @@ pub(super) fn tracer_provider(
         queue: settings.span_queue,
     };
     let mut tracer = SdkTracerProvider::builder()
-        .with_id_generator(XrayIdGenerator::default())
+        .with_id_generator(super::XrayIds::default())
         .with_resource(resource);
     // The SDK reads OTEL_TRACES_SAMPLER itself; the caller's default
     // applies only without it.
