@@ -8,8 +8,9 @@
 //!
 //! Recording allocates nothing: each dimension value is matched against the
 //! key's declared values (or the values learned so far, for a key with a
-//! `max_values` bound), and the attribute set of that combination is built
-//! once and reused. A value outside the declared set, or beyond the bound,
+//! `max_values` bound), and the instrument is bound to the attribute set of
+//! that combination once (the SDK's bound instruments), so recording neither
+//! builds nor hashes attributes. A value outside the declared set, or beyond the bound,
 //! is recorded as the key's `overflow` value and counted
 //! ([`PerformanceMonitor::dimension_overflows`](crate::PerformanceMonitor::dimension_overflows)),
 //! so it never becomes a new CloudWatch series.
@@ -82,11 +83,7 @@ impl CustomMetrics {
 
     pub(crate) fn counter<const N: usize>(&self, name: &str) -> Result<Counter<N>, MetricError> {
         let state = self.state(name, Instrument::Counter, N)?;
-        let Otel::Counter(counter) = &state.otel else {
-            unreachable!("a counter's state holds a counter")
-        };
         Ok(Counter {
-            counter: counter.clone(),
             state: state.clone(),
         })
     }
@@ -96,22 +93,14 @@ impl CustomMetrics {
         name: &str,
     ) -> Result<Histogram<N>, MetricError> {
         let state = self.state(name, Instrument::Histogram, N)?;
-        let Otel::Histogram(histogram) = &state.otel else {
-            unreachable!("a histogram's state holds a histogram")
-        };
         Ok(Histogram {
-            histogram: histogram.clone(),
             state: state.clone(),
         })
     }
 
     pub(crate) fn gauge<const N: usize>(&self, name: &str) -> Result<Gauge<N>, MetricError> {
         let state = self.state(name, Instrument::Gauge, N)?;
-        let Otel::Gauge(gauge) = &state.otel else {
-            unreachable!("a gauge's state holds a gauge")
-        };
         Ok(Gauge {
-            gauge: gauge.clone(),
             state: state.clone(),
         })
     }
@@ -121,21 +110,21 @@ impl CustomMetrics {
 /// catalog lists the keys. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Counter<const N: usize> {
-    counter: opentelemetry::metrics::Counter<u64>,
     state: Arc<MetricState>,
 }
 
 impl<const N: usize> Counter<N> {
     /// Adds `value` to the series of `dimensions`.
     pub fn add(&self, value: u64, dimensions: [&str; N]) {
-        self.counter.add(value, self.state.attributes(&dimensions));
+        if let Series::Counter(series) = self.state.series(&dimensions) {
+            series.add(value);
+        }
     }
 }
 
 /// A histogram of the catalog taking `N` dimension values. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Histogram<const N: usize> {
-    histogram: opentelemetry::metrics::Histogram<f64>,
     state: Arc<MetricState>,
 }
 
@@ -143,22 +132,24 @@ impl<const N: usize> Histogram<N> {
     /// Records `value`, in the catalog's unit, in the series of
     /// `dimensions`.
     pub fn record(&self, value: f64, dimensions: [&str; N]) {
-        self.histogram
-            .record(value, self.state.attributes(&dimensions));
+        if let Series::Histogram(series) = self.state.series(&dimensions) {
+            series.record(value);
+        }
     }
 }
 
 /// A gauge of the catalog taking `N` dimension values. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Gauge<const N: usize> {
-    gauge: opentelemetry::metrics::Gauge<f64>,
     state: Arc<MetricState>,
 }
 
 impl<const N: usize> Gauge<N> {
     /// Sets the series of `dimensions` to `value`.
     pub fn record(&self, value: f64, dimensions: [&str; N]) {
-        self.gauge.record(value, self.state.attributes(&dimensions));
+        if let Series::Gauge(series) = self.state.series(&dimensions) {
+            series.record(value);
+        }
     }
 }
 
@@ -169,8 +160,28 @@ enum Otel {
     Gauge(opentelemetry::metrics::Gauge<f64>),
 }
 
-/// One metric: its keys and the attribute set of every value combination,
-/// built on first use.
+/// The instrument bound to one combination of dimension values (the SDK's
+/// bound instruments): recording skips the SDK's hashed lookup of the
+/// attribute set.
+#[derive(Debug)]
+enum Series {
+    Counter(opentelemetry::metrics::BoundCounter<u64>),
+    Histogram(opentelemetry::metrics::BoundHistogram<f64>),
+    Gauge(opentelemetry::metrics::BoundGauge<f64>),
+}
+
+impl Otel {
+    fn bind(&self, attributes: &[KeyValue]) -> Series {
+        match self {
+            Otel::Counter(c) => Series::Counter(c.bind(attributes)),
+            Otel::Histogram(h) => Series::Histogram(h.bind(attributes)),
+            Otel::Gauge(g) => Series::Gauge(g.bind(attributes)),
+        }
+    }
+}
+
+/// One metric: its keys and the series of every value combination, bound
+/// on first use.
 #[derive(Debug)]
 struct MetricState {
     instrument: Instrument,
@@ -180,8 +191,8 @@ struct MetricState {
     keys: Box<[KeyState]>,
     /// Mixed-radix place value of each key's value index.
     strides: Box<[usize]>,
-    /// One attribute set per combination of value indexes.
-    table: Box<[OnceLock<Box<[KeyValue]>>]>,
+    /// One series per combination of value indexes.
+    table: Box<[OnceLock<Series>]>,
 }
 
 impl MetricState {
@@ -243,8 +254,8 @@ impl MetricState {
         }
     }
 
-    /// The attribute set of `values`, built once per combination.
-    fn attributes(&self, values: &[&str]) -> &[KeyValue] {
+    /// The series of `values`, bound once per combination.
+    fn series(&self, values: &[&str]) -> &Series {
         let slot: usize = self
             .keys
             .iter()
@@ -258,7 +269,7 @@ impl MetricState {
                 let index = (slot / stride) % key.radix();
                 attributes.push(KeyValue::new(key.key.clone(), key.value(index)));
             }
-            attributes.into()
+            self.otel.bind(&attributes)
         })
     }
 }
