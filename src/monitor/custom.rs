@@ -10,8 +10,8 @@
 //! key's declared values (or the values learned so far, for a key with a
 //! `max_values` bound), and the instrument is bound to the attribute set of
 //! that combination once (the SDK's bound instruments), so recording neither
-//! builds nor hashes attributes. A value outside the declared set, or beyond the bound,
-//! is recorded as the key's `overflow` value and counted
+//! builds nor hashes attributes. A value outside the declared set, or beyond
+//! the bound, is recorded as the key's `overflow` value and counted
 //! ([`PerformanceMonitor::dimension_overflows`](crate::PerformanceMonitor::dimension_overflows)),
 //! so it never becomes a new CloudWatch series.
 

@@ -20,7 +20,13 @@ pub struct XrayIds {
 }
 
 /// The random part of an X-Ray trace id.
-const RANDOM_BITS: u32 = 96;
+pub(super) const RANDOM_BITS: u32 = 96;
+
+/// The start time, in seconds since the epoch, an X-Ray trace id carries in
+/// its first 32 bits.
+pub(super) fn start_seconds(id: TraceId) -> u64 {
+    (u128::from_be_bytes(id.to_bytes()) >> RANDOM_BITS) as u64
+}
 
 impl IdGenerator for XrayIds {
     fn new_trace_id(&self) -> TraceId {
@@ -55,7 +61,7 @@ mod tests {
             .unwrap()
             .as_secs();
         for id in [a, b] {
-            let time = (id >> RANDOM_BITS) as u64;
+            let time = start_seconds(TraceId::from(id));
             assert!((before..=after).contains(&time), "{id:032x}");
         }
         let random = |id: u128| id & ((1 << RANDOM_BITS) - 1);
@@ -65,7 +71,7 @@ mod tests {
         let text = crate::xray_trace_id(TraceId::from(a));
         assert_eq!(
             u64::from_str_radix(&text[2..10], 16).unwrap(),
-            (a >> RANDOM_BITS) as u64
+            start_seconds(TraceId::from(a))
         );
         assert_ne!(ids.new_span_id(), SpanId::INVALID);
     }

@@ -125,7 +125,7 @@ const MAX_TRACE_ID_SKEW_SECS: u64 = 5 * 60;
 /// Whether X-Ray accepts a trace whose id is `id` at `now` (seconds since
 /// the epoch): the id's first 32 bits are its start time.
 fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
-    let time = (u128::from_be_bytes(id.to_bytes()) >> 96) as u64;
+    let time = super::ids::start_seconds(id);
     time + MAX_TRACE_ID_AGE_SECS > now && time < now + MAX_TRACE_ID_SKEW_SECS
 }
 
@@ -209,7 +209,11 @@ mod tests {
     #[test]
     fn trace_ids_outside_xrays_window_are_refused() {
         let now = 1_764_400_000;
-        let id = |time: u64| opentelemetry::trace::TraceId::from((time as u128) << 96 | 0xabc);
+        let id = |time: u64| {
+            opentelemetry::trace::TraceId::from(
+                (time as u128) << crate::telemetry::ids::RANDOM_BITS | 0xabc,
+            )
+        };
         assert!(accepted_by_xray(id(now), now));
         assert!(accepted_by_xray(id(now - MAX_TRACE_ID_AGE_SECS + 1), now));
         assert!(!accepted_by_xray(id(now - MAX_TRACE_ID_AGE_SECS), now));
