@@ -116,3 +116,65 @@ fn a_bad_queue_size_is_a_typed_error() {
         "OTEL_BSP_MAX_QUEUE_SIZE=\"lots\" is not valid: expected a positive number of spans"
     );
 }
+
+/// Over a real OTLP/HTTP export with one metric reader, an unmoved total is
+/// not sent again at every flush (it is once a minute, `LOSS_REPEAT_MS`),
+/// and a moved one is sent at the next flush.
+#[test]
+fn an_unmoved_total_is_not_resent_at_every_flush() {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+    };
+    use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+
+    let (addr, rx) = common::capture::collector();
+    // Spans go to X-Ray, which refuses (and so loses) any span whose trace
+    // id is not X-Ray's: a way to move the traces total.
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let telemetry = temp_env::with_var_unset("OTEL_EXPORTER_OTLP_COMPRESSION", || {
+        Telemetry::builder()
+            .with_catalog(common::chat_catalog())
+            .with_metrics_exporter(ExporterKind::Otlp)
+            .with_otlp_endpoint(format!("http://{addr}"))
+            .with_traces_exporter(ExporterKind::Xray)
+            .with_xray_daemon_address(daemon.local_addr().unwrap())
+            .build()
+            .unwrap()
+    });
+    let monitor = PerformanceMonitor::new(&telemetry);
+    // Each flush's metrics request: whether it carries `TelemetryLost`.
+    let flush = |parent: Option<&str>| {
+        let cx = parent.map_or_else(opentelemetry::Context::new, |trace_id| {
+            opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from_hex(trace_id).unwrap(),
+                SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            ))
+        });
+        monitor
+            .start_with_context(common::op::WEBSOCKET_CONVERSATION, &cx, [])
+            .complete(true, []);
+        let _ = telemetry.force_flush(Duration::from_secs(10));
+        loop {
+            let received = rx.recv_timeout(Duration::from_secs(10)).expect("a request");
+            if received.path == "/v1/metrics" {
+                assert!(common::capture::contains(
+                    &received.body,
+                    b"HandlerDuration"
+                ));
+                return common::capture::contains(&received.body, b"TelemetryLost");
+            }
+        }
+    };
+    assert!(flush(None), "the first collection reports the totals");
+    assert!(!flush(None), "unmoved, within the minute");
+    assert!(!flush(None));
+    // A random W3C trace id: X-Ray refuses the span, so it is lost.
+    // Spans are exported before metrics are collected, so the flush that
+    // loses it reports the moved total.
+    assert!(flush(Some("4bf92f3577b34da6a3ce929d0e0e4736")));
+    assert_eq!(telemetry.stats().spans_lost, 1);
+    assert!(!flush(None));
+}

@@ -264,6 +264,7 @@ impl TelemetryBuilder {
             &counters,
             resource.clone(),
         )?;
+        let one_reader = pipeline::one_metric_reader(&settings, &self);
         let meter_provider = pipeline::meter_provider(
             &settings,
             &mut self,
@@ -274,7 +275,7 @@ impl TelemetryBuilder {
             resource.clone(),
         )?;
         let logger_provider = logs::logger_provider(&settings, &target, resource)?;
-        let lost = pipeline::telemetry_lost(&meter_provider, &settings, &counters);
+        let lost = pipeline::telemetry_lost(&meter_provider, &settings, &counters, one_reader);
         let mut signals = vec![
             if matches!(
                 settings.traces_exporter,

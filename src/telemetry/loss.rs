@@ -14,7 +14,7 @@
 //!   a failed batch is counted as lost, and every finished batch frees its
 //!   queue slots.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,6 +40,9 @@ pub(crate) struct Loss {
     pub(crate) metric_points: AtomicU64,
     /// Spans admitted to the batch processor and not yet exported.
     queued: AtomicU64,
+    /// Whether the last metric export failed or was cancelled: the totals
+    /// it carried may not have arrived (see `loss_report`).
+    pub(crate) metrics_export_failed: AtomicBool,
 }
 
 /// Admits spans to `inner` (a batch span processor) up to `limit` at a time.
@@ -176,7 +179,14 @@ impl<E> CountingMetricExporter<E> {
 
 impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        // Set until the export succeeds, so a cancelled one counts as failed.
+        self.loss
+            .metrics_export_failed
+            .store(true, Ordering::Relaxed);
         let result = self.inner.export(metrics).await;
+        self.loss
+            .metrics_export_failed
+            .store(result.is_err(), Ordering::Relaxed);
         if result.is_err() {
             self.loss
                 .metric_points

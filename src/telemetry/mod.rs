@@ -12,6 +12,7 @@ mod ids;
 mod inline;
 mod logs;
 mod loss;
+mod loss_report;
 mod otlp;
 mod pipeline;
 mod points;

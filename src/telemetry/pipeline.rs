@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::metrics::{MeterProvider as _, ObservableGauge};
 use opentelemetry::KeyValue;
@@ -18,6 +18,7 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::loss::{BoundedQueue, CountingMetricExporter, CountingSpanExporter, Loss};
+use super::loss_report::LossReport;
 use super::privacy::PrivacyProcessor;
 use super::stats::Counters;
 use super::{
@@ -170,13 +171,15 @@ pub(super) fn meter_provider(
 }
 
 /// Registers `TelemetryLost{Signal, Environment}`: the running totals of
-/// [`TelemetryStats::lost`], observed at every collection. A gauge of the
-/// total rather than a delta counter, so that the first export to succeed
-/// after an outage reports everything lost during it.
+/// [`TelemetryStats::lost`]. A gauge of the total rather than a delta
+/// counter, so that the first export to succeed after an outage reports
+/// everything lost during it. With `one_reader`, an unmoved total is
+/// observed once a minute rather than at every collection (`loss_report`).
 pub(super) fn telemetry_lost(
     provider: &SdkMeterProvider,
     settings: &Settings,
     counters: &Arc<Counters>,
+    one_reader: bool,
 ) -> ObservableGauge<u64> {
     let spec = settings
         .catalog
@@ -190,6 +193,7 @@ pub(super) fn telemetry_lost(
         ]
     };
     let (traces, metrics) = (attributes(Signal::Traces), attributes(Signal::Metrics));
+    let report = LossReport::new(one_reader);
     provider
         .meter(SCOPE)
         .u64_observable_gauge(names::TELEMETRY_LOST)
@@ -197,10 +201,27 @@ pub(super) fn telemetry_lost(
         .with_description(spec.description.clone())
         .with_callback(move |observer| {
             let stats = counters.stats();
-            observer.observe(stats.lost(Signal::Traces), &traces);
-            observer.observe(stats.lost(Signal::Metrics), &metrics);
+            let totals = [stats.lost(Signal::Traces), stats.lost(Signal::Metrics)];
+            let due = report.due(totals, &counters.loss, Instant::now());
+            for ((total, due), attributes) in totals.into_iter().zip(due).zip([&traces, &metrics]) {
+                if due {
+                    observer.observe(total, attributes);
+                }
+            }
         })
         .build()
+}
+
+/// Whether exactly one metric reader will collect: the selected exporter's
+/// or the EMF copy's, not both, and not a caller's pipeline (whose readers
+/// are its own).
+pub(super) fn one_metric_reader(settings: &Settings, b: &TelemetryBuilder) -> bool {
+    let main = match settings.metrics_exporter {
+        ExporterKind::Otlp | ExporterKind::Console | ExporterKind::Emf => 1,
+        ExporterKind::Custom => return false,
+        _ => 0,
+    };
+    main + usize::from(b.emf_copy.is_some()) == 1
 }
 
 fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {
