@@ -12,7 +12,11 @@
 //!   `OTEL_METRICS_EXPORTER=none`.
 //!
 //! `lambda_hello` (a plain `lambda_runtime` echo, `app/examples`) is the
-//! floor for init, size and memory.
+//! floor for init, size and memory. For size two more set it apart:
+//! `lambda_aws_hello` (the same AWS clients and HTTPS client as
+//! `ws-conversation`, no perfmon), the floor of the app's own dependencies;
+//! and perfmon's `sqs_batch` example (the Lambda layer with its default
+//! exporters, no AWS SDK), what telemetry alone adds to a function.
 //!
 //! - **Init:** process start to its first `GET …/invocation/next`, the
 //!   moment Lambda's init phase ends; the set-ups take turns,
@@ -44,9 +48,12 @@ fn conversation() -> PathBuf {
 }
 
 fn hello() -> PathBuf {
-    let path = conversation()
-        .with_file_name("examples")
-        .join("lambda_hello");
+    example("lambda_hello")
+}
+
+/// An example that `scripts/budgets.sh` builds.
+fn example(name: &str) -> PathBuf {
+    let path = conversation().with_file_name("examples").join(name);
     assert!(
         path.exists(),
         "{} is missing: run scripts/budgets.sh, which builds it",
@@ -239,7 +246,8 @@ fn measure(variants: &[Variant]) {
     }
 
     println!("\nStripped size:\n\n| executable | bytes | MiB |\n|---|---|---|");
-    for path in [conversation(), hello()] {
+    let examples = ["lambda_aws_hello", "sqs_batch", "lambda_hello"];
+    for path in std::iter::once(conversation()).chain(examples.map(example)) {
         let bytes = stripped_bytes(&path);
         println!(
             "| {} | {bytes} | {:.1} |",
