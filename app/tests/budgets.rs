@@ -21,7 +21,8 @@
 //! - **Init:** process start to its first `GET …/invocation/next`, the
 //!   moment Lambda's init phase ends; the set-ups take turns,
 //!   [`INIT_ROUNDS`] times each.
-//! - **Size:** each executable stripped (`strip -o`).
+//! - **Size:** each executable stripped (`strip -o`), under the release
+//!   profile and under the `deploy` profile that deployments use.
 //! - **Memory:** `VmRSS` after [`INVOCATIONS`] chat messages (the
 //!   `default-message` fixture, every one sampled, `Sampled=1`), and after
 //!   the first tenth of them, to show whether it is steady.
@@ -245,15 +246,19 @@ fn measure(variants: &[Variant]) {
         println!("| {} | {min:.1} | {p50:.1} | {p90:.1} |", v.name);
     }
 
-    println!("\nStripped size:\n\n| executable | bytes | MiB |\n|---|---|---|");
-    let examples = ["lambda_aws_hello", "sqs_batch", "lambda_hello"];
-    for path in std::iter::once(conversation()).chain(examples.map(example)) {
-        let bytes = stripped_bytes(&path);
-        println!(
-            "| {} | {bytes} | {:.1} |",
-            path.file_name().unwrap().to_string_lossy(),
-            bytes as f64 / (1024.0 * 1024.0)
-        );
+    // The same executables under the release profile (this test's) and the
+    // `deploy` profile (what is deployed), both built by the script.
+    println!("\nStripped size:\n\n| executable | release (MiB) | deploy (MiB) |\n|---|---|---|");
+    let release = conversation().parent().unwrap().to_owned();
+    let deploy = release.with_file_name("deploy");
+    let names = ["lambda_aws_hello", "sqs_batch", "lambda_hello"];
+    let in_dir = |dir: &Path, name: &str| match name {
+        "ws-conversation" => dir.join(name),
+        _ => dir.join("examples").join(name),
+    };
+    for name in std::iter::once("ws-conversation").chain(names) {
+        let mib = |dir: &Path| stripped_bytes(&in_dir(dir, name)) as f64 / (1024.0 * 1024.0);
+        println!("| {name} | {:.2} | {:.2} |", mib(&release), mib(&deploy));
     }
 
     let event = fixture_json("default-message");
