@@ -20,7 +20,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::emf::LOSS_REPEAT_MS;
 use super::loss::Loss;
@@ -30,7 +30,7 @@ use super::loss::Loss;
 pub(crate) struct LossReport<const N: usize> {
     /// `false` with several readers: then every collection observes.
     skip_unchanged: bool,
-    last: Mutex<[Option<(u64, Instant)>; N]>,
+    last: Mutex<[Option<(u64, SystemTime)>; N]>,
 }
 
 impl<const N: usize> LossReport<N> {
@@ -44,7 +44,11 @@ impl<const N: usize> LossReport<N> {
 
     /// Which of `totals` to observe at `now`; those it says yes to are
     /// remembered as observed.
-    pub(crate) fn due(&self, totals: [u64; N], loss: &Loss, now: Instant) -> [bool; N] {
+    ///
+    /// `now` is wall time, like the minutes of the graphs and alarms the
+    /// repeat is for (and of the EMF lines' own repeat); a clock that steps
+    /// back makes a total due at once rather than never.
+    pub(crate) fn due(&self, totals: [u64; N], loss: &Loss, now: SystemTime) -> [bool; N] {
         if !self.skip_unchanged {
             return [true; N];
         }
@@ -57,7 +61,9 @@ impl<const N: usize> LossReport<N> {
         for ((slot, total), due) in last.iter_mut().zip(totals).zip(&mut due) {
             *due = match *slot {
                 Some((value, at)) => {
-                    again || value != total || now.saturating_duration_since(at) >= repeat
+                    again
+                        || value != total
+                        || now.duration_since(at).map_or(true, |since| since >= repeat)
                 }
                 None => true,
             };
@@ -77,20 +83,22 @@ mod tests {
     fn an_unmoved_total_is_observed_once_a_minute() {
         let loss = Loss::default();
         let report = LossReport::<2>::new(true);
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         assert_eq!(report.due([0, 0], &loss, t0), [true, true], "the first");
         assert_eq!(report.due([0, 0], &loss, t0), [false, false]);
         assert_eq!(report.due([3, 0], &loss, t0), [true, false], "moved");
         let later = t0 + Duration::from_millis(LOSS_REPEAT_MS);
         assert_eq!(report.due([3, 0], &loss, later), [true, true]);
         assert_eq!(report.due([3, 0], &loss, later), [false, false]);
+        let stepped_back = t0 - Duration::from_secs(1);
+        assert_eq!(report.due([3, 0], &loss, stepped_back), [true, true]);
     }
 
     #[test]
     fn after_a_failed_export_every_total_is_observed_again() {
         let loss = Loss::default();
         let report = LossReport::<2>::new(true);
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         report.due([5, 1], &loss, t0);
         loss.metrics_export_failed.store(true, Ordering::Relaxed);
         assert_eq!(report.due([5, 1], &loss, t0), [true, true]);
@@ -107,7 +115,7 @@ mod tests {
     fn with_several_readers_every_collection_observes() {
         let loss = Loss::default();
         let report = LossReport::<2>::new(false);
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         for _ in 0..3 {
             assert_eq!(report.due([0, 0], &loss, t0), [true, true]);
         }

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::metrics::{MeterProvider as _, ObservableGauge};
 use opentelemetry::KeyValue;
@@ -202,7 +202,7 @@ pub(super) fn telemetry_lost(
         .with_callback(move |observer| {
             let stats = counters.stats();
             let totals = [stats.lost(Signal::Traces), stats.lost(Signal::Metrics)];
-            let due = report.due(totals, &counters.loss, Instant::now());
+            let due = report.due(totals, &counters.loss, SystemTime::now());
             for ((total, due), attributes) in totals.into_iter().zip(due).zip([&traces, &metrics]) {
                 if due {
                     observer.observe(total, attributes);
