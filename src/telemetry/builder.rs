@@ -264,8 +264,7 @@ impl TelemetryBuilder {
             &counters,
             resource.clone(),
         )?;
-        let one_reader = pipeline::one_metric_reader(&settings, &self);
-        let meter_provider = pipeline::meter_provider(
+        let (meter_provider, one_reader) = pipeline::meter_provider(
             &settings,
             &mut self,
             &target,

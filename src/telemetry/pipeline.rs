@@ -112,7 +112,8 @@ pub(super) fn tracer_provider(
 }
 
 /// The meter provider: the catalog views, the resource, and the selected
-/// metric exporter, counting what it loses.
+/// metric exporter, counting what it loses; with whether exactly one metric
+/// reader collects (`loss_report`).
 pub(super) fn meter_provider(
     settings: &Settings,
     b: &mut TelemetryBuilder,
@@ -121,42 +122,13 @@ pub(super) fn meter_provider(
     counters: &Counters,
     invocation: &emf::InvocationSlot,
     resource: Resource,
-) -> Result<SdkMeterProvider, BuildError> {
-    let mut meter = views::apply(
+) -> Result<(SdkMeterProvider, bool), BuildError> {
+    let meter = views::apply(
         SdkMeterProvider::builder().with_resource(resource),
         &settings.catalog,
     );
-    meter = match (settings.metrics_exporter, b.metric_pipeline.take()) {
-        (ExporterKind::Custom, Some(pipeline)) => pipeline(meter, &counters.loss),
-        (ExporterKind::Otlp, _) => meter.with_reader(reader_for(
-            CountingMetricExporter::new(target.metric_exporter()?, counters.loss.clone()),
-            b.metric_interval,
-        )),
-        (ExporterKind::Console, _) => meter.with_reader(reader_for(
-            CountingMetricExporter::new(
-                console::ConsoleMetricExporter::new(console),
-                counters.loss.clone(),
-            ),
-            b.metric_interval,
-        )),
-        (ExporterKind::Emf, _) => {
-            meter.with_reader(inline::InvocationReader::new(CountingMetricExporter::new(
-                emf::EmfExporter::new(
-                    b.emf_writer
-                        .take()
-                        .unwrap_or_else(|| Box::new(std::io::stdout())),
-                    &settings.catalog,
-                    &settings.namespace,
-                    invocation.clone(),
-                    counters.emf.clone(),
-                ),
-                counters.loss.clone(),
-            )))
-        }
-        _ => meter,
-    };
-    if let Some(writer) = b.emf_copy.take() {
-        meter = meter.with_reader(inline::InvocationReader::new(CountingMetricExporter::new(
+    let emf_reader = |writer: Box<dyn std::io::Write + Send>| {
+        inline::InvocationReader::new(CountingMetricExporter::new(
             emf::EmfExporter::new(
                 writer,
                 &settings.catalog,
@@ -165,9 +137,43 @@ pub(super) fn meter_provider(
                 counters.emf.clone(),
             ),
             counters.loss.clone(),
-        )));
+        ))
+    };
+    // The readers installed here: a caller's pipeline installs its own,
+    // which are not counted (None).
+    let (mut meter, mut readers) = match (settings.metrics_exporter, b.metric_pipeline.take()) {
+        (ExporterKind::Custom, Some(pipeline)) => (pipeline(meter, &counters.loss), None),
+        (ExporterKind::Otlp, _) => (
+            meter.with_reader(reader_for(
+                CountingMetricExporter::new(target.metric_exporter()?, counters.loss.clone()),
+                b.metric_interval,
+            )),
+            Some(1),
+        ),
+        (ExporterKind::Console, _) => (
+            meter.with_reader(reader_for(
+                CountingMetricExporter::new(
+                    console::ConsoleMetricExporter::new(console),
+                    counters.loss.clone(),
+                ),
+                b.metric_interval,
+            )),
+            Some(1),
+        ),
+        (ExporterKind::Emf, _) => {
+            let writer = b
+                .emf_writer
+                .take()
+                .unwrap_or_else(|| Box::new(std::io::stdout()));
+            (meter.with_reader(emf_reader(writer)), Some(1))
+        }
+        _ => (meter, Some(0)),
+    };
+    if let Some(writer) = b.emf_copy.take() {
+        meter = meter.with_reader(emf_reader(writer));
+        readers = readers.map(|n| n + 1);
     }
-    Ok(meter.build())
+    Ok((meter.build(), readers == Some(1)))
 }
 
 /// Registers `TelemetryLost{Signal, Environment}`: the running totals of
@@ -210,18 +216,6 @@ pub(super) fn telemetry_lost(
             }
         })
         .build()
-}
-
-/// Whether exactly one metric reader will collect: the selected exporter's
-/// or the EMF copy's, not both, and not a caller's pipeline (whose readers
-/// are its own).
-pub(super) fn one_metric_reader(settings: &Settings, b: &TelemetryBuilder) -> bool {
-    let main = match settings.metrics_exporter {
-        ExporterKind::Otlp | ExporterKind::Console | ExporterKind::Emf => 1,
-        ExporterKind::Custom => return false,
-        _ => 0,
-    };
-    main + usize::from(b.emf_copy.is_some()) == 1
 }
 
 fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {
