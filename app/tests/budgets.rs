@@ -49,12 +49,17 @@ fn conversation() -> PathBuf {
 }
 
 fn hello() -> PathBuf {
-    example("lambda_hello")
+    built("release", "lambda_hello")
 }
 
-/// An example that `scripts/budgets.sh` builds.
-fn example(name: &str) -> PathBuf {
-    let path = conversation().with_file_name("examples").join(name);
+/// `ws-conversation` or an example, as `scripts/budgets.sh` built it under
+/// `profile`.
+fn built(profile: &str, name: &str) -> PathBuf {
+    let dir = conversation().parent().unwrap().with_file_name(profile);
+    let path = match name {
+        "ws-conversation" => dir.join(name),
+        _ => dir.join("examples").join(name),
+    };
     assert!(
         path.exists(),
         "{} is missing: run scripts/budgets.sh, which builds it",
@@ -249,16 +254,15 @@ fn measure(variants: &[Variant]) {
     // The same executables under the release profile (this test's) and the
     // `deploy` profile (what is deployed), both built by the script.
     println!("\nStripped size:\n\n| executable | release (MiB) | deploy (MiB) |\n|---|---|---|");
-    let release = conversation().parent().unwrap().to_owned();
-    let deploy = release.with_file_name("deploy");
-    let names = ["lambda_aws_hello", "sqs_batch", "lambda_hello"];
-    let in_dir = |dir: &Path, name: &str| match name {
-        "ws-conversation" => dir.join(name),
-        _ => dir.join("examples").join(name),
-    };
-    for name in std::iter::once("ws-conversation").chain(names) {
-        let mib = |dir: &Path| stripped_bytes(&in_dir(dir, name)) as f64 / (1024.0 * 1024.0);
-        println!("| {name} | {:.2} | {:.2} |", mib(&release), mib(&deploy));
+    let names = [
+        "ws-conversation",
+        "lambda_aws_hello",
+        "sqs_batch",
+        "lambda_hello",
+    ];
+    for name in names {
+        let mib = |profile| stripped_bytes(&built(profile, name)) as f64 / (1024.0 * 1024.0);
+        println!("| {name} | {:.2} | {:.2} |", mib("release"), mib("deploy"));
     }
 
     let event = fixture_json("default-message");
