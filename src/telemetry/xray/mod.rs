@@ -92,7 +92,9 @@ pub(crate) fn exporter(
         .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
         .and_then(|socket| socket.connect(addr).map(|()| socket))
         .map_err(spawn("the X-Ray document socket"))?;
-    let log_groups: Vec<String> = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME).into_iter().collect();
+    let log_groups: Vec<String> = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME)
+        .into_iter()
+        .collect();
     // Spans flushed together become one document with nested subsegments:
     // one datagram per invocation instead of one per span.
     let translator = SegmentTranslator::new()
@@ -176,8 +178,9 @@ impl SpanExporter for UdpExporter {
         }
         let written = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut datagram = self.datagram.lock().unwrap_or_else(|e| e.into_inner());
-            self.writer
-                .write(&batch, &mut datagram, |bytes| self.socket.send(bytes).map(drop))
+            self.writer.write(&batch, &mut datagram, |bytes| {
+                self.socket.send(bytes).map(drop)
+            })
         }));
         match written {
             Ok(Ok(sent)) => return sent.map_err(|e| OTelSdkError::InternalFailure(e.to_string())),

@@ -1,0 +1,485 @@
+//! The document writer against `opentelemetry-aws`'s translator on the same
+//! spans: every document it writes must be the translator's, byte for byte,
+//! and every batch it declines must hold something it does not cover.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_aws::xray_exporter::SegmentTranslator;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+
+use super::attributes::{Declined, INTERPRETED};
+use super::document::{DocumentWriter, DAEMON_HEADER};
+
+const INDEXED: [&str; 2] = ["perf_handler", "perf_outcome"];
+
+fn now() -> SystemTime {
+    // Whole seconds, so that trace ids and times agree across a test.
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+/// A finished span: `id` under `parent` (0 for none), from `start` to
+/// `end` microseconds after the trace's start.
+fn span(
+    id: u64,
+    parent: u64,
+    kind: SpanKind,
+    name: &'static str,
+    (start, end): (u64, u64),
+    attributes: Vec<KeyValue>,
+) -> SpanData {
+    let t0 = now();
+    let secs = t0.duration_since(UNIX_EPOCH).unwrap().as_secs() as u128;
+    SpanData {
+        span_context: SpanContext::new(
+            TraceId::from(secs << 96 | 0xabc_def),
+            SpanId::from(id),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ),
+        parent_span_id: SpanId::from(parent),
+        parent_span_is_remote: false,
+        span_kind: kind,
+        name: Cow::Borrowed(name),
+        start_time: t0 + Duration::from_micros(start),
+        end_time: t0 + Duration::from_micros(end),
+        attributes,
+        dropped_attributes_count: 0,
+        events: SpanEvents::default(),
+        links: SpanLinks::default(),
+        status: Status::Unset,
+        instrumentation_scope: InstrumentationScope::builder("perfmon").build(),
+    }
+}
+
+fn kv(key: &'static str, value: impl Into<Value>) -> KeyValue {
+    KeyValue::new(key, value)
+}
+
+fn strings(values: &[&'static str]) -> Value {
+    Value::Array(Array::String(
+        values.iter().map(|v| StringValue::from(*v)).collect(),
+    ))
+}
+
+/// The resource of a function running locally.
+fn local() -> Vec<KeyValue> {
+    vec![
+        kv("service.name", "chat"),
+        kv("telemetry.sdk.language", "rust"),
+        kv("telemetry.sdk.name", "opentelemetry"),
+        kv("telemetry.sdk.version", "0.33.1"),
+        kv("deployment.environment.name", "dev"),
+    ]
+}
+
+/// The resource on Lambda (the Lambda detector's, without
+/// `cloud.provider`, which the exporter leaves out).
+fn lambda() -> Vec<KeyValue> {
+    let mut resource = local();
+    resource.extend([
+        kv("cloud.platform", "aws_lambda"),
+        kv("faas.name", "ws-conversation"),
+        kv("cloud.region", "eu-west-1"),
+        kv("faas.version", "$LATEST"),
+        kv("faas.instance", "2026/11/29/[$LATEST]0123abcd"),
+        kv("faas.max_memory", 134_217_728_i64),
+        KeyValue::new(
+            "aws.log.group.names",
+            strings(&["/aws/lambda/ws-conversation"]),
+        ),
+    ]);
+    resource
+}
+
+fn indexed() -> Vec<String> {
+    INDEXED.iter().map(|k| k.to_string()).collect()
+}
+
+fn owned(log_groups: &[&str]) -> Vec<String> {
+    log_groups.iter().map(|g| g.to_string()).collect()
+}
+
+/// The translator's documents, sorted.
+fn translated(resource: &Resource, log_groups: &[&str], batch: &[SpanData]) -> Vec<String> {
+    let mut translator = SegmentTranslator::new()
+        .with_indexed_attrs(indexed())
+        .metadata_all_attrs()
+        .always_nest_subsegments()
+        .set_log_group_names(owned(log_groups));
+    translator.set_resource(resource);
+    let mut documents: Vec<String> = translator
+        .translate_spans(batch)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    documents.sort();
+    documents
+}
+
+/// The writer's documents, sorted.
+fn written(
+    resource: &Resource,
+    log_groups: &[&str],
+    batch: &[SpanData],
+) -> Result<Vec<String>, Declined> {
+    let mut writer = DocumentWriter::new(&indexed(), owned(log_groups));
+    // In the resource's own order, as the exporter passes it.
+    writer.set_resource(
+        resource
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+            .collect(),
+    );
+    let mut documents = Vec::new();
+    let mut out = Vec::new();
+    let sent = writer.write(batch, &mut out, |datagram| {
+        assert!(datagram.starts_with(DAEMON_HEADER));
+        documents.push(String::from_utf8(datagram[DAEMON_HEADER.len()..].to_vec()).unwrap());
+        Ok::<(), ()>(())
+    })?;
+    assert_eq!(sent, Ok(()));
+    documents.sort();
+    Ok(documents)
+}
+
+fn resource(attributes: &[KeyValue]) -> Resource {
+    Resource::builder_empty()
+        .with_attributes(attributes.to_vec())
+        .build()
+}
+
+/// The translator's documents and the writer's.
+fn both(
+    attributes: &[KeyValue],
+    log_groups: &[&str],
+    batch: &[SpanData],
+) -> (Vec<String>, Result<Vec<String>, Declined>) {
+    let resource = resource(attributes);
+    (
+        translated(&resource, log_groups, batch),
+        written(&resource, log_groups, batch),
+    )
+}
+
+/// Asserts the writer writes `batch`, as the translator does.
+fn same(resource: &[KeyValue], log_groups: &[&str], batch: &[SpanData]) {
+    let (expected, written) = both(resource, log_groups, batch);
+    assert_eq!(written.expect("the writer covers this batch"), expected);
+}
+
+/// One chat message on Lambda: the invocation, two operations, the
+/// DynamoDB calls as the chat app records them.
+fn chat_message() -> Vec<SpanData> {
+    let dynamodb = |id, (start, end)| {
+        span(
+            id,
+            3,
+            SpanKind::Client,
+            "DynamoDB.PutItem",
+            (start, end),
+            vec![
+                kv("rpc.system", "aws-api"),
+                kv("rpc.service", "DynamoDB"),
+                kv("rpc.method", "PutItem"),
+                kv("aws.region", "eu-west-1"),
+                kv("cloud.region", "eu-west-1"),
+                kv("db.system.name", "aws.dynamodb"),
+                KeyValue::new("aws.dynamodb.table_names", strings(&["chat-messages"])),
+                kv("aws.request_id", "Q2V9TTJ5R0ZGR0VLTkVGTk9GN0pBSkFBR"),
+                kv("http.response.status_code", 200_i64),
+            ],
+        )
+    };
+    vec![
+        dynamodb(4, (30, 900)),
+        dynamodb(5, (900, 1500)),
+        span(
+            3,
+            2,
+            SpanKind::Internal,
+            "chat_message_processing",
+            (20, 1600),
+            vec![
+                kv("perf_handler", "chat_message_processing"),
+                kv("enduser.id", "5f1e2d3c-user"),
+                kv("perf_outcome", "success"),
+                kv("perf.memory_bytes", 2_533_215_i64),
+            ],
+        ),
+        span(
+            2,
+            1,
+            SpanKind::Internal,
+            "websocket_conversation",
+            (10, 1700),
+            vec![
+                kv("app.connection.id", "SlRtFcbfoAMCJRg="),
+                kv("app.route_key", "$default"),
+                kv("perf_handler", "websocket_conversation"),
+                kv("perf_outcome", "success"),
+            ],
+        ),
+        span(
+            1,
+            0x5eed,
+            SpanKind::Server,
+            "ws-conversation",
+            (0, 1800),
+            vec![
+                kv("faas.invocation_id", "c6af9ac6-7b61-11e6-9a41-93e812345678"),
+                kv("faas.coldstart", false),
+                kv("faas.name", "ws-conversation"),
+                kv("faas.version", "$LATEST"),
+                kv(
+                    "cloud.resource_id",
+                    "arn:aws:lambda:eu-west-1:123456789012:function:ws-conversation",
+                ),
+                kv(
+                    "aws.lambda.invoked_arn",
+                    "arn:aws:lambda:eu-west-1:123456789012:function:ws-conversation",
+                ),
+                kv("cloud.account.id", "123456789012"),
+                kv("faas.trigger", "http"),
+                kv("enduser.id", "5f1e2d3c-user"),
+                kv("http.route", "$default"),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn a_chat_message_is_written_as_the_translator_writes_it() {
+    same(&lambda(), &["/aws/lambda/ws-conversation"], &chat_message());
+    same(&local(), &[], &chat_message());
+    same(&[], &[], &chat_message());
+}
+
+#[test]
+fn spans_in_any_order_nest_and_chain_alike() {
+    let mut batch = chat_message();
+    batch.reverse();
+    same(&lambda(), &[], &batch);
+    // Without the root: the operation is a subsegment document of its own.
+    same(&lambda(), &[], &batch[1..]);
+    // Only the two calls: siblings without their parent in the batch.
+    same(&lambda(), &[], &chat_message()[..2]);
+}
+
+#[test]
+fn ties_and_overlaps_give_the_same_precursors() {
+    let child = |id, times| span(id, 1, SpanKind::Internal, "step", times, vec![]);
+    let batch = vec![
+        span(1, 0, SpanKind::Server, "root", (0, 100), vec![]),
+        child(2, (10, 20)),
+        child(3, (10, 20)),
+        child(4, (15, 40)),
+        child(5, (20, 30)),
+        child(6, (40, 50)),
+        span(7, 1, SpanKind::Server, "inner-server", (41, 42), vec![]),
+        span(8, 6, SpanKind::Producer, "send", (41, 45), vec![]),
+        span(
+            9,
+            1,
+            SpanKind::Client,
+            "call",
+            (60, 70),
+            vec![kv("rpc.service", "S3")],
+        ),
+    ];
+    same(&local(), &[], &batch);
+}
+
+#[test]
+fn annotations_and_metadata_take_every_value_type() {
+    let long = "x".repeat(1001);
+    let long: &'static str = Box::leak(long.into_boxed_str());
+    let batch = vec![span(
+        1,
+        0,
+        SpanKind::Server,
+        "root",
+        (0, 5),
+        vec![
+            kv("perf_handler", 7_i64),
+            kv("perf_outcome", long),
+            kv("flag", true),
+            kv("ratio", 0.25),
+            kv("nan", f64::NAN),
+            kv("quoted", "a \"b\" \\ c\n"),
+            kv("unicode", "é€"),
+            KeyValue::new("ints", Value::Array(Array::I64(vec![1, 2]))),
+            KeyValue::new("floats", Value::Array(Array::F64(vec![1.5]))),
+            KeyValue::new("bools", Value::Array(Array::Bool(vec![true, false]))),
+            KeyValue::new("empty", Value::Array(Array::String(vec![]))),
+            kv("service.name", "renamed"),
+            kv("rpc.system", "grpc"),
+            kv("http.response.status_code", " 404 "),
+            kv("telemetry.sdk.version", ""),
+            kv("cloud.account.id", ""),
+        ],
+    )];
+    same(&local(), &[], &batch);
+    let mut with_annotation = local();
+    with_annotation.push(kv("perf_handler", "resource"));
+    same(&with_annotation, &[], &batch);
+}
+
+#[test]
+fn the_resource_and_span_each_count_for_their_kind() {
+    let batch = vec![
+        span(
+            1,
+            0,
+            SpanKind::Server,
+            "root",
+            (0, 50),
+            vec![
+                kv("aws.region", "us-east-1"),
+                kv("aws.request_id", "r"),
+                KeyValue::new("aws.dynamodb.table_names", strings(&[])),
+            ],
+        ),
+        span(
+            2,
+            1,
+            SpanKind::Client,
+            "DynamoDB.Query",
+            (1, 2),
+            vec![
+                kv("rpc.system", "aws-api"),
+                KeyValue::new("aws.dynamodb.table_names", strings(&["", ""])),
+                kv("rpc.method", 3_i64),
+                kv("db.system.name", "aws.dynamodb"),
+            ],
+        ),
+        span(
+            3,
+            1,
+            SpanKind::Consumer,
+            "consume",
+            (3, 4),
+            vec![KeyValue::new("aws.log.group.names", strings(&["", "/own"]))],
+        ),
+    ];
+    same(&lambda(), &["/configured"], &batch);
+    same(&local(), &["/configured"], &batch);
+    same(&local(), &[""], &batch);
+}
+
+/// Every key the translator reads, alone on a span: written alike, or
+/// declined.
+#[test]
+fn every_interpreted_key_is_written_alike_or_declined() {
+    let mut covered = 0;
+    for key in INTERPRETED {
+        for value in [Value::from("aws-api"), Value::from(200_i64)] {
+            for kind in [SpanKind::Server, SpanKind::Client, SpanKind::Internal] {
+                let batch = vec![span(
+                    1,
+                    9,
+                    kind.clone(),
+                    "op",
+                    (0, 5),
+                    vec![KeyValue::new(key, value.clone())],
+                )];
+                let (expected, written) = both(&local(), &[], &batch);
+                if let Ok(written) = written {
+                    assert_eq!(written, expected, "{key} = {value:?} on {kind:?}");
+                    covered += 1;
+                }
+            }
+        }
+        // And in the resource.
+        let mut resource = local();
+        resource.push(KeyValue::new(key, "eu-west-1"));
+        let batch = chat_message();
+        if let (expected, Ok(written)) = both(&resource, &[], &batch) {
+            assert_eq!(written, expected, "{key} in the resource");
+        }
+    }
+    assert!(covered >= 60, "only {covered} cases written");
+}
+
+#[test]
+fn batches_only_the_translator_writes_are_declined() {
+    let declined = |batch: Vec<SpanData>, resource: Vec<KeyValue>| {
+        assert_eq!(
+            written(&self::resource(&resource), &[], &batch),
+            Err(Declined)
+        );
+    };
+    let plain = || span(1, 0, SpanKind::Server, "root", (0, 5), vec![]);
+    let mut failed = plain();
+    failed.status = Status::error("boom");
+    declined(vec![failed], local());
+    let mut thrown = plain();
+    thrown
+        .events
+        .events
+        .push(Event::new("exception", now(), vec![], 0));
+    declined(vec![thrown], local());
+    declined(
+        vec![span(
+            1,
+            0,
+            SpanKind::Server,
+            "root",
+            (0, 5),
+            vec![kv("http.request.method", "GET")],
+        )],
+        local(),
+    );
+    declined(
+        vec![span(
+            1,
+            0,
+            SpanKind::Server,
+            "root",
+            (0, 5),
+            vec![kv("annotation.x", "y")],
+        )],
+        local(),
+    );
+    // A server span is named after its service; others after themselves.
+    declined(
+        vec![span(1, 9, SpanKind::Internal, "naïve", (0, 5), vec![])],
+        local(),
+    );
+    declined(
+        vec![span(1, 9, SpanKind::Internal, "a\\b", (0, 5), vec![])],
+        local(),
+    );
+    declined(vec![plain(), plain()], local());
+    declined(
+        vec![span(1, 1, SpanKind::Internal, "self", (0, 5), vec![])],
+        local(),
+    );
+    declined(vec![plain()], vec![kv("service.version", "1.2.3")]);
+    let mut other_trace = span(2, 0, SpanKind::Server, "other", (0, 5), vec![]);
+    other_trace.span_context = SpanContext::new(
+        TraceId::from(u128::from_be_bytes(other_trace.span_context.trace_id().to_bytes()) + 1),
+        SpanId::from(2),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::default(),
+    );
+    declined(vec![plain(), other_trace], local());
+    // Events that are not exceptions are written (and not shown).
+    let mut logged = plain();
+    logged
+        .events
+        .events
+        .push(Event::new("log", now(), vec![kv("message", "hi")], 0));
+    same(&local(), &[], &[logged]);
+}

@@ -1,0 +1,467 @@
+//! Segment documents written straight from span data.
+//!
+//! `opentelemetry-aws`'s translator builds a tree of builders for every
+//! span, dispatches every resource attribute again for every span through a
+//! hashed table, then serialises the tree. The spans of a Lambda function
+//! (its invocation, its operations, its AWS calls) carry a handful of
+//! well-known keys, so [`DocumentWriter`] writes their documents in one
+//! pass per span, with the resource's share rendered once. It writes what
+//! the translator writes, byte for byte (`differential_tests.rs` holds it to
+//! that); a batch holding anything else it does not write
+//! ([`Declined`]), and the exporter hands that batch to the translator.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::attributes::{self, Declined, Fields, Kind, Strings};
+use super::json;
+use super::nesting::{self, Placement};
+
+/// Writes segment documents for the spans it covers.
+#[derive(Debug)]
+pub(crate) struct DocumentWriter {
+    /// Attributes written as annotations, sorted.
+    indexed: Vec<String>,
+    /// Log groups written when no span or resource names any.
+    log_groups: Vec<String>,
+    resource: Vec<KeyValue>,
+    /// The resource's annotations and metadata, for segments and for
+    /// subsegments; `None` when the resource has a key only the translator
+    /// writes.
+    rendered: Option<[Rendered; 2]>,
+}
+
+/// The resource's share of a document, written once.
+#[derive(Debug, Default)]
+struct Rendered {
+    /// `"key":value` pairs, comma-separated.
+    annotations: Vec<u8>,
+    annotation_count: usize,
+    metadata: Vec<u8>,
+}
+
+/// One span, ready to write.
+#[derive(Debug)]
+pub(super) struct Plan<'a> {
+    pub span: &'a SpanData,
+    pub kind: Kind,
+    name: &'a str,
+    fields: Fields<'a>,
+    /// Attributes written as annotations, by position.
+    annotations: u64,
+    /// Attributes written as metadata, by position.
+    metadata: u64,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// The header every datagram to the X-Ray daemon starts with.
+pub(super) const DAEMON_HEADER: &[u8] = b"{\"format\": \"json\", \"version\": 1}\n";
+
+fn seconds(time: SystemTime) -> Result<f64, Declined> {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .map_err(|_| Declined)
+}
+
+impl DocumentWriter {
+    /// A writer annotating `indexed` attributes, naming `log_groups` when
+    /// no attribute does.
+    pub(crate) fn new(indexed: &[String], log_groups: Vec<String>) -> Self {
+        let mut indexed = indexed.to_vec();
+        indexed.sort();
+        indexed.dedup();
+        let mut writer = DocumentWriter {
+            indexed,
+            log_groups,
+            resource: Vec::new(),
+            rendered: None,
+        };
+        writer.set_resource(Vec::new());
+        writer
+    }
+
+    /// Takes the resource every document carries.
+    pub(crate) fn set_resource(&mut self, resource: Vec<KeyValue>) {
+        self.resource = resource;
+        self.rendered = self
+            .render_resource(Kind::Segment)
+            .and_then(|segment| Ok([segment, self.render_resource(Kind::Subsegment)?]))
+            .ok();
+    }
+
+    fn render_resource(&self, kind: Kind) -> Result<Rendered, Declined> {
+        let mut fields = Fields::default();
+        let mut rendered = Rendered::default();
+        for kv in &self.resource {
+            let (annotate, describe) = self.route(&mut fields, kind, kv)?;
+            if annotate {
+                let out = &mut rendered.annotations;
+                let mut first = out.is_empty();
+                annotation(out, &mut first, kv);
+                rendered.annotation_count += 1;
+            }
+            if describe {
+                let mut first = rendered.metadata.is_empty();
+                json::key(&mut rendered.metadata, &mut first, kv.key.as_str());
+                json::value(&mut rendered.metadata, &kv.value);
+            }
+        }
+        Ok(rendered)
+    }
+
+    /// The resource's fields for `kind`.
+    fn resource_fields(
+        &self,
+        kind: Kind,
+        rendered: &[Rendered; 2],
+    ) -> Result<Fields<'_>, Declined> {
+        let rendered = &rendered[kind as usize];
+        let mut fields = Fields::default();
+        for kv in &self.resource {
+            fields.apply(kind, kv.key.as_str(), &kv.value)?;
+        }
+        fields.annotations = rendered.annotation_count;
+        Ok(fields)
+    }
+
+    /// Where an attribute goes: (annotation, metadata), as the translator
+    /// routes it with every attribute in metadata unless written elsewhere.
+    fn route<'a>(
+        &self,
+        fields: &mut Fields<'a>,
+        kind: Kind,
+        kv: &'a KeyValue,
+    ) -> Result<(bool, bool), Declined> {
+        let key = kv.key.as_str();
+        let mut written = fields.apply(kind, key, &kv.value)?;
+        let mut annotate = false;
+        if self
+            .indexed
+            .binary_search_by(|s| s.as_str().cmp(key))
+            .is_ok()
+        {
+            written = attributes::annotation_value(&kv.value)
+                && attributes::annotation_fits(fields.annotations, key, &kv.value)?;
+            if written {
+                fields.annotations += 1;
+                annotate = true;
+            }
+        }
+        Ok((annotate, !written && attributes::metadata_value(&kv.value)))
+    }
+
+    fn plan<'a>(
+        &'a self,
+        span: &'a SpanData,
+        base: &[Fields<'a>; 2],
+    ) -> Result<Plan<'a>, Declined> {
+        if span.span_context.span_id() == SpanId::INVALID
+            || matches!(span.status, Status::Error { .. })
+            || span
+                .events
+                .events
+                .iter()
+                .any(|e| e.name == "exception" || e.name == "HTTP request failure")
+            || span.attributes.len() > 64
+        {
+            return Err(Declined);
+        }
+        let kind = match span.span_kind {
+            SpanKind::Server => Kind::Segment,
+            _ => Kind::Subsegment,
+        };
+        let mut fields = base[kind as usize];
+        let (mut annotations, mut metadata) = (0u64, 0u64);
+        for (n, kv) in span.attributes.iter().enumerate() {
+            let (annotate, describe) = self.route(&mut fields, kind, kv)?;
+            annotations |= u64::from(annotate) << n;
+            metadata |= u64::from(describe) << n;
+        }
+        let name = if let (true, Some(service)) = (fields.rpc_aws, fields.rpc_service) {
+            service
+        } else if let (Kind::Segment, Some(service)) = (kind, fields.service_name) {
+            service
+        } else {
+            span.name.as_ref()
+        };
+        let (start, end) = (seconds(span.start_time)?, seconds(span.end_time)?);
+        if !attributes::name_fits(kind, name)? || end < start {
+            return Err(Declined);
+        }
+        Ok(Plan {
+            span,
+            kind,
+            name,
+            fields,
+            annotations,
+            metadata,
+            start,
+            end,
+        })
+    }
+
+    /// Writes the documents of `batch`, each after [`DAEMON_HEADER`] in
+    /// `out`, and passes each datagram to `send`. `Err(Declined)` (before
+    /// anything is sent) when a span needs the translator.
+    pub(crate) fn write<E>(
+        &self,
+        batch: &[SpanData],
+        out: &mut Vec<u8>,
+        mut send: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Result<(), E>, Declined> {
+        let trace = batch
+            .first()
+            .map_or(TraceId::INVALID, |s| s.span_context.trace_id());
+        if trace == TraceId::INVALID || batch.iter().any(|s| s.span_context.trace_id() != trace) {
+            return Err(Declined);
+        }
+        let rendered = self.rendered.as_ref().ok_or(Declined)?;
+        let base = [
+            self.resource_fields(Kind::Segment, rendered)?,
+            self.resource_fields(Kind::Subsegment, rendered)?,
+        ];
+        let plans = batch
+            .iter()
+            .map(|span| self.plan(span, &base))
+            .collect::<Result<Vec<_>, _>>()?;
+        let placement = nesting::place(&plans)?;
+        for &top in placement.order() {
+            if placement.parent(top).is_some() {
+                continue;
+            }
+            out.clear();
+            out.extend_from_slice(DAEMON_HEADER);
+            let batch = Batch {
+                plans: &plans,
+                placement: &placement,
+                rendered,
+            };
+            self.document(out, &batch, top, true);
+            if let Err(e) = send(out) {
+                return Ok(Err(e));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn document(&self, out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: bool) {
+        let Batch {
+            plans,
+            placement,
+            rendered,
+        } = *batch;
+        let plan = &plans[i];
+        let span = plan.span;
+        let fields = &plan.fields;
+        let subsegment = plan.kind == Kind::Subsegment;
+        out.push(b'{');
+        if top && subsegment {
+            out.extend_from_slice(b"\"type\":\"subsegment\",");
+        }
+        out.extend_from_slice(b"\"name\":");
+        json::string(out, plan.name);
+        out.extend_from_slice(b",\"id\":");
+        json::id(
+            out,
+            u64::from_be_bytes(span.span_context.span_id().to_bytes()),
+        );
+        if top {
+            out.extend_from_slice(b",\"trace_id\":\"");
+            out.extend_from_slice(super::xray_trace_id(span.span_context.trace_id()).as_bytes());
+            out.push(b'"');
+        }
+        out.extend_from_slice(b",\"start_time\":");
+        json::float(out, plan.start);
+        out.extend_from_slice(b",\"end_time\":");
+        json::float(out, plan.end);
+        if let Some(user) = shown(fields.user) {
+            out.extend_from_slice(b",\"user\":");
+            json::string(out, user);
+        }
+        if top && span.parent_span_id != SpanId::INVALID {
+            out.extend_from_slice(b",\"parent_id\":");
+            json::id(out, u64::from_be_bytes(span.parent_span_id.to_bytes()));
+        }
+        if subsegment {
+            if fields.rpc_aws {
+                out.extend_from_slice(b",\"namespace\":\"aws\"");
+            } else if span.span_kind == SpanKind::Client {
+                out.extend_from_slice(b",\"namespace\":\"remote\"");
+            }
+        }
+        if let Some(status) = fields.status {
+            out.extend_from_slice(b",\"http\":{\"response\":{\"status\":");
+            json::integer(out, i64::from(status));
+            out.extend_from_slice(b"}}");
+        }
+        self.aws(out, plan);
+        let groups = fields
+            .log_groups
+            .map_or(Strings::Configured(&self.log_groups), Strings::Attribute);
+        if groups.shown() {
+            out.extend_from_slice(b",\"cloudwatch_logs\":{\"log_group\":[");
+            strings(out, groups);
+            out.extend_from_slice(b"]}");
+        }
+        let rendered = &rendered[plan.kind as usize];
+        self.attributes(
+            out,
+            b"annotations",
+            &rendered.annotations,
+            span,
+            plan.annotations,
+        );
+        self.attributes(out, b"metadata", &rendered.metadata, span, plan.metadata);
+        let mut children = placement.children(i).peekable();
+        if children.peek().is_some() {
+            out.extend_from_slice(b",\"subsegments\":[");
+            for (n, child) in children.enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                self.document(out, batch, child, false);
+            }
+            out.push(b']');
+        }
+        let mut precursors = placement.precursors(i).peekable();
+        if precursors.peek().is_some() {
+            out.extend_from_slice(b",\"precursor_ids\":[");
+            for (n, p) in precursors.enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                json::id(
+                    out,
+                    u64::from_be_bytes(plans[p].span.span_context.span_id().to_bytes()),
+                );
+            }
+            out.push(b']');
+        }
+        out.push(b'}');
+    }
+
+    fn aws(&self, out: &mut Vec<u8>, plan: &Plan<'_>) {
+        let fields = &plan.fields;
+        out.extend_from_slice(b",\"aws\":{");
+        if let Some(account) = shown(fields.account_id) {
+            out.extend_from_slice(b"\"account_id\":");
+            json::string(out, account);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"xray\":{\"sdk\":");
+        json::string_of(
+            out,
+            [
+                fields.sdk_name.unwrap_or("opentelemetry"),
+                " for ",
+                fields.sdk_language.unwrap_or("rust"),
+            ],
+        );
+        if let Some(version) = shown(fields.sdk_version) {
+            out.extend_from_slice(b",\"sdk_version\":");
+            json::string(out, version);
+        }
+        out.push(b'}');
+        if plan.kind == Kind::Subsegment {
+            if let Some(operation) = shown(fields.rpc_method) {
+                out.extend_from_slice(b",\"operation\":");
+                json::string(out, operation);
+            }
+        }
+        for (name, value) in [
+            (&b",\"region\":"[..], fields.region),
+            (b",\"request_id\":", fields.request_id),
+            (b",\"table_name\":", fields.table_name),
+        ] {
+            if let Some(value) = shown(value) {
+                out.extend_from_slice(name);
+                json::string(out, value);
+            }
+        }
+        if let Some(names) = fields
+            .table_names
+            .map(Strings::Attribute)
+            .filter(|n| n.shown())
+        {
+            out.extend_from_slice(b",\"table_names\":[");
+            strings(out, names);
+            out.push(b']');
+        }
+        out.push(b'}');
+    }
+
+    /// Writes `"annotations"` or `"metadata"`: the resource's share, then
+    /// the span's attributes whose bit is set in `mask`.
+    fn attributes(
+        &self,
+        out: &mut Vec<u8>,
+        name: &[u8],
+        resource: &[u8],
+        span: &SpanData,
+        mask: u64,
+    ) {
+        if resource.is_empty() && mask == 0 {
+            return;
+        }
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name);
+        out.extend_from_slice(b"\":{");
+        out.extend_from_slice(resource);
+        let mut first = resource.is_empty();
+        let annotations = name == b"annotations";
+        for (n, kv) in span.attributes.iter().enumerate() {
+            if mask >> n & 1 == 1 {
+                if annotations {
+                    annotation(out, &mut first, kv);
+                } else {
+                    json::key(out, &mut first, kv.key.as_str());
+                    json::value(out, &kv.value);
+                }
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// A field's value when the translator writes it: set and not empty.
+fn shown(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// A planned batch, as its documents are written.
+struct Batch<'p, 'a> {
+    plans: &'p [Plan<'a>],
+    placement: &'p Placement,
+    rendered: &'p [Rendered; 2],
+}
+
+/// Writes an annotation, its key with every character outside
+/// `[a-zA-Z0-9_]` replaced by `_`, as X-Ray requires.
+fn annotation(out: &mut Vec<u8>, first: &mut bool, kv: &KeyValue) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend(kv.key.as_str().bytes().map(|b| {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            b
+        } else {
+            b'_'
+        }
+    }));
+    out.extend_from_slice(b"\":");
+    json::value(out, &kv.value);
+}
+
+fn strings(out: &mut Vec<u8>, strings: Strings<'_>) {
+    for (n, s) in strings.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        json::string(out, s);
+    }
+}

@@ -1,0 +1,123 @@
+//! JSON as `serde_json` writes it, for segment documents written without
+//! building a value first: the same escapes, the same number forms.
+
+use std::io::Write as _;
+
+use opentelemetry::{Array, Value};
+
+/// Appends `s` as a JSON string. Strings without a character to escape
+/// (most) are copied as they are; the rest go through `serde_json`.
+pub(super) fn string(out: &mut Vec<u8>, s: &str) {
+    if plain(s) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Appends the concatenation of `parts` as one JSON string.
+pub(super) fn string_of<const N: usize>(out: &mut Vec<u8>, parts: [&str; N]) {
+    if parts.iter().all(|part| plain(part)) {
+        out.push(b'"');
+        for part in parts {
+            out.extend_from_slice(part.as_bytes());
+        }
+        out.push(b'"');
+    } else {
+        string(out, &parts.concat());
+    }
+}
+
+/// Whether `s` needs no escape.
+fn plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// Appends a float: shortest round-trip form, `null` when not finite.
+pub(super) fn float(out: &mut Vec<u8>, f: f64) {
+    let _ = serde_json::to_writer(&mut *out, &f);
+}
+
+/// Appends an integer.
+pub(super) fn integer(out: &mut Vec<u8>, i: i64) {
+    let _ = write!(out, "{i}");
+}
+
+/// Appends a 64-bit id as X-Ray writes it: 16 lower-case hex digits.
+pub(super) fn id(out: &mut Vec<u8>, id: u64) {
+    let _ = write!(out, "\"{id:016x}\"");
+}
+
+/// Appends `"key":` after a comma unless `first`.
+pub(super) fn key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    string(out, key);
+    out.push(b':');
+}
+
+/// Appends an attribute value: scalars, and arrays of them.
+pub(super) fn value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::I64(i) => integer(out, *i),
+        Value::F64(f) => float(out, *f),
+        Value::String(s) => string(out, s.as_str()),
+        Value::Array(array) => {
+            out.push(b'[');
+            match array {
+                Array::Bool(items) => list(out, items, |out, b| {
+                    out.extend_from_slice(if *b { b"true" } else { b"false" })
+                }),
+                Array::I64(items) => list(out, items, |out, i| integer(out, *i)),
+                Array::F64(items) => list(out, items, |out, f| float(out, *f)),
+                Array::String(items) => list(out, items, |out, s| string(out, s.as_str())),
+                _ => {}
+            }
+            out.push(b']');
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Appends `items` separated by commas.
+pub(super) fn list<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    for (n, each) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        item(out, each);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_and_numbers_match_serde_json() {
+        for s in [
+            "plain",
+            "quote \" and \\ slash",
+            "tab\tnew\nline\u{1}",
+            "é€😀",
+            "",
+        ] {
+            let mut out = Vec::new();
+            string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for f in [1795994069.4446511, 0.1, 1e21, 3.0, f64::NAN, -0.0] {
+            let mut out = Vec::new();
+            float(&mut out, f);
+            assert_eq!(out, serde_json::to_vec(&f).unwrap());
+        }
+        let mut out = Vec::new();
+        value(&mut out, &Value::Array(Array::I64(vec![1, -2])));
+        assert_eq!(out, b"[1,-2]");
+    }
+}

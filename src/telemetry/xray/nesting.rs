@@ -1,0 +1,113 @@
+//! Where each span of a batch goes, as `opentelemetry-aws`'s nesting
+//! (`always_nest_subsegments`) places it:
+//! - a subsegment whose parent is in the batch is written inside it;
+//!   every other span is a document of its own;
+//! - siblings (spans with the same parent, in the batch or not) are in
+//!   start-time order, batch order breaking ties;
+//! - a subsegment that starts after the previous qualifying sibling ended
+//!   lists the siblings that qualified before it as `precursor_ids`.
+
+use opentelemetry::trace::SpanId;
+
+use super::attributes::{Declined, Kind};
+use super::document::Plan;
+
+/// The placement of a batch's spans, by their positions in the batch.
+#[derive(Debug)]
+pub(super) struct Placement {
+    /// Positions in start-time order.
+    order: Vec<usize>,
+    /// The span each is written inside.
+    parent: Vec<Option<usize>>,
+    /// The last sibling before it in its `precursor_ids`, whose own entry
+    /// continues the list.
+    before: Vec<Option<usize>>,
+}
+
+impl Placement {
+    /// Positions in start-time order.
+    pub(super) fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The span `i` is written inside, if any.
+    pub(super) fn parent(&self, i: usize) -> Option<usize> {
+        self.parent[i]
+    }
+
+    /// The spans written inside `i`, in order.
+    pub(super) fn children(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        self.order
+            .iter()
+            .copied()
+            .filter(move |&j| self.parent[j] == Some(i))
+    }
+
+    /// `i`'s precursors, first to last.
+    pub(super) fn precursors(&self, i: usize) -> impl Iterator<Item = usize> {
+        let mut list = Vec::new();
+        let mut at = self.before[i];
+        while let Some(j) = at {
+            list.push(j);
+            at = self.before[j];
+        }
+        list.into_iter().rev()
+    }
+}
+
+/// Places `plans`; declines batches the translator would treat as broken
+/// (two spans with one id, a span its own parent, a cycle).
+pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
+    let n = plans.len();
+    let id = |i: usize| plans[i].span.span_context.span_id();
+    let parent_id = |i: usize| plans[i].span.parent_span_id;
+    for i in 0..n {
+        if (0..i).any(|j| id(j) == id(i)) || parent_id(i) == id(i) {
+            return Err(Declined);
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    // Stable: ties keep batch order.
+    order.sort_by(|&a, &b| plans[a].start.total_cmp(&plans[b].start));
+    let subsegment_with_parent =
+        |i: usize| plans[i].kind == Kind::Subsegment && parent_id(i) != SpanId::INVALID;
+    let parent: Vec<Option<usize>> = (0..n)
+        .map(|i| {
+            subsegment_with_parent(i)
+                .then(|| (0..n).find(|&j| id(j) == parent_id(i)))
+                .flatten()
+        })
+        .collect();
+    for i in 0..n {
+        let (mut at, mut steps) = (i, 0);
+        while let Some(p) = parent[at] {
+            at = p;
+            steps += 1;
+            if steps > n {
+                return Err(Declined);
+            }
+        }
+    }
+    // Per parent id: the end of the last qualifying sibling, and that sibling.
+    let mut groups: Vec<(SpanId, f64, usize)> = Vec::new();
+    let mut before = vec![None; n];
+    for &i in &order {
+        if !subsegment_with_parent(i) {
+            continue;
+        }
+        let plan = &plans[i];
+        match groups.iter_mut().find(|g| g.0 == parent_id(i)) {
+            None => groups.push((parent_id(i), plan.end, i)),
+            Some(group) if group.1 <= plan.start => {
+                before[i] = Some(group.2);
+                *group = (group.0, plan.end, i);
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Placement {
+        order,
+        parent,
+        before,
+    })
+}
