@@ -213,10 +213,10 @@ impl DocumentWriter {
         out: &mut Vec<u8>,
         mut send: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<Result<(), E>, Declined> {
-        let trace = batch
-            .first()
-            .map_or(TraceId::INVALID, |s| s.span_context.trace_id());
-        if trace == TraceId::INVALID || batch.iter().any(|s| s.span_context.trace_id() != trace) {
+        if batch
+            .iter()
+            .any(|s| s.span_context.trace_id() == TraceId::INVALID)
+        {
             return Err(Declined);
         }
         let rendered = self.rendered.as_ref().ok_or(Declined)?;

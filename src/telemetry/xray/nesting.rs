@@ -1,5 +1,5 @@
 //! Where each span of a batch goes, as `opentelemetry-aws`'s nesting
-//! (`always_nest_subsegments`) places it:
+//! (`always_nest_subsegments`) places it, within each trace:
 //! - a subsegment whose parent is in the batch is written inside it;
 //!   every other span is a document of its own;
 //! - siblings (spans with the same parent, in the batch or not) are in
@@ -7,7 +7,7 @@
 //! - a subsegment that starts after the previous qualifying sibling ended
 //!   lists the siblings that qualified before it as `precursor_ids`.
 
-use opentelemetry::trace::SpanId;
+use opentelemetry::trace::{SpanId, TraceId};
 
 use super::attributes::{Declined, Kind};
 use super::document::Plan;
@@ -56,21 +56,32 @@ impl Placement {
 }
 
 /// Places `plans`; declines batches the translator would treat as broken
-/// (two spans with one id, a span its own parent, a cycle).
+/// (two spans with one id, a span its own parent, a cycle, a subsegment
+/// without a parent), or whose traces share a parent span id.
 pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
     let n = plans.len();
-    let id = |i: usize| plans[i].span.span_context.span_id();
-    let parent_id = |i: usize| plans[i].span.parent_span_id;
-    for i in 0..n {
-        if (0..i).any(|j| id(j) == id(i)) || parent_id(i) == id(i) {
-            return Err(Declined);
-        }
-    }
+    let trace = |i: usize| plans[i].span.span_context.trace_id();
+    let id = |i: usize| (trace(i), plans[i].span.span_context.span_id());
+    let parent_id = |i: usize| (trace(i), plans[i].span.parent_span_id);
     let mut order: Vec<usize> = (0..n).collect();
     // Stable: ties keep batch order.
     order.sort_by(|&a, &b| plans[a].start.total_cmp(&plans[b].start));
     let subsegment_with_parent =
-        |i: usize| plans[i].kind == Kind::Subsegment && parent_id(i) != SpanId::INVALID;
+        |i: usize| plans[i].kind == Kind::Subsegment && parent_id(i).1 != SpanId::INVALID;
+    // The translator tells sibling groups apart by parent span id alone,
+    // so two traces whose subsegments share one (with random ids, next to
+    // never) are declined.
+    let parent_clash = |i: usize, j: usize| {
+        parent_id(i).1 == parent_id(j).1
+            && trace(i) != trace(j)
+            && subsegment_with_parent(i)
+            && subsegment_with_parent(j)
+    };
+    for i in 0..n {
+        if (0..i).any(|j| id(j) == id(i) || parent_clash(i, j)) || parent_id(i) == id(i) {
+            return Err(Declined);
+        }
+    }
     let parent: Vec<Option<usize>> = (0..n)
         .map(|i| {
             subsegment_with_parent(i)
@@ -78,7 +89,12 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
                 .flatten()
         })
         .collect();
-    for i in 0..n {
+    for (i, plan) in plans.iter().enumerate() {
+        // A subsegment document needs a parent id: the translator drops
+        // one without.
+        if plan.kind == Kind::Subsegment && parent_id(i).1 == SpanId::INVALID {
+            return Err(Declined);
+        }
         let (mut at, mut steps) = (i, 0);
         while let Some(p) = parent[at] {
             at = p;
@@ -88,8 +104,8 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
             }
         }
     }
-    // Per parent id: the end of the last qualifying sibling, and that sibling.
-    let mut groups: Vec<(SpanId, f64, usize)> = Vec::new();
+    // Per parent: the end of the last qualifying sibling, and that sibling.
+    let mut groups: Vec<((TraceId, SpanId), f64, usize)> = Vec::new();
     let mut before = vec![None; n];
     for &i in &order {
         if !subsegment_with_parent(i) {
