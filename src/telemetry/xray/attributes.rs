@@ -102,6 +102,11 @@ impl<'a> Fields<'a> {
         key: &str,
         value: &'a Value,
     ) -> Result<bool, Declined> {
+        // Most keys (an application's own) are in no namespace the
+        // translator reads: one short comparison settles them.
+        if !read_namespace(key) {
+            return Ok(false);
+        }
         let subsegment = kind == Kind::Subsegment;
         Ok(match key {
             "service.name" => {
@@ -294,6 +299,35 @@ pub(super) const INTERPRETED: [&str; 77] = [
     "user_agent.original",
 ];
 
+/// Whether `key` is in a namespace some key the translator reads (or a
+/// prefix it strips) is in.
+fn read_namespace(key: &str) -> bool {
+    let namespace = key.split_once('.').map_or("", |(namespace, _)| namespace);
+    matches!(
+        namespace,
+        "annotation"
+            | "aws"
+            | "client"
+            | "cloud"
+            | "code"
+            | "container"
+            | "db"
+            | "enduser"
+            | "exception"
+            | "host"
+            | "http"
+            | "k8s"
+            | "metadata"
+            | "peer"
+            | "rpc"
+            | "server"
+            | "service"
+            | "telemetry"
+            | "url"
+            | "user_agent"
+    )
+}
+
 /// Whether the translator reads `key` (sorted list, so a binary search).
 fn interpreted(key: &str) -> bool {
     INTERPRETED.binary_search(&key).is_ok()
@@ -362,6 +396,8 @@ mod tests {
     #[test]
     fn the_interpreted_keys_are_sorted_and_unique() {
         assert!(INTERPRETED.windows(2).all(|w| w[0] < w[1]));
+        assert!(INTERPRETED.iter().all(|key| read_namespace(key)));
+        assert!(read_namespace("annotation.x") && !read_namespace("app.user"));
     }
 
     #[test]

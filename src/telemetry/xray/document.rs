@@ -270,9 +270,11 @@ impl DocumentWriter {
             u64::from_be_bytes(span.span_context.span_id().to_bytes()),
         );
         if top {
-            out.extend_from_slice(b",\"trace_id\":\"");
-            out.extend_from_slice(super::xray_trace_id(span.span_context.trace_id()).as_bytes());
-            out.push(b'"');
+            out.extend_from_slice(b",\"trace_id\":");
+            json::trace_id(
+                out,
+                u128::from_be_bytes(span.span_context.trace_id().to_bytes()),
+            );
         }
         out.extend_from_slice(b",\"start_time\":");
         json::float(out, plan.start);

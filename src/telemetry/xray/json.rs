@@ -1,8 +1,6 @@
 //! JSON as `serde_json` writes it, for segment documents written without
 //! building a value first: the same escapes, the same number forms.
 
-use std::io::Write as _;
-
 use opentelemetry::{Array, Value};
 
 /// Appends `s` as a JSON string. Strings without a character to escape
@@ -43,12 +41,33 @@ pub(super) fn float(out: &mut Vec<u8>, f: f64) {
 
 /// Appends an integer.
 pub(super) fn integer(out: &mut Vec<u8>, i: i64) {
-    let _ = write!(out, "{i}");
+    let _ = serde_json::to_writer(&mut *out, &i);
 }
 
 /// Appends a 64-bit id as X-Ray writes it: 16 lower-case hex digits.
 pub(super) fn id(out: &mut Vec<u8>, id: u64) {
-    let _ = write!(out, "\"{id:016x}\"");
+    out.push(b'"');
+    hex(out, u128::from(id), 16);
+    out.push(b'"');
+}
+
+/// Appends a trace id in X-Ray's form, `1-` and 8 then 24 hex digits.
+pub(super) fn trace_id(out: &mut Vec<u8>, id: u128) {
+    out.extend_from_slice(b"\"1-");
+    hex(out, id >> 96, 8);
+    out.push(b'-');
+    hex(out, id, 24);
+    out.push(b'"');
+}
+
+/// Appends the low `digits` hex digits of `value`.
+fn hex(out: &mut Vec<u8>, value: u128, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend(
+        (0..digits)
+            .rev()
+            .map(|n| HEX[(value >> (4 * n) & 0xf) as usize]),
+    );
 }
 
 /// Appends `"key":` after a comma unless `first`.
@@ -117,7 +136,14 @@ mod tests {
             assert_eq!(out, serde_json::to_vec(&f).unwrap());
         }
         let mut out = Vec::new();
-        value(&mut out, &Value::Array(Array::I64(vec![1, -2])));
-        assert_eq!(out, b"[1,-2]");
+        value(&mut out, &Value::Array(Array::I64(vec![1, -2, i64::MIN])));
+        assert_eq!(out, b"[1,-2,-9223372036854775808]");
+        let mut out = Vec::new();
+        id(&mut out, 0xc8);
+        trace_id(&mut out, 0x5759e988bd862e3fe1be46a994272793);
+        assert_eq!(
+            out,
+            b"\"00000000000000c8\"\"1-5759e988-bd862e3fe1be46a994272793\""
+        );
     }
 }
