@@ -244,6 +244,16 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
             100.0 * mean(true) / mean(false)
         );
     }
+    let dropped: u64 = rounds
+        .iter()
+        .filter(|r| !r.warmup)
+        .map(|r| r.spans_dropped)
+        .sum();
+    if dropped > 0 {
+        println!(
+            "{dropped} finished spans dropped in monitored rounds: more ended between two flushes than the span buffer holds"
+        );
+    }
     Ok(())
 }
 
