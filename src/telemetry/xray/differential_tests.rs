@@ -13,8 +13,9 @@ use opentelemetry_aws::xray_exporter::SegmentTranslator;
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 
-use super::attributes::{Declined, INTERPRETED};
+use super::attributes::Declined;
 use super::document::{DocumentWriter, DAEMON_HEADER};
+use super::translator_keys::INTERPRETED;
 
 const INDEXED: [&str; 2] = ["perf_handler", "perf_outcome"];
 

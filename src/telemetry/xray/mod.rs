@@ -25,6 +25,8 @@ mod differential_tests;
 mod document;
 mod json;
 mod nesting;
+mod render;
+mod translator_keys;
 
 use std::future::Future as _;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};

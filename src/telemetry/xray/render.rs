@@ -1,0 +1,238 @@
+//! Writing a planned batch's documents: the fields in the order the
+//! translator's serialisation writes them, subsegments nested, precursors
+//! listed.
+
+use opentelemetry::trace::{SpanId, SpanKind};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::attributes::{Kind, Strings};
+use super::document::Plan;
+use super::json;
+use super::nesting::Placement;
+
+/// The resource's share of a document, written once.
+#[derive(Debug, Default)]
+pub(super) struct Rendered {
+    /// `"key":value` pairs, comma-separated.
+    pub annotations: Vec<u8>,
+    pub annotation_count: usize,
+    pub metadata: Vec<u8>,
+}
+
+/// Writes span `i`'s document (`top`: a document of its own, not nested).
+pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: bool) {
+    let Batch {
+        plans,
+        placement,
+        rendered,
+        ..
+    } = *batch;
+    let plan = &plans[i];
+    let span = plan.span;
+    let fields = &plan.fields;
+    let subsegment = plan.kind == Kind::Subsegment;
+    out.push(b'{');
+    if top && subsegment {
+        out.extend_from_slice(b"\"type\":\"subsegment\",");
+    }
+    out.extend_from_slice(b"\"name\":");
+    json::string(out, plan.name);
+    out.extend_from_slice(b",\"id\":");
+    json::id(
+        out,
+        u64::from_be_bytes(span.span_context.span_id().to_bytes()),
+    );
+    if top {
+        out.extend_from_slice(b",\"trace_id\":");
+        json::trace_id(
+            out,
+            u128::from_be_bytes(span.span_context.trace_id().to_bytes()),
+        );
+    }
+    out.extend_from_slice(b",\"start_time\":");
+    json::float(out, plan.start);
+    out.extend_from_slice(b",\"end_time\":");
+    json::float(out, plan.end);
+    if let Some(user) = shown(fields.user) {
+        out.extend_from_slice(b",\"user\":");
+        json::string(out, user);
+    }
+    if top && span.parent_span_id != SpanId::INVALID {
+        out.extend_from_slice(b",\"parent_id\":");
+        json::id(out, u64::from_be_bytes(span.parent_span_id.to_bytes()));
+    }
+    if subsegment {
+        if fields.rpc_aws {
+            out.extend_from_slice(b",\"namespace\":\"aws\"");
+        } else if span.span_kind == SpanKind::Client {
+            out.extend_from_slice(b",\"namespace\":\"remote\"");
+        }
+    }
+    if let Some(status) = fields.status {
+        out.extend_from_slice(b",\"http\":{\"response\":{\"status\":");
+        json::integer(out, i64::from(status));
+        out.extend_from_slice(b"}}");
+    }
+    aws(out, plan);
+    let groups = fields
+        .log_groups
+        .map_or(Strings::Configured(batch.log_groups), Strings::Attribute);
+    if groups.shown() {
+        out.extend_from_slice(b",\"cloudwatch_logs\":{\"log_group\":[");
+        strings(out, groups);
+        out.extend_from_slice(b"]}");
+    }
+    let rendered = &rendered[plan.kind as usize];
+    attributes(
+        out,
+        b"annotations",
+        &rendered.annotations,
+        span,
+        plan.annotations,
+    );
+    attributes(out, b"metadata", &rendered.metadata, span, plan.metadata);
+    let mut children = placement.children(i).peekable();
+    if children.peek().is_some() {
+        out.extend_from_slice(b",\"subsegments\":[");
+        for (n, child) in children.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            document(out, batch, child, false);
+        }
+        out.push(b']');
+    }
+    let mut precursors = placement.precursors(i).peekable();
+    if precursors.peek().is_some() {
+        out.extend_from_slice(b",\"precursor_ids\":[");
+        for (n, p) in precursors.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            json::id(
+                out,
+                u64::from_be_bytes(plans[p].span.span_context.span_id().to_bytes()),
+            );
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// Writes `"aws"`.
+fn aws(out: &mut Vec<u8>, plan: &Plan<'_>) {
+    let fields = &plan.fields;
+    out.extend_from_slice(b",\"aws\":{");
+    if let Some(account) = shown(fields.account_id) {
+        out.extend_from_slice(b"\"account_id\":");
+        json::string(out, account);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"xray\":{\"sdk\":");
+    json::string_of(
+        out,
+        [
+            fields.sdk_name.unwrap_or("opentelemetry"),
+            " for ",
+            fields.sdk_language.unwrap_or("rust"),
+        ],
+    );
+    if let Some(version) = shown(fields.sdk_version) {
+        out.extend_from_slice(b",\"sdk_version\":");
+        json::string(out, version);
+    }
+    out.push(b'}');
+    if plan.kind == Kind::Subsegment {
+        if let Some(operation) = shown(fields.rpc_method) {
+            out.extend_from_slice(b",\"operation\":");
+            json::string(out, operation);
+        }
+    }
+    for (name, value) in [
+        (&b",\"region\":"[..], fields.region),
+        (b",\"request_id\":", fields.request_id),
+        (b",\"table_name\":", fields.table_name),
+    ] {
+        if let Some(value) = shown(value) {
+            out.extend_from_slice(name);
+            json::string(out, value);
+        }
+    }
+    if let Some(names) = fields
+        .table_names
+        .map(Strings::Attribute)
+        .filter(|n| n.shown())
+    {
+        out.extend_from_slice(b",\"table_names\":[");
+        strings(out, names);
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// Writes `"annotations"` or `"metadata"`: the resource's share, then
+/// the span's attributes whose bit is set in `mask`.
+fn attributes(out: &mut Vec<u8>, name: &[u8], resource: &[u8], span: &SpanData, mask: u64) {
+    if resource.is_empty() && mask == 0 {
+        return;
+    }
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name);
+    out.extend_from_slice(b"\":{");
+    out.extend_from_slice(resource);
+    let mut first = resource.is_empty();
+    let annotations = name == b"annotations";
+    for (n, kv) in span.attributes.iter().enumerate() {
+        if mask >> n & 1 == 1 {
+            if annotations {
+                annotation(out, &mut first, kv);
+            } else {
+                json::key(out, &mut first, kv.key.as_str());
+                json::value(out, &kv.value);
+            }
+        }
+    }
+    out.push(b'}');
+}
+
+/// A field's value when the translator writes it: set and not empty.
+fn shown(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// A planned batch, as its documents are written.
+pub(super) struct Batch<'p, 'a> {
+    pub plans: &'p [Plan<'a>],
+    pub placement: &'p Placement,
+    pub rendered: &'p [Rendered; 2],
+    /// Log groups written when no span or resource names any.
+    pub log_groups: &'p [String],
+}
+
+/// Writes an annotation, its key with every character outside
+/// `[a-zA-Z0-9_]` replaced by `_`, as X-Ray requires.
+pub(super) fn annotation(out: &mut Vec<u8>, first: &mut bool, kv: &KeyValue) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend(kv.key.as_str().bytes().map(|b| {
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            b
+        } else {
+            b'_'
+        }
+    }));
+    out.extend_from_slice(b"\":");
+    json::value(out, &kv.value);
+}
+
+fn strings(out: &mut Vec<u8>, strings: Strings<'_>) {
+    for (n, s) in strings.iter().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        json::string(out, s);
+    }
+}
