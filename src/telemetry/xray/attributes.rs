@@ -70,6 +70,7 @@ pub(super) struct Fields<'a> {
     pub table_name: Option<&'a str>,
     pub table_names: Option<&'a [StringValue]>,
     pub log_groups: Option<&'a [StringValue]>,
+    pub method: Option<&'a str>,
     pub status: Option<u16>,
     /// Annotations written so far (X-Ray takes 50).
     pub annotations: usize,
@@ -177,6 +178,15 @@ impl<'a> Fields<'a> {
                 }
                 None => false,
             },
+            // Counted as written even when X-Ray's 250-byte limit leaves
+            // it out.
+            "http.request.method" | "http.method" => {
+                let method = string_only(value)?;
+                if method.len() <= 250 {
+                    self.method = Some(method);
+                }
+                true
+            }
             "http.response.status_code" => match integer(value) {
                 Some(status) => {
                     self.status = Some(status as u16);
@@ -302,10 +312,7 @@ mod tests {
             fields.apply(Kind::Segment, "db.system.name", &sql),
             Ok(false)
         );
-        assert_eq!(
-            fields.apply(Kind::Segment, "http.request.method", &sql),
-            Err(Declined)
-        );
+        assert_eq!(fields.apply(Kind::Segment, "url.full", &sql), Err(Declined));
         assert_eq!(fields.apply(Kind::Segment, "app.user", &sql), Ok(false));
     }
 

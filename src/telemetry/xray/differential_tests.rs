@@ -361,6 +361,28 @@ fn ties_and_overlaps_give_the_same_precursors() {
 }
 
 #[test]
+fn an_http_api_invocation_is_written_alike() {
+    let long: &'static str = Box::leak("M".repeat(251).into_boxed_str());
+    let invocation = |method_key: &'static str, method: &'static str| {
+        let mut batch = chat_message();
+        let root = batch.last_mut().unwrap();
+        root.attributes.retain(|kv| kv.key.as_str() != "http.route");
+        root.attributes.extend([
+            kv(method_key, method),
+            kv("http.route", "/orders/{id}"),
+            kv("http.response.status_code", 201_i64),
+        ]);
+        // And on an operation, a subsegment.
+        batch[2].attributes.push(kv(method_key, method));
+        batch
+    };
+    same(&lambda(), &[], &invocation("http.request.method", "POST"));
+    same(&lambda(), &[], &invocation("http.method", "GET"));
+    same(&lambda(), &[], &invocation("http.request.method", long));
+    same(&lambda(), &[], &invocation("http.request.method", ""));
+}
+
+#[test]
 fn annotations_and_metadata_take_every_value_type() {
     let long = "x".repeat(1001);
     let long: &'static str = Box::leak(long.into_boxed_str());
@@ -496,7 +518,7 @@ fn batches_only_the_translator_writes_are_declined() {
             SpanKind::Server,
             "root",
             (0, 5),
-            vec![kv("http.request.method", "GET")],
+            vec![kv("url.full", "https://example.com/")],
         )],
         local(),
     );

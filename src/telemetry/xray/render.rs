@@ -6,7 +6,7 @@ use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attributes::{Kind, Strings};
+use super::attributes::{Fields, Kind, Strings};
 use super::document::Plan;
 use super::json;
 use super::nesting::Placement;
@@ -69,11 +69,7 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
             out.extend_from_slice(b",\"namespace\":\"remote\"");
         }
     }
-    if let Some(status) = fields.status {
-        out.extend_from_slice(b",\"http\":{\"response\":{\"status\":");
-        json::integer(out, i64::from(status));
-        out.extend_from_slice(b"}}");
-    }
+    http(out, fields);
     aws(out, plan);
     let groups = fields
         .log_groups
@@ -116,6 +112,29 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
             );
         }
         out.push(b']');
+    }
+    out.push(b'}');
+}
+
+/// Writes `"http"`, when a request method or a response status is known.
+fn http(out: &mut Vec<u8>, fields: &Fields<'_>) {
+    let method = shown(fields.method);
+    if method.is_none() && fields.status.is_none() {
+        return;
+    }
+    out.extend_from_slice(b",\"http\":{");
+    if let Some(method) = method {
+        out.extend_from_slice(b"\"request\":{\"method\":");
+        json::string(out, method);
+        out.push(b'}');
+    }
+    if let Some(status) = fields.status {
+        if method.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"response\":{\"status\":");
+        json::integer(out, i64::from(status));
+        out.push(b'}');
     }
     out.push(b'}');
 }
