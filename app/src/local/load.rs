@@ -78,10 +78,11 @@ impl Default for LoadOptions {
 }
 
 /// Replies between two flushes of a monitored round. A chat message ends
-/// three spans; 200 messages, those that end while the flusher sleeps
-/// (1 ms, about 60 at 60k msg/s) and those that end during the flush stay
-/// within the span buffer (2048 spans). With 1000, about 10 % of a traced
-/// round's spans were dropped, and with them their export.
+/// two spans (the conversation and the chat operation); the 200 messages,
+/// those that end while the flusher sleeps (1 ms, about 60 at 60k msg/s)
+/// and those that end during the flush stay within the span buffer (2048
+/// spans). With 1000, about 12 % of a traced round's spans were dropped,
+/// and with them their export.
 const FLUSH_EVERY_REPLIES: u64 = 200;
 
 /// One round's result.
