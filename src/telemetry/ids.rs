@@ -43,6 +43,35 @@ impl IdGenerator for XrayIds {
     }
 }
 
+/// Lower-case hex digits.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `bytes` as hex digits, two to a byte, into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    for (b, digits) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        digits[0] = HEX[usize::from(b >> 4)];
+        digits[1] = HEX[usize::from(b & 0xf)];
+    }
+}
+
+/// A trace id in X-Ray's form, `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy`: its
+/// time part, then its random part, in hex. The one spelling behind
+/// [`crate::xray_trace_id`], log lines' `traceId` and segment documents.
+pub(crate) fn xray_form(id: TraceId) -> [u8; 35] {
+    let bytes = id.to_bytes();
+    let mut out = *b"1-00000000-000000000000000000000000";
+    hex_into(&bytes[..4], &mut out[2..10]);
+    hex_into(&bytes[4..], &mut out[11..]);
+    out
+}
+
+/// A span id as X-Ray writes it: 16 lower-case hex digits.
+pub(crate) fn span_hex(id: SpanId) -> [u8; 16] {
+    let mut out = [0; 16];
+    hex_into(&id.to_bytes(), &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +103,12 @@ mod tests {
             start_seconds(TraceId::from(a))
         );
         assert_ne!(ids.new_span_id(), SpanId::INVALID);
+    }
+
+    #[test]
+    fn ids_are_spelled_as_x_ray_spells_them() {
+        let id = TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
+        assert_eq!(&xray_form(id), b"1-5759e988-bd862e3fe1be46a994272793");
+        assert_eq!(&span_hex(SpanId::from(0xc8)), b"00000000000000c8");
     }
 }

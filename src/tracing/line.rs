@@ -259,18 +259,10 @@ fn json_str(out: &mut String, value: &str) {
     out.push('"');
 }
 
-/// `id` in X-Ray form, `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy`, as
-/// [`crate::xray_trace_id`] spells it, without allocating.
+/// `id` in X-Ray form, as [`crate::xray_trace_id`] spells it, without
+/// allocating.
 fn push_xray_trace_id(out: &mut String, id: TraceId) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push_str("1-");
-    for (i, b) in id.to_bytes().iter().enumerate() {
-        if i == 4 {
-            out.push('-');
-        }
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 0xf)] as char);
-    }
+    out.extend(crate::telemetry::xray_form(id).into_iter().map(char::from));
 }
 
 /// `value` with line breaks escaped, so that one event stays one line.

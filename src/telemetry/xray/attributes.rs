@@ -25,31 +25,9 @@ pub(super) enum Kind {
     Subsegment,
 }
 
-/// A list of strings in a document: an attribute's, or the configured log
-/// group names.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Strings<'a> {
-    Attribute(&'a [StringValue]),
-    Configured(&'a [String]),
-}
-
-impl<'a> Strings<'a> {
-    /// The strings, in order.
-    pub(super) fn iter(self) -> impl Iterator<Item = &'a str> {
-        let (attribute, configured): (&[StringValue], &[String]) = match self {
-            Strings::Attribute(values) => (values, &[]),
-            Strings::Configured(values) => (&[], values),
-        };
-        attribute
-            .iter()
-            .map(StringValue::as_str)
-            .chain(configured.iter().map(String::as_str))
-    }
-
-    /// Whether the translator writes the field: some string is not empty.
-    pub(super) fn shown(self) -> bool {
-        self.iter().any(|s| !s.is_empty())
-    }
+/// Whether the translator writes a list of strings: some is not empty.
+pub(super) fn shown(strings: &[StringValue]) -> bool {
+    strings.iter().any(|s| !s.as_str().is_empty())
 }
 
 /// The fields attributes set, the later attribute winning, as the

@@ -13,11 +13,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::attributes::{self, Declined, Fields, Kind};
-use super::json;
 use super::nesting;
 use super::render::{self, Batch, Rendered};
 
@@ -27,7 +26,7 @@ pub(crate) struct DocumentWriter {
     /// Attributes written as annotations, sorted.
     indexed: Vec<String>,
     /// Log groups written when no span or resource names any.
-    log_groups: Vec<String>,
+    log_groups: Vec<StringValue>,
     resource: Vec<KeyValue>,
     /// The resource's annotations and metadata, for segments and for
     /// subsegments; `None` when the resource has a key only the translator
@@ -68,7 +67,7 @@ impl DocumentWriter {
         indexed.dedup();
         let mut writer = DocumentWriter {
             indexed,
-            log_groups,
+            log_groups: log_groups.into_iter().map(StringValue::from).collect(),
             resource: Vec::new(),
             rendered: None,
         };
@@ -98,8 +97,7 @@ impl DocumentWriter {
             }
             if describe {
                 let mut first = rendered.metadata.is_empty();
-                json::key(&mut rendered.metadata, &mut first, kv.key.as_str());
-                json::value(&mut rendered.metadata, &kv.value);
+                render::metadata(&mut rendered.metadata, &mut first, kv);
             }
         }
         Ok(rendered)
@@ -221,18 +219,18 @@ impl DocumentWriter {
             .map(|span| self.plan(span, &base))
             .collect::<Result<Vec<_>, _>>()?;
         let placement = nesting::place(&plans)?;
+        let batch = Batch {
+            plans: &plans,
+            placement: &placement,
+            rendered,
+            log_groups: &self.log_groups,
+        };
         for &top in placement.order() {
             if placement.parent(top).is_some() {
                 continue;
             }
             out.clear();
             out.extend_from_slice(DAEMON_HEADER);
-            let batch = Batch {
-                plans: &plans,
-                placement: &placement,
-                rendered,
-                log_groups: &self.log_groups,
-            };
             render::document(out, &batch, top, true);
             if let Err(e) = send(out) {
                 return Ok(Err(e));

@@ -1,7 +1,10 @@
 //! JSON as `serde_json` writes it, for segment documents written without
 //! building a value first: the same escapes, the same number forms.
 
-use opentelemetry::{Array, Value};
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::{Array, StringValue, Value};
+
+use crate::telemetry::ids;
 
 /// Appends `s` as a JSON string. Strings without a character to escape
 /// (most) are copied as they are; the rest go through `serde_json`.
@@ -44,30 +47,18 @@ pub(super) fn integer(out: &mut Vec<u8>, i: i64) {
     let _ = serde_json::to_writer(&mut *out, &i);
 }
 
-/// Appends a 64-bit id as X-Ray writes it: 16 lower-case hex digits.
-pub(super) fn id(out: &mut Vec<u8>, id: u64) {
+/// Appends a span id as X-Ray writes it: 16 lower-case hex digits.
+pub(super) fn id(out: &mut Vec<u8>, id: SpanId) {
     out.push(b'"');
-    hex(out, u128::from(id), 16);
-    out.push(b'"');
-}
-
-/// Appends a trace id in X-Ray's form, `1-` and 8 then 24 hex digits.
-pub(super) fn trace_id(out: &mut Vec<u8>, id: u128) {
-    out.extend_from_slice(b"\"1-");
-    hex(out, id >> 96, 8);
-    out.push(b'-');
-    hex(out, id, 24);
+    out.extend_from_slice(&ids::span_hex(id));
     out.push(b'"');
 }
 
-/// Appends the low `digits` hex digits of `value`.
-fn hex(out: &mut Vec<u8>, value: u128, digits: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.extend(
-        (0..digits)
-            .rev()
-            .map(|n| HEX[(value >> (4 * n) & 0xf) as usize]),
-    );
+/// Appends a trace id in X-Ray's form.
+pub(super) fn trace_id(out: &mut Vec<u8>, id: TraceId) {
+    out.push(b'"');
+    out.extend_from_slice(&ids::xray_form(id));
+    out.push(b'"');
 }
 
 /// Appends `"key":` after a comma unless `first`.
@@ -94,7 +85,7 @@ pub(super) fn value(out: &mut Vec<u8>, value: &Value) {
                 }),
                 Array::I64(items) => list(out, items, |out, i| integer(out, *i)),
                 Array::F64(items) => list(out, items, |out, f| float(out, *f)),
-                Array::String(items) => list(out, items, |out, s| string(out, s.as_str())),
+                Array::String(items) => strings(out, items),
                 _ => {}
             }
             out.push(b']');
@@ -103,9 +94,18 @@ pub(super) fn value(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
+/// Appends `items` as JSON strings, separated by commas.
+pub(super) fn strings(out: &mut Vec<u8>, items: &[StringValue]) {
+    list(out, items, |out, s| string(out, s.as_str()));
+}
+
 /// Appends `items` separated by commas.
-pub(super) fn list<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
-    for (n, each) in items.iter().enumerate() {
+pub(super) fn list<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut item: impl FnMut(&mut Vec<u8>, T),
+) {
+    for (n, each) in items.into_iter().enumerate() {
         if n > 0 {
             out.push(b',');
         }
@@ -139,8 +139,11 @@ mod tests {
         value(&mut out, &Value::Array(Array::I64(vec![1, -2, i64::MIN])));
         assert_eq!(out, b"[1,-2,-9223372036854775808]");
         let mut out = Vec::new();
-        id(&mut out, 0xc8);
-        trace_id(&mut out, 0x5759e988bd862e3fe1be46a994272793);
+        id(&mut out, SpanId::from(0xc8));
+        trace_id(
+            &mut out,
+            TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+        );
         assert_eq!(
             out,
             b"\"00000000000000c8\"\"1-5759e988-bd862e3fe1be46a994272793\""

@@ -57,8 +57,10 @@ use crate::env;
 /// assert_eq!(perfmon::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
 /// ```
 pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
-    let hex = id.to_string();
-    format!("1-{}-{}", &hex[..8], &hex[8..])
+    super::ids::xray_form(id)
+        .into_iter()
+        .map(char::from)
+        .collect()
 }
 
 /// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS`, then

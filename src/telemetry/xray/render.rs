@@ -6,7 +6,9 @@ use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attributes::{Fields, Kind, Strings};
+use opentelemetry::StringValue;
+
+use super::attributes::{self, Fields, Kind};
 use super::document::Plan;
 use super::json;
 use super::nesting::Placement;
@@ -39,16 +41,10 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
     out.extend_from_slice(b"\"name\":");
     json::string(out, plan.name);
     out.extend_from_slice(b",\"id\":");
-    json::id(
-        out,
-        u64::from_be_bytes(span.span_context.span_id().to_bytes()),
-    );
+    json::id(out, span.span_context.span_id());
     if top {
         out.extend_from_slice(b",\"trace_id\":");
-        json::trace_id(
-            out,
-            u128::from_be_bytes(span.span_context.trace_id().to_bytes()),
-        );
+        json::trace_id(out, span.span_context.trace_id());
     }
     out.extend_from_slice(b",\"start_time\":");
     json::float(out, plan.start);
@@ -60,7 +56,7 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
     }
     if top && span.parent_span_id != SpanId::INVALID {
         out.extend_from_slice(b",\"parent_id\":");
-        json::id(out, u64::from_be_bytes(span.parent_span_id.to_bytes()));
+        json::id(out, span.parent_span_id);
     }
     if subsegment {
         if fields.rpc_aws {
@@ -71,46 +67,43 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
     }
     http(out, fields);
     aws(out, plan);
-    let groups = fields
-        .log_groups
-        .map_or(Strings::Configured(batch.log_groups), Strings::Attribute);
-    if groups.shown() {
+    let groups = fields.log_groups.unwrap_or(batch.log_groups);
+    if attributes::shown(groups) {
         out.extend_from_slice(b",\"cloudwatch_logs\":{\"log_group\":[");
-        strings(out, groups);
+        json::strings(out, groups);
         out.extend_from_slice(b"]}");
     }
     let rendered = &rendered[plan.kind as usize];
-    attributes(
+    entries(
         out,
         b"annotations",
         &rendered.annotations,
         span,
         plan.annotations,
+        annotation,
     );
-    attributes(out, b"metadata", &rendered.metadata, span, plan.metadata);
+    entries(
+        out,
+        b"metadata",
+        &rendered.metadata,
+        span,
+        plan.metadata,
+        metadata,
+    );
     let mut children = placement.children(i).peekable();
     if children.peek().is_some() {
         out.extend_from_slice(b",\"subsegments\":[");
-        for (n, child) in children.enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            document(out, batch, child, false);
-        }
+        json::list(out, children, |out, child| {
+            document(out, batch, child, false)
+        });
         out.push(b']');
     }
     let mut precursors = placement.precursors(i).peekable();
     if precursors.peek().is_some() {
         out.extend_from_slice(b",\"precursor_ids\":[");
-        for (n, p) in precursors.enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            json::id(
-                out,
-                u64::from_be_bytes(plans[p].span.span_context.span_id().to_bytes()),
-            );
-        }
+        json::list(out, precursors, |out, p| {
+            json::id(out, plans[p].span.span_context.span_id())
+        });
         out.push(b']');
     }
     out.push(b'}');
@@ -178,21 +171,24 @@ fn aws(out: &mut Vec<u8>, plan: &Plan<'_>) {
             json::string(out, value);
         }
     }
-    if let Some(names) = fields
-        .table_names
-        .map(Strings::Attribute)
-        .filter(|n| n.shown())
-    {
+    if let Some(names) = fields.table_names.filter(|n| attributes::shown(n)) {
         out.extend_from_slice(b",\"table_names\":[");
-        strings(out, names);
+        json::strings(out, names);
         out.push(b']');
     }
     out.push(b'}');
 }
 
 /// Writes `"annotations"` or `"metadata"`: the resource's share, then
-/// the span's attributes whose bit is set in `mask`.
-fn attributes(out: &mut Vec<u8>, name: &[u8], resource: &[u8], span: &SpanData, mask: u64) {
+/// the span's attributes whose bit is set in `mask`, each by `entry`.
+fn entries(
+    out: &mut Vec<u8>,
+    name: &[u8],
+    resource: &[u8],
+    span: &SpanData,
+    mask: u64,
+    entry: fn(&mut Vec<u8>, &mut bool, &KeyValue),
+) {
     if resource.is_empty() && mask == 0 {
         return;
     }
@@ -201,15 +197,9 @@ fn attributes(out: &mut Vec<u8>, name: &[u8], resource: &[u8], span: &SpanData, 
     out.extend_from_slice(b"\":{");
     out.extend_from_slice(resource);
     let mut first = resource.is_empty();
-    let annotations = name == b"annotations";
     for (n, kv) in span.attributes.iter().enumerate() {
         if mask >> n & 1 == 1 {
-            if annotations {
-                annotation(out, &mut first, kv);
-            } else {
-                json::key(out, &mut first, kv.key.as_str());
-                json::value(out, &kv.value);
-            }
+            entry(out, &mut first, kv);
         }
     }
     out.push(b'}');
@@ -226,7 +216,7 @@ pub(super) struct Batch<'p, 'a> {
     pub placement: &'p Placement,
     pub rendered: &'p [Rendered; 2],
     /// Log groups written when no span or resource names any.
-    pub log_groups: &'p [String],
+    pub log_groups: &'p [StringValue],
 }
 
 /// Writes an annotation, its key with every character outside
@@ -247,11 +237,8 @@ pub(super) fn annotation(out: &mut Vec<u8>, first: &mut bool, kv: &KeyValue) {
     json::value(out, &kv.value);
 }
 
-fn strings(out: &mut Vec<u8>, strings: Strings<'_>) {
-    for (n, s) in strings.iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        json::string(out, s);
-    }
+/// Writes a metadata entry: the attribute's key and value.
+pub(super) fn metadata(out: &mut Vec<u8>, first: &mut bool, kv: &KeyValue) {
+    json::key(out, first, kv.key.as_str());
+    json::value(out, &kv.value);
 }
