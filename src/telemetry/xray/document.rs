@@ -6,7 +6,7 @@
 //! (its invocation, its operations, its AWS calls) carry a handful of
 //! well-known keys, so [`DocumentWriter`] writes their documents in one
 //! pass per span, with the resource's share rendered once. It writes what
-//! the translator writes, byte for byte (`differential_tests.rs` holds it to
+//! the translator writes, byte for byte (`differential_tests/` holds it to
 //! that); a batch holding anything else it does not write
 //! ([`Declined`]), and the exporter hands that batch to the translator.
 
