@@ -8,7 +8,7 @@
 //! | `OTEL_METRICS_EXPORTER` | see [`crate::ExporterKind`] | `otlp`, `emf`, `console` or `none` |
 //! | `AWS_XRAY_DAEMON_ADDRESS` | `127.0.0.1:2000` | X-Ray daemon (UDP); set by Lambda when active tracing is on |
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
-//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf`, `http/json` or `grpc` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf`, `http/json` or `grpc` (with the `grpc` feature) |
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | unset | PEM file of a CA trusted besides the platform's roots (TLS is rustls, for HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC) |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | time an OTLP export may take, ms |

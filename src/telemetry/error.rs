@@ -25,6 +25,14 @@ pub enum BuildError {
     /// The TLS client of an OTLP exporter could not be set up.
     #[error("cannot set up TLS for OTLP: {0}")]
     Tls(String),
+    /// The settings ask for something this build of perfmon leaves out.
+    #[error("{what} is not in this build: it needs perfmon's `{feature}` feature")]
+    NotBuilt {
+        /// What was asked for.
+        what: &'static str,
+        /// The Cargo feature that carries it.
+        feature: &'static str,
+    },
     /// A background thread or the gRPC runtime could not be started.
     #[error("cannot start {what}: {source}")]
     Spawn {

@@ -42,6 +42,7 @@ pub use emf::Invocation;
 pub use error::{BuildError, Signal, TelemetryError};
 pub use exporter::ExporterKind;
 pub use histogram::Distribution;
+#[cfg(feature = "tracing")]
 pub(crate) use ids::xray_form;
 pub use ids::XrayIds;
 pub use loss::DEFAULT_SPAN_QUEUE;

@@ -12,9 +12,9 @@ use std::str::FromStr;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use opentelemetry_otlp::{
-    Protocol, RetryPolicy, WithExportConfig, WithHttpConfig, WithTonicConfig,
-};
+#[cfg(feature = "grpc")]
+use opentelemetry_otlp::WithTonicConfig;
+use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -120,6 +120,7 @@ macro_rules! build_exporter {
                     None => b.build()?,
                 }
             }
+            #[cfg(feature = "grpc")]
             OtlpProtocol::Grpc => {
                 let b = $builder
                     .with_tonic()
@@ -134,8 +135,33 @@ macro_rules! build_exporter {
                     None => b.build()?,
                 }
             }
+            #[cfg(not(feature = "grpc"))]
+            OtlpProtocol::Grpc => return Err(grpc_not_built()),
         }
     }};
+}
+
+/// Whether this build carries OTLP over gRPC (perfmon's `grpc` feature).
+pub(crate) const GRPC_BUILT: bool = cfg!(feature = "grpc");
+
+/// Fails when OTLP is sent over gRPC and this build has no gRPC
+/// (`grpc_built` is [`GRPC_BUILT`]; a parameter so both builds are tested).
+pub(crate) fn check_transport(
+    protocol: OtlpProtocol,
+    otlp_used: bool,
+    grpc_built: bool,
+) -> Result<(), BuildError> {
+    if protocol == OtlpProtocol::Grpc && otlp_used && !grpc_built {
+        return Err(grpc_not_built());
+    }
+    Ok(())
+}
+
+fn grpc_not_built() -> BuildError {
+    BuildError::NotBuilt {
+        what: "OTLP over gRPC",
+        feature: "grpc",
+    }
 }
 
 /// Where and how to send OTLP.
@@ -201,6 +227,7 @@ impl OtlpTarget {
         }
     }
 
+    #[cfg(feature = "grpc")]
     /// The gRPC TLS settings, for an `https` endpoint (set in code, else
     /// `endpoint_var`, else `OTEL_EXPORTER_OTLP_ENDPOINT`) or a configured
     /// CA: the platform's roots, plus the CA. `None` otherwise, so that a
@@ -374,5 +401,32 @@ impl LogExporter for OtlpLogExporter {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_without_the_feature_is_a_typed_error_only_when_otlp_is_used() {
+        let error = check_transport(OtlpProtocol::Grpc, true, false).unwrap_err();
+        assert!(matches!(
+            error,
+            BuildError::NotBuilt {
+                feature: "grpc",
+                ..
+            }
+        ));
+        assert_eq!(
+            error.to_string(),
+            "OTLP over gRPC is not in this build: it needs perfmon's `grpc` feature"
+        );
+        // No OTLP exporter selected: the protocol does not matter.
+        assert!(check_transport(OtlpProtocol::Grpc, false, false).is_ok());
+        assert!(check_transport(OtlpProtocol::Grpc, true, true).is_ok());
+        for http in [OtlpProtocol::HttpProtobuf, OtlpProtocol::HttpJson] {
+            assert!(check_transport(http, true, false).is_ok());
+        }
     }
 }

@@ -142,6 +142,16 @@ impl Settings {
             }
         }
         check_exporter_vars()?;
+        let otlp_protocol = env::resolve(
+            b.otlp_protocol,
+            env::OTEL_EXPORTER_OTLP_PROTOCOL,
+            OtlpProtocol::default(),
+        )?;
+        super::otlp::check_transport(
+            otlp_protocol,
+            [traces_exporter, metrics_exporter, logs_exporter].contains(&ExporterKind::Otlp),
+            super::otlp::GRPC_BUILT,
+        )?;
         Ok(Settings {
             otlp_certificate: otlp_certificate(b)?,
             propagators: env::resolve(
@@ -152,11 +162,7 @@ impl Settings {
             span_queue: span_queue()?,
             otlp_retry,
             logs_exporter,
-            otlp_protocol: env::resolve(
-                b.otlp_protocol,
-                env::OTEL_EXPORTER_OTLP_PROTOCOL,
-                OtlpProtocol::default(),
-            )?,
+            otlp_protocol,
             memory_source: env::resolve(
                 b.memory_source,
                 env::PERFMON_MEMORY_SOURCE,
