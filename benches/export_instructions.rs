@@ -10,9 +10,11 @@
 //! socket on 127.0.0.1 that nobody reads. The kernel's side of `sendto` is
 //! not counted; the work perfmon does to get there is.
 //!
-//! Arguments: `[invocations] [sampled]`, `sampled` being `1` (every
-//! invocation traced, the default) or `0` (X-Ray's `Sampled=0`: metrics
-//! only).
+//! Arguments: `[invocations] [sampled] [per_flush]`, `sampled` being `1`
+//! (every invocation traced, the default) or `0` (X-Ray's `Sampled=0`:
+//! metrics only), and `per_flush` the chat messages between two flushes:
+//! `1` (the default) as on Lambda, more as in a server that flushes on a
+//! timer (`perfmon-chat load` flushes every 200 replies).
 
 #[path = "support/chat_message.rs"]
 mod chat_message;
@@ -36,6 +38,7 @@ fn main() {
         .next()
         .map_or(DEFAULT_INVOCATIONS, |n| n.parse().expect("a count"));
     let sampled = args.next().is_none_or(|s| s != "0");
+    let per_flush: usize = args.next().map_or(1, |n| n.parse().expect("a count"));
     // A daemon address nobody reads: datagrams are dropped by the kernel.
     let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let telemetry = Telemetry::builder()
@@ -70,8 +73,10 @@ fn main() {
         );
         let _guard = Context::new().with_remote_span_context(parent).attach();
         invocation(&telemetry, &monitor, &business);
-        telemetry
-            .force_flush(Duration::from_secs(5))
-            .expect("the flush succeeds");
+        if (n + 1) % per_flush == 0 {
+            telemetry
+                .force_flush(Duration::from_secs(5))
+                .expect("the flush succeeds");
+        }
     }
 }

@@ -3,7 +3,8 @@
 # X-Ray over UDP), counted by callgrind (benches/export_instructions.rs):
 # the same warm-up run with 0 and with N more chat messages, sampled and
 # unsampled, whole and for the flush alone (Telemetry::force_flush, what
-# benches/export.rs times). With --profile it also prints the functions that
+# benches/export.rs times); and unsampled with one flush per 200 messages, a
+# server's pattern. With --profile it also prints the functions that
 # cost the most over the sampled run (divide by warm-up + N = 1200).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,9 @@ for line in sys.stdin:
         print(m["executable"])')
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+per_flush=1
 count() { # invocations sampled [valgrind options]
-    valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "${@:3}" "$exe" "$1" "$2" 2>&1 \
+    valgrind --tool=callgrind --callgrind-out-file="$out/$1-$2.out" "${@:3}" "$exe" "$1" "$2" "$per_flush" 2>&1 \
         | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 per() { # sampled [valgrind options]: instructions per invocation
@@ -32,7 +34,11 @@ echo "|---|---|---|"
 for sampled in 1 0; do
     echo "| sampled=$sampled | $(per "$sampled") | $(per "$sampled" "$flush") |"
 done
+# A server's pattern: one flush per 200 messages, as the load tool does.
+per_flush=200
+echo "| sampled=0, 200 a flush | $(per 0) | $(per 0 "$flush") |"
 if [ "${1:-}" = "--profile" ]; then
+    per_flush=1
     count "$n" 1 >/dev/null
     callgrind_annotate --inclusive=yes "$out/$n-1.out" 2>/dev/null | head -60 || true
 fi
