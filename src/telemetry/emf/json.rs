@@ -59,10 +59,7 @@ const MIDPOINT_DIGITS: usize = 6;
 /// Appends `v` rounded to [`MIDPOINT_DIGITS`] significant digits, in its
 /// shortest form.
 fn push_midpoint(out: &mut String, v: f64) {
-    let rounded: f64 = format!("{v:.prec$e}", prec = MIDPOINT_DIGITS - 1)
-        .parse()
-        .unwrap_or(v);
-    push_number(out, rounded);
+    push_number(out, super::significant::round(v, MIDPOINT_DIGITS));
 }
 
 impl Datum {

@@ -42,6 +42,7 @@ use std::time::Duration;
 
 mod json;
 mod merge;
+mod significant;
 
 use super::points::{metric_points, PointValue};
 use crate::catalog::Catalog;
