@@ -35,7 +35,7 @@ pub enum OtlpProtocol {
     HttpProtobuf,
     /// `http/json`, port 4318.
     HttpJson,
-    /// `grpc`, port 4317.
+    /// `grpc`, port 4317 (perfmon's `grpc` feature).
     Grpc,
 }
 
@@ -227,11 +227,11 @@ impl OtlpTarget {
         }
     }
 
-    #[cfg(feature = "grpc")]
     /// The gRPC TLS settings, for an `https` endpoint (set in code, else
     /// `endpoint_var`, else `OTEL_EXPORTER_OTLP_ENDPOINT`) or a configured
     /// CA: the platform's roots, plus the CA. `None` otherwise, so that a
     /// plain-text collector costs no certificate loading at start.
+    #[cfg(feature = "grpc")]
     fn tls_config(
         &self,
         endpoint_var: &str,
