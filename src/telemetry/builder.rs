@@ -239,10 +239,7 @@ impl TelemetryBuilder {
 
     /// Starts the pipeline `settings` describe.
     fn assemble(mut self, settings: Settings) -> Result<Telemetry, BuildError> {
-        let otlp_used = settings.traces_exporter == ExporterKind::Otlp
-            || settings.metrics_exporter == ExporterKind::Otlp
-            || settings.logs_exporter == ExporterKind::Otlp;
-        let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc && otlp_used)
+        let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc && settings.otlp_used())
             .then(otlp::GrpcRuntime::start)
             .transpose()?;
         let target = otlp::OtlpTarget {

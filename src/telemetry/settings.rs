@@ -142,17 +142,7 @@ impl Settings {
             }
         }
         check_exporter_vars()?;
-        let otlp_protocol = env::resolve(
-            b.otlp_protocol,
-            env::OTEL_EXPORTER_OTLP_PROTOCOL,
-            OtlpProtocol::default(),
-        )?;
-        super::otlp::check_transport(
-            otlp_protocol,
-            [traces_exporter, metrics_exporter, logs_exporter].contains(&ExporterKind::Otlp),
-            super::otlp::GRPC_BUILT,
-        )?;
-        Ok(Settings {
+        let settings = Settings {
             otlp_certificate: otlp_certificate(b)?,
             propagators: env::resolve(
                 b.propagators,
@@ -162,7 +152,11 @@ impl Settings {
             span_queue: span_queue()?,
             otlp_retry,
             logs_exporter,
-            otlp_protocol,
+            otlp_protocol: env::resolve(
+                b.otlp_protocol,
+                env::OTEL_EXPORTER_OTLP_PROTOCOL,
+                OtlpProtocol::default(),
+            )?,
             memory_source: env::resolve(
                 b.memory_source,
                 env::PERFMON_MEMORY_SOURCE,
@@ -180,7 +174,25 @@ impl Settings {
             traces_exporter,
             metrics_exporter,
             on_lambda,
-        })
+        };
+        // Here, not at assembly: an unbuilt transport chosen by a variable
+        // falls back like any other bad variable.
+        super::otlp::check_transport(
+            settings.otlp_protocol,
+            settings.otlp_used(),
+            super::otlp::GRPC_BUILT,
+        )?;
+        Ok(settings)
+    }
+
+    /// Whether any signal goes out over OTLP.
+    pub(super) fn otlp_used(&self) -> bool {
+        [
+            self.traces_exporter,
+            self.metrics_exporter,
+            self.logs_exporter,
+        ]
+        .contains(&ExporterKind::Otlp)
     }
 }
 
