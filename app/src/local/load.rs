@@ -241,9 +241,7 @@ async fn round(
         tokio::task::spawn_blocking(move || {
             // As on Lambda: a flush at the end of every "invocation" batch,
             // and at least once a second, so slow rounds leave datapoints.
-            // Batches are small enough that the spans ended between two
-            // flushes fit the span buffer; spans dropped beyond it would
-            // be export work a monitored round skips.
+            // (`FLUSH_EVERY_REPLIES` says why batches are this small.)
             let mut last = 0;
             let mut last_at = Instant::now();
             while Instant::now() < deadline {
