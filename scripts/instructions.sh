@@ -3,7 +3,7 @@
 # X-Ray over UDP), counted by callgrind (benches/export_instructions.rs):
 # the same warm-up run with 0 and with N more chat messages, sampled and
 # unsampled, whole and for the flush alone (Telemetry::force_flush, what
-# benches/export.rs times); and unsampled with one flush per 200 messages, a
+# benches/export.rs times); and both again with one flush per 200 messages, a
 # server's pattern. With --profile it also prints the functions that
 # cost the most over the sampled run (divide by warm-up + N = 1200).
 set -euo pipefail
@@ -36,7 +36,9 @@ for sampled in 1 0; do
 done
 # A server's pattern: one flush per 200 messages, as the load tool does.
 per_flush=200
-echo "| sampled=0, 200 a flush | $(per 0) | $(per 0 "$flush") |"
+for sampled in 1 0; do
+    echo "| sampled=$sampled, 200 a flush | $(per "$sampled") | $(per "$sampled" "$flush") |"
+done
 if [ "${1:-}" = "--profile" ]; then
     per_flush=1
     count "$n" 1 >/dev/null
