@@ -153,31 +153,55 @@ pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) const REDACTED: &str = "[redacted]";
 
-/// The fragments that start with the (lower-case) letter `b`, and whether
-/// they name secrets: those of `SECRET_KEYS` and `PERSONAL_KEYS`, each
-/// under its first letter (tested).
-fn fragments_at(b: u8) -> Option<(&'static [&'static str], bool)> {
-    Some(match b {
-        b't' => (&["token"], true),
-        b'j' => (&["jwt"], true),
-        b'a' => (&["authorization"], true),
-        b'p' => (&["password"], true),
-        b's' => (&["secret"], true),
-        b'c' => (&["credential"], true),
-        b'e' => (&["email"], false),
-        b'u' => (&["username", "user_name", "user.name"], false),
+/// The fragments that start with the (lower-case) letters `a` and `b`, and
+/// whether they name secrets: those of `SECRET_KEYS` and `PERSONAL_KEYS`,
+/// each under its first two letters (tested). No two fragments share them
+/// but the three spellings of a user name.
+fn fragments_at(a: u8, b: u8) -> Option<(&'static [&'static str], bool)> {
+    Some(match [a, b] {
+        [b't', b'o'] => (&["token"], true),
+        [b'j', b'w'] => (&["jwt"], true),
+        [b'a', b'u'] => (&["authorization"], true),
+        [b'p', b'a'] => (&["password"], true),
+        [b's', b'e'] => (&["secret"], true),
+        [b'c', b'r'] => (&["credential"], true),
+        [b'e', b'm'] => (&["email"], false),
+        [b'u', b's'] => (&["username", "user_name", "user.name"], false),
         _ => return None,
     })
 }
 
-/// Classifies a key in one pass: at each byte, only the fragments starting
-/// with that (lower-cased) letter are compared, one for most letters. Runs
-/// for every attribute of every recorded span.
+/// The bytes, in either case, that start a fragment of [`fragments_at`]: a
+/// table lookup skips the others.
+const STARTS_FRAGMENT: [bool; 256] = {
+    let mut table = [false; 256];
+    let letters = b"tjapsceu";
+    let mut i = 0;
+    while i < letters.len() {
+        table[letters[i] as usize] = true;
+        table[letters[i].to_ascii_uppercase() as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+/// Classifies a key in one pass: a fragment is compared only where the
+/// byte and the next one (lower-cased) start it. Fragments start with common
+/// letters (`a`, `c`, `e`, `s`, `t`, `u`), so matching on the first letter
+/// alone compared one at most bytes of a key. Runs for every attribute of
+/// every recorded span.
 fn classify(key: &str) -> KeyClass {
     let bytes = key.as_bytes();
     let mut class = KeyClass::default();
-    for i in 0..bytes.len() {
-        let Some((fragments, secret)) = fragments_at(bytes[i].to_ascii_lowercase()) else {
+    // Every fragment is at least three bytes long.
+    for i in 0..bytes.len().saturating_sub(2) {
+        if !STARTS_FRAGMENT[bytes[i] as usize] {
+            continue;
+        }
+        let Some((fragments, secret)) = fragments_at(
+            bytes[i].to_ascii_lowercase(),
+            bytes[i + 1].to_ascii_lowercase(),
+        ) else {
             continue;
         };
         let rest = &bytes[i..];
@@ -246,17 +270,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_fragment_is_found_under_its_first_letter_and_only_there() {
+    fn every_fragment_is_found_under_its_first_two_letters_and_only_there() {
         for (list, secret) in [(SECRET_KEYS, true), (PERSONAL_KEYS, false)] {
             for fragment in list {
-                let (under, is_secret) = fragments_at(fragment.as_bytes()[0]).unwrap();
+                let start = fragment.as_bytes();
+                let (under, is_secret) = fragments_at(start[0], start[1]).unwrap();
+                assert!(STARTS_FRAGMENT[start[0] as usize], "{fragment}");
+                assert!(STARTS_FRAGMENT[start[0].to_ascii_uppercase() as usize]);
                 assert!(under.contains(fragment), "{fragment}");
                 assert_eq!(is_secret, secret, "{fragment}");
             }
         }
         let all = SECRET_KEYS.len() + PERSONAL_KEYS.len();
         let listed: usize = (b'a'..=b'z')
-            .filter_map(fragments_at)
+            .flat_map(|a| (b'a'..=b'z').filter_map(move |b| fragments_at(a, b)))
             .map(|(f, _)| f.len())
             .sum();
         assert_eq!(listed, all, "no fragment outside the two lists");
@@ -329,6 +356,20 @@ mod tests {
             ("", neither),
         ] {
             assert_eq!(classify(key), class, "{key}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The scan agrees with the plain definition: a key is secret or
+        /// personal when its lower-cased form contains a listed fragment.
+        #[test]
+        fn the_scan_finds_what_a_plain_search_finds(key in "[a-zA-Z._:-]{0,40}|([a-z._]{0,6}(tok|toKen|jwt|Auth|authorization|passWord|secret|credential|EMAIL|user|name|_|\\.)){1,5}") {
+            let lower = key.to_ascii_lowercase();
+            let expected = KeyClass {
+                secret: SECRET_KEYS.iter().any(|f| lower.contains(f)),
+                personal: PERSONAL_KEYS.iter().any(|f| lower.contains(f)),
+            };
+            proptest::prop_assert_eq!(classify(&key), expected, "{}", key);
         }
     }
 
