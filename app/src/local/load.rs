@@ -152,11 +152,16 @@ async fn round(
 ) -> Result<Round, String> {
     let drain = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let drain_addr = drain.local_addr().map_err(|e| e.to_string())?;
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 65536];
-        let _ = drain.set_read_timeout(Some(Duration::from_secs(30)));
-        while drain.recv(&mut buf).is_ok() {}
-    });
+    // Stands in for the X-Ray daemon, which shares the machine as it shares
+    // a Lambda environment; named so that a profile can tell its share.
+    std::thread::Builder::new()
+        .name("xray-drain".into())
+        .spawn(move || {
+            let mut buf = [0u8; 65536];
+            let _ = drain.set_read_timeout(Some(Duration::from_secs(30)));
+            while drain.recv(&mut buf).is_ok() {}
+        })
+        .map_err(|e| e.to_string())?;
     let mut builder = Telemetry::builder()
         .with_catalog(crate::catalog())
         .with_service_name("perfmon-load");
