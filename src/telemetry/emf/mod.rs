@@ -23,8 +23,8 @@
 //! `Min`, `SampleCount` and `Sum`. CloudWatch computes percentiles from these
 //! value/count pairs; with the catalog views' histograms (scale 6 at most,
 //! 1024 buckets) a bucket is at most 1.1 % wide up to a range of 16
-//! octaves, so a midpoint is within
-//! 0.55 % of every value in it (`tests/emf.rs` checks p50/p90/p99 within 1 %).
+//! octaves, so a midpoint is within 0.55 % of every value in it
+//! (`tests/emf.rs` checks p50/p90/p99 within 1 %).
 //! A metric value holds at most 100 pairs; more are split across lines whose
 //! counts and sums add up to the whole.
 //!
