@@ -207,8 +207,16 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
         fault.unwrap_or_default()
     );
     println!(
-        "{:<7} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}",
-        "round", "monitoring", "messages", "msg/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+        "{:<7} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7} {:>11}",
+        "round",
+        "monitoring",
+        "messages",
+        "msg/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "CPU µs/msg"
     );
     let mut number = 0;
     for r in &rounds {
@@ -219,7 +227,7 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
             number.to_string()
         };
         println!(
-            "{:<7} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7}",
+            "{:<7} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>11.1}",
             label,
             if r.monitoring { "on" } else { "off" },
             r.messages,
@@ -227,7 +235,8 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
             r.latency_ms[0],
             r.latency_ms[1],
             r.latency_ms[2],
-            r.errors
+            r.errors,
+            r.cpu_per_message_us()
         );
     }
     let mean = |on: bool| {
@@ -238,10 +247,25 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
             .collect();
         picked.iter().sum::<f64>() / picked.len().max(1) as f64
     };
+    // Total CPU over total messages, per kind of round.
+    let cpu_per_message = |on: bool| {
+        let (cpu, messages) = rounds
+            .iter()
+            .filter(|r| !r.warmup && r.monitoring == on)
+            .fold((0.0, 0u64), |(cpu, n), r| {
+                (cpu + r.cpu.as_secs_f64(), n + r.messages)
+            });
+        cpu * 1e6 / messages.max(1) as f64
+    };
     if rounds.iter().any(|r| !r.warmup && !r.monitoring) {
         println!(
             "\nthroughput with monitoring = {:.1} % of without (mean of alternating rounds)",
             100.0 * mean(true) / mean(false)
+        );
+        let (on, off) = (cpu_per_message(true), cpu_per_message(false));
+        println!(
+            "CPU per message (whole process): {on:.1} µs with monitoring, {off:.1} µs without, {:+.1} µs",
+            on - off
         );
     }
     let dropped: u64 = rounds

@@ -32,6 +32,15 @@ async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
     .await
     .unwrap();
     assert!(rounds[0].messages > 0);
+    // The process's CPU time in the round: some, and no more than its
+    // cores could give over the round's wall time.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    assert!(
+        rounds[0].cpu > Duration::ZERO && rounds[0].cpu <= rounds[0].elapsed * cores,
+        "{:?} of CPU in {:?}",
+        rounds[0].cpu,
+        rounds[0].elapsed
+    );
     let (store, errors) =
         MetricStore::read(std::io::BufReader::new(std::fs::File::open(&run).unwrap())).unwrap();
     assert!(errors.is_empty(), "{errors:?}");

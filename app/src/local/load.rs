@@ -98,6 +98,9 @@ pub struct Round {
     pub errors: u64,
     /// Wall time of the round.
     pub elapsed: Duration,
+    /// CPU time the whole process used in the round: server, clients,
+    /// flusher and the X-Ray daemon's stand-in.
+    pub cpu: Duration,
     /// Round-trip latency percentiles, ms: p50, p95, p99.
     pub latency_ms: [f64; 3],
     /// Finished spans dropped because the buffer between two flushes was
@@ -109,6 +112,13 @@ impl Round {
     /// Messages per second.
     pub fn throughput(&self) -> f64 {
         self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// CPU microseconds per message. At saturation the throughput is the
+    /// cores over this, but this does not drop when another process on the
+    /// machine takes a core for a while.
+    pub fn cpu_per_message_us(&self) -> f64 {
+        self.cpu.as_secs_f64() * 1e6 / self.messages.max(1) as f64
     }
 }
 
@@ -236,6 +246,7 @@ async fn round(
         clients.push(ws);
     }
     let started = Instant::now();
+    let cpu_at_start = super::cpu::process_time();
     let deadline = started + options.round;
     let fault = options
         .fault
@@ -317,6 +328,7 @@ async fn round(
         let _ = task.await;
     }
     let elapsed = started.elapsed();
+    let cpu = super::cpu::process_time().saturating_sub(cpu_at_start);
     bar.finish_and_clear();
     let _ = flusher.await;
     if let Some(fault) = fault {
@@ -341,6 +353,7 @@ async fn round(
         messages: replies.load(Ordering::Relaxed),
         errors: errors.load(Ordering::Relaxed),
         elapsed,
+        cpu,
         latency_ms: [pct(0.50), pct(0.95), pct(0.99)],
         spans_dropped,
     })

@@ -2,6 +2,7 @@
 //! local development token issuer; the WebSocket server that drives it and
 //! the demo.
 
+mod cpu;
 mod demo;
 mod event;
 mod fault;
