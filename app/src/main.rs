@@ -7,7 +7,7 @@
 //! - `perfmon-chat serve`: the chat app on `ws://127.0.0.1:PORT` with the
 //!   embedded store and a local token issuer.
 //! - `perfmon-chat load`: real WebSocket clients against the local server,
-//!   in alternating rounds with monitoring on and off.
+//!   in rounds with monitoring on, off, off, on.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -56,8 +56,8 @@ enum Command {
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
-    /// Load the local server with WebSocket clients, in alternating rounds
-    /// with monitoring on and off.
+    /// Load the local server with WebSocket clients, in rounds with
+    /// monitoring on and off.
     Load {
         /// Concurrent WebSocket clients.
         #[arg(long, default_value_t = LoadOptions::default().connections as u64, value_parser = clap::value_parser!(u64).range(1..))]
@@ -65,7 +65,8 @@ enum Command {
         /// Length of each round, seconds.
         #[arg(long, default_value_t = LoadOptions::default().round.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
         seconds: u64,
-        /// Rounds, alternating monitoring on and off (on first).
+        /// Rounds, monitoring on, off, off, on, repeated: a multiple of 4
+        /// weighs a steady drift of the machine's speed on both alike.
         #[arg(long, default_value_t = LoadOptions::default().rounds as u64, value_parser = clap::value_parser!(u64).range(1..))]
         rounds: u64,
         /// A first round, monitored and not counted, that takes the
@@ -259,7 +260,7 @@ async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
     };
     if rounds.iter().any(|r| !r.warmup && !r.monitoring) {
         println!(
-            "\nthroughput with monitoring = {:.1} % of without (mean of alternating rounds)",
+            "\nthroughput with monitoring = {:.1} % of without (mean of rounds on, off, off, on)",
             100.0 * mean(true) / mean(false)
         );
         let (on, off) = (cpu_per_message(true), cpu_per_message(false));

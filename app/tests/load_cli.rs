@@ -1,4 +1,4 @@
-//! `perfmon load` drives real WebSocket clients in alternating rounds with
+//! `perfmon load` drives real WebSocket clients in rounds with
 //! monitoring on and off, after an uncounted warm-up round, bounded in
 //! time, and reports both.
 
@@ -44,6 +44,11 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
         assert_eq!(row[7], "0", "no failed requests: {text}");
     }
     assert!(text.contains("throughput with monitoring ="), "{text}");
+    assert!(text.contains("CPU per message (whole process):"), "{text}");
+    for row in &rows {
+        let cpu_us: f64 = row[8].parse().unwrap();
+        assert!(cpu_us > 0.0, "CPU µs per message: {text}");
+    }
     assert!(
         text.contains("sampler: X-Ray default rule (1 a second + 5 %)"),
         "the load tool reports its sampler: {text}"

@@ -22,7 +22,7 @@ use super::store::MemoryStore;
 pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
 pub use fault::{FaultKind, FaultPlan, FaultyStore};
-pub use load::{run_load, LoadOptions, Round};
+pub use load::{monitored, run_load, LoadOptions, Round};
 pub use report::DemoReport;
 pub use serve::{
     serve, serve_with, ServeLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
