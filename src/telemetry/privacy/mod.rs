@@ -22,28 +22,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-/// Key fragments whose string values are secrets, never exported; the
-/// scan finds them through [`fragments_at`], which the tests hold to this
-/// list.
-#[cfg(test)]
-const SECRET_KEYS: &[&str] = &[
-    "token",
-    "jwt",
-    "authorization",
-    "password",
-    "secret",
-    "credential",
-];
-/// Key fragments that name personal data (as above).
-#[cfg(test)]
-const PERSONAL_KEYS: &[&str] = &["email", "username", "user_name", "user.name"];
-
-/// What a key's name says about its value.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-struct KeyClass {
-    secret: bool,
-    personal: bool,
-}
+mod keys;
 
 /// Wraps a span processor and scrubs each finished span first.
 #[derive(Debug)]
@@ -111,7 +90,7 @@ impl<P> PrivacyProcessor<P> {
 /// booleans): whether it may be exported, on a span, a log line or a log
 /// record.
 pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: bool) -> bool {
-    let class = classify(key);
+    let class = keys::class_of(key);
     let Some(value) = text else {
         // Numbers and booleans (a token's length, whether it was present)
         // carry no secret.
@@ -152,77 +131,6 @@ pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<
 /// What replaces a secret or personal word in a log message.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) const REDACTED: &str = "[redacted]";
-
-/// The fragments that start with the (lower-case) letters `a` and `b`, and
-/// whether they name secrets: those of `SECRET_KEYS` and `PERSONAL_KEYS`,
-/// each under its first two letters (tested). No two fragments share them
-/// but the three spellings of a user name.
-const fn fragments_at(a: u8, b: u8) -> Option<(&'static [&'static str], bool)> {
-    Some(match [a, b] {
-        [b't', b'o'] => (&["token"], true),
-        [b'j', b'w'] => (&["jwt"], true),
-        [b'a', b'u'] => (&["authorization"], true),
-        [b'p', b'a'] => (&["password"], true),
-        [b's', b'e'] => (&["secret"], true),
-        [b'c', b'r'] => (&["credential"], true),
-        [b'e', b'm'] => (&["email"], false),
-        [b'u', b's'] => (&["username", "user_name", "user.name"], false),
-        _ => return None,
-    })
-}
-
-/// The bytes, in either case, that start a fragment of [`fragments_at`]
-/// (derived from it): a table lookup skips the others.
-const STARTS_FRAGMENT: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut a = b'a';
-    while a <= b'z' {
-        let mut b = b'a';
-        while b <= b'z' {
-            if fragments_at(a, b).is_some() {
-                table[a as usize] = true;
-                table[a.to_ascii_uppercase() as usize] = true;
-            }
-            b += 1;
-        }
-        a += 1;
-    }
-    table
-};
-
-/// Classifies a key in one pass: a fragment is compared only where the
-/// byte and the next one (lower-cased) start it. Fragments start with common
-/// letters (`a`, `c`, `e`, `s`, `t`, `u`), so matching on the first letter
-/// alone compared one at most bytes of a key. Runs for every attribute of
-/// every recorded span.
-fn classify(key: &str) -> KeyClass {
-    let bytes = key.as_bytes();
-    let mut class = KeyClass::default();
-    // Every fragment is at least three bytes long.
-    for i in 0..bytes.len().saturating_sub(2) {
-        if !STARTS_FRAGMENT[bytes[i] as usize] {
-            continue;
-        }
-        let Some((fragments, secret)) = fragments_at(
-            bytes[i].to_ascii_lowercase(),
-            bytes[i + 1].to_ascii_lowercase(),
-        ) else {
-            continue;
-        };
-        let rest = &bytes[i..];
-        let hit = fragments
-            .iter()
-            .any(|f| rest.len() >= f.len() && rest[..f.len()].eq_ignore_ascii_case(f.as_bytes()));
-        if hit {
-            if secret {
-                class.secret = true;
-            } else {
-                class.personal = true;
-            }
-        }
-    }
-    class
-}
 
 /// Whether `value` holds a JWT: `eyJ` (base64url of `{"`) starting three
 /// dot-separated base64url segments.
@@ -274,28 +182,6 @@ fn is_local_char(b: u8) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_fragment_is_found_under_its_first_two_letters_and_only_there() {
-        for (list, secret) in [(SECRET_KEYS, true), (PERSONAL_KEYS, false)] {
-            for fragment in list {
-                let start = fragment.as_bytes();
-                let (under, is_secret) = fragments_at(start[0], start[1]).unwrap();
-                assert!(STARTS_FRAGMENT[start[0] as usize], "{fragment}");
-                assert!(STARTS_FRAGMENT[start[0].to_ascii_uppercase() as usize]);
-                assert!(under.contains(fragment), "{fragment}");
-                assert_eq!(is_secret, secret, "{fragment}");
-            }
-        }
-        let all = SECRET_KEYS.len() + PERSONAL_KEYS.len();
-        let listed: usize = (b'a'..=b'z')
-            .flat_map(|a| (b'a'..=b'z').filter_map(move |b| fragments_at(a, b)))
-            .map(|(f, _)| f.len())
-            .sum();
-        assert_eq!(listed, all, "no fragment outside the two lists");
-        let starts = STARTS_FRAGMENT.iter().filter(|&&s| s).count();
-        assert_eq!(starts, 16, "the eight first letters, in both cases");
-    }
-
     fn processor(allow: bool) -> PrivacyProcessor<()> {
         PrivacyProcessor::new((), allow, Arc::new(AtomicU64::new(0)))
     }
@@ -333,51 +219,6 @@ mod tests {
         }
         assert!(strict.allowed(&KeyValue::new("enduser.id", "3f1c-uuid")));
         assert!(strict.allowed(&KeyValue::new("note", "a @ sign alone")));
-    }
-
-    #[test]
-    fn keys_are_classified_by_fragment_case_insensitively() {
-        let secret = KeyClass {
-            secret: true,
-            personal: false,
-        };
-        let personal = KeyClass {
-            secret: false,
-            personal: true,
-        };
-        let neither = KeyClass::default();
-        for (key, class) in [
-            ("idToken", secret),
-            ("X-Authorization", secret),
-            ("db.password", secret),
-            ("ClientSecret", secret),
-            ("app.jwt", secret),
-            ("Email", personal),
-            ("cognito:username", personal),
-            ("user_name", personal),
-            ("app.user.name", personal),
-            ("app.connection.id", neither),
-            ("app.session.id", neither),
-            ("app.correlation_id", neither),
-            ("enduser.id", neither),
-            ("", neither),
-        ] {
-            assert_eq!(classify(key), class, "{key}");
-        }
-    }
-
-    proptest::proptest! {
-        /// The scan agrees with the plain definition: a key is secret or
-        /// personal when its lower-cased form contains a listed fragment.
-        #[test]
-        fn the_scan_finds_what_a_plain_search_finds(key in "[a-zA-Z._:-]{0,40}|([a-z._]{0,6}(tok|toKen|jwt|Auth|authorization|passWord|secret|credential|EMAIL|user|name|_|\\.)){1,5}") {
-            let lower = key.to_ascii_lowercase();
-            let expected = KeyClass {
-                secret: SECRET_KEYS.iter().any(|f| lower.contains(f)),
-                personal: PERSONAL_KEYS.iter().any(|f| lower.contains(f)),
-            };
-            proptest::prop_assert_eq!(classify(&key), expected, "{}", key);
-        }
     }
 
     #[test]
