@@ -64,9 +64,15 @@ impl<E: SpanExporter> SpanProcessor for InvocationSpanProcessor<E> {
     /// Exports the buffer in batches of [`SPANS_PER_DOCUMENT`], each span
     /// moved once: splitting the rest off after each batch instead copied
     /// the remainder every time, quadratic in a server's buffer of hundreds
-    /// of spans.
+    /// of spans. The next buffer starts with room for as many spans as
+    /// this one held, so that it does not grow by copying its spans again
+    /// (at most [`MAX_BUFFERED_SPANS`]).
     fn force_flush(&self) -> OTelSdkResult {
-        let spans = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(|e| e.into_inner()));
+        let spans = {
+            let mut buffer = self.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            let room = buffer.len();
+            std::mem::replace(&mut *buffer, Vec::with_capacity(room))
+        };
         let exporter = self.exporter.lock().unwrap_or_else(|e| e.into_inner());
         let mut result = Ok(());
         let mut spans = spans.into_iter();
