@@ -68,24 +68,45 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
     order.sort_by(|&a, &b| plans[a].start.total_cmp(&plans[b].start));
     let subsegment_with_parent =
         |i: usize| plans[i].kind == Kind::Subsegment && parent_id(i).1 != SpanId::INVALID;
+    // Positions by (span id, trace id): duplicates are neighbours, and a
+    // parent is found by a binary search. Sorting beats comparing every
+    // pair, which cost 2k instructions a chat message in a server's batch
+    // of 24 spans.
+    let key = |sid: SpanId, tid: TraceId| {
+        (
+            u64::from_be_bytes(sid.to_bytes()),
+            u128::from_be_bytes(tid.to_bytes()),
+        )
+    };
+    let mut by_id: Vec<((u64, u128), usize)> =
+        (0..n).map(|i| (key(id(i).1, trace(i)), i)).collect();
+    by_id.sort_unstable();
+    if by_id.windows(2).any(|w| w[0].0 == w[1].0) || (0..n).any(|i| parent_id(i) == id(i)) {
+        return Err(Declined);
+    }
     // The translator tells sibling groups apart by parent span id alone,
     // so two traces whose subsegments share one (with random ids, next to
-    // never) are declined.
-    let parent_clash = |i: usize, j: usize| {
-        parent_id(i).1 == parent_id(j).1
-            && trace(i) != trace(j)
-            && subsegment_with_parent(i)
-            && subsegment_with_parent(j)
-    };
-    for i in 0..n {
-        if (0..i).any(|j| id(j) == id(i) || parent_clash(i, j)) || parent_id(i) == id(i) {
-            return Err(Declined);
-        }
+    // never) are declined: sorted by parent, then trace, such a pair has
+    // neighbours that differ in trace only.
+    let mut by_parent: Vec<(u64, u128)> = (0..n)
+        .filter(|&i| subsegment_with_parent(i))
+        .map(|i| key(parent_id(i).1, trace(i)))
+        .collect();
+    by_parent.sort_unstable();
+    if by_parent
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1)
+    {
+        return Err(Declined);
     }
     let parent: Vec<Option<usize>> = (0..n)
         .map(|i| {
+            let (tid, pid) = parent_id(i);
             subsegment_with_parent(i)
-                .then(|| (0..n).find(|&j| id(j) == parent_id(i)))
+                .then(|| {
+                    let at = by_id.binary_search_by_key(&key(pid, tid), |e| e.0).ok()?;
+                    Some(by_id[at].1)
+                })
                 .flatten()
         })
         .collect();

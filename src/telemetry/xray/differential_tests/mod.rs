@@ -276,6 +276,14 @@ fn batches_only_the_translator_writes_are_declined() {
         vec![span(1, 1, SpanKind::Internal, "self", (0, 5), vec![])],
         local(),
     );
+    // Two spans each the other's parent.
+    declined(
+        vec![
+            span(2, 3, SpanKind::Internal, "a", (0, 5), vec![]),
+            span(3, 2, SpanKind::Internal, "b", (1, 4), vec![]),
+        ],
+        local(),
+    );
     declined(vec![plain()], vec![kv("service.version", "1.2.3")]);
     // Events that are not exceptions are written (and not shown).
     let mut logged = plain();
