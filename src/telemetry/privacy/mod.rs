@@ -96,10 +96,35 @@ pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: 
         // carry no secret.
         return allow_personal_data || !class.personal;
     };
-    if class.secret || holds_jwt(value) {
+    if class.secret {
         return false;
     }
-    allow_personal_data || !(class.personal || is_email(value))
+    // Most values hold neither a `J` nor an `@`, and skip both scans.
+    let suspect = holds_j_or_at(value.as_bytes());
+    if suspect && holds_jwt(value) {
+        return false;
+    }
+    allow_personal_data || !(class.personal || (suspect && is_email(value)))
+}
+
+/// Whether `bytes` hold a `J` (every JWT starts with `eyJ`) or an `@`
+/// (every email address has one), eight bytes at a time.
+fn holds_j_or_at(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // Whether a byte of `word` is `b`: a byte of `word ^ b` is zero.
+    let has = |word: u64, b: u8| {
+        let x = word ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        if has(word, b'J') || has(word, b'@') {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b == b'J' || b == b'@')
 }
 
 /// A log message with every JWT in it replaced by `[redacted]`, or `None`
@@ -108,6 +133,9 @@ pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: 
 /// the key rules.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<String> {
+    if !holds_j_or_at(message.as_bytes()) {
+        return None;
+    }
     let jwt = holds_jwt(message);
     let email = !allow_personal_data && is_email(message);
     if !jwt && !email {
@@ -219,6 +247,36 @@ mod tests {
         }
         assert!(strict.allowed(&KeyValue::new("enduser.id", "3f1c-uuid")));
         assert!(strict.allowed(&KeyValue::new("note", "a @ sign alone")));
+    }
+
+    proptest::proptest! {
+        /// The quick look for `J` and `@` finds every one, wherever it
+        /// is, so it never lets a token or an address through.
+        #[test]
+        fn the_quick_look_finds_what_the_scans_need(value in "[a-zA-Z0-9 .@_-]{0,40}|[a-z .]{0,20}(eyJ[a-zA-Z0-9]{1,8}\\.eyJ[a-z]{1,4}|[a-z]{1,6}@[a-z]{1,6}\\.[a-z]{2,3})[a-z .]{0,20}") {
+            let bytes = value.as_bytes();
+            proptest::prop_assert_eq!(holds_j_or_at(bytes), value.contains('J') || value.contains('@'));
+            for allow in [false, true] {
+                let plain = !holds_jwt(&value) && (allow || !is_email(&value));
+                proptest::prop_assert_eq!(field_allowed("note", Some(&value), allow), plain, "{}", value);
+            }
+        }
+    }
+
+    #[test]
+    fn every_position_of_a_j_or_an_at_is_seen() {
+        for len in 0..20 {
+            for at in 0..len {
+                for b in [b'J', b'@'] {
+                    let mut value = vec![b'x'; len];
+                    value[at] = b;
+                    assert!(holds_j_or_at(&value), "{len} {at} {}", b as char);
+                }
+            }
+            assert!(!holds_j_or_at(&vec![b'x'; len]));
+        }
+        // Bytes next to the sought ones in value: no false hit.
+        assert!(!holds_j_or_at(b"IKIK?A?AikAB"));
     }
 
     #[test]
