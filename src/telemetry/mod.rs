@@ -23,6 +23,7 @@ mod settings;
 mod stats;
 mod unique_keys;
 mod views;
+mod words;
 mod xray;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,6 +3,7 @@
 //! distributions split into chunks of at most 100 pairs).
 
 use super::MAX_VALUES_PER_METRIC;
+use crate::telemetry::words::escape_free;
 use crate::telemetry::Distribution;
 
 /// One metric value in a line.
@@ -17,7 +18,7 @@ pub(super) fn push_str_json(out: &mut String, s: &str) {
     out.push('"');
     // Names, dimension values and ids almost never need escaping: copy
     // them whole.
-    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    if escape_free(s) {
         out.push_str(s);
         out.push('"');
         return;

@@ -110,21 +110,12 @@ pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: 
 /// Whether `bytes` hold a `J` (every JWT starts with `eyJ`) or an `@`
 /// (every email address has one), eight bytes at a time.
 fn holds_j_or_at(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
-    // Whether a byte of `word` is `b`: a byte of `word ^ b` is zero.
-    let has = |word: u64, b: u8| {
-        let x = word ^ (ONES * u64::from(b));
-        x.wrapping_sub(ONES) & !x & HIGHS != 0
-    };
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if has(word, b'J') || has(word, b'@') {
-            return true;
-        }
-    }
-    words.remainder().iter().any(|&b| b == b'J' || b == b'@')
+    use super::words::{any_byte, holds};
+    any_byte(
+        bytes,
+        |word| holds(word, b'J') || holds(word, b'@'),
+        |b| b == b'J' || b == b'@',
+    )
 }
 
 /// A log message with every JWT in it replaced by `[redacted]`, or `None`

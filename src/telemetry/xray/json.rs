@@ -5,11 +5,12 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, StringValue, Value};
 
 use crate::telemetry::ids;
+use crate::telemetry::words::escape_free;
 
 /// Appends `s` as a JSON string. Strings without a character to escape
 /// (most) are copied as they are; the rest go through `serde_json`.
 pub(super) fn string(out: &mut Vec<u8>, s: &str) {
-    if plain(s) {
+    if escape_free(s) {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
@@ -21,7 +22,7 @@ pub(super) fn string(out: &mut Vec<u8>, s: &str) {
 
 /// Appends the concatenation of `parts` as one JSON string.
 pub(super) fn string_of<const N: usize>(out: &mut Vec<u8>, parts: [&str; N]) {
-    if parts.iter().all(|part| plain(part)) {
+    if parts.iter().all(|part| escape_free(part)) {
         out.push(b'"');
         for part in parts {
             out.extend_from_slice(part.as_bytes());
@@ -30,11 +31,6 @@ pub(super) fn string_of<const N: usize>(out: &mut Vec<u8>, parts: [&str; N]) {
     } else {
         string(out, &parts.concat());
     }
-}
-
-/// Whether `s` needs no escape.
-fn plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// Appends a float: shortest round-trip form, `null` when not finite.
@@ -116,6 +112,16 @@ pub(super) fn list<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any string, escaped or copied, is written as serde_json writes it.
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(s in "[ -~]{0,20}|\\PC{0,20}|[a-z\"\\\\\n\t\u{1}\u{1f}é]{0,20}") {
+            let mut out = Vec::new();
+            string(&mut out, &s);
+            proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
+        }
+    }
 
     #[test]
     fn strings_and_numbers_match_serde_json() {
