@@ -170,14 +170,23 @@ impl PerformanceMonitor {
     {
         let state = self.inner.state(operation);
         let started = Started::now();
-        let span = self
+        // Room for the attributes the end adds, so that the span's list
+        // does not grow by copying them then. An empty list allocates
+        // nothing: a span left unsampled never gets them.
+        let attributes = attributes.into_iter();
+        let mut start_attributes = match attributes.size_hint().0 {
+            0 => Vec::new(),
+            n => Vec::with_capacity(n + operation::END_ATTRIBUTES),
+        };
+        start_attributes.extend(attributes);
+        let mut builder = self
             .inner
             .tracer
             .span_builder(state.span_name(operation))
             .with_kind(kind_under(&state.kind, parent))
-            .with_start_time(started.wall)
-            .with_attributes(attributes)
-            .start_with_context(&self.inner.tracer, parent);
+            .with_start_time(started.wall);
+        builder.attributes = Some(start_attributes);
+        let span = builder.start_with_context(&self.inner.tracer, parent);
         let root = RootOutcome::of_parent(parent);
         OperationMonitor::new(state, span, started, root)
     }

@@ -60,6 +60,10 @@ impl<T: ErrorCode + ?Sized> ErrorCode for &T {
     }
 }
 
+/// The attributes every operation's span gets when it ends (handler,
+/// outcome, memory): its start makes room for them.
+pub(super) const END_ATTRIBUTES: usize = 3;
+
 /// One monitored operation. Finish it with [`complete`](Self::complete) or
 /// [`fail`](Self::fail); if it is dropped unfinished it still ends its span,
 /// as an error [`ABANDONED`], and is counted.
@@ -235,14 +239,12 @@ impl OperationMonitor {
 
         let end = |span: &mut dyn SpanLike| {
             span.set_attributes(&mut attributes.into_iter());
-            span.set_attributes(
-                &mut [
-                    KeyValue::new(attr::PERF_HANDLER, state.name),
-                    KeyValue::new(attr::PERF_OUTCOME, error.unwrap_or("success")),
-                    KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
-                ]
-                .into_iter(),
-            );
+            let ended: [KeyValue; END_ATTRIBUTES] = [
+                KeyValue::new(attr::PERF_HANDLER, state.name),
+                KeyValue::new(attr::PERF_OUTCOME, error.unwrap_or("success")),
+                KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
+            ];
+            span.set_attributes(&mut ended.into_iter());
             for breach in breaches.iter().flatten().flatten() {
                 span.add_event(vec![
                     KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),
