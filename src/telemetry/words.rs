@@ -21,6 +21,11 @@ pub(crate) fn any_byte(
     words.remainder().iter().any(|&b| byte_is(b))
 }
 
+/// Whether `bytes` hold `b`.
+pub(crate) fn contains(bytes: &[u8], b: u8) -> bool {
+    any_byte(bytes, |word| holds(word, b), |x| x == b)
+}
+
 /// Whether a byte of `word` is `b`: a byte of `word ^ b` is zero.
 pub(crate) fn holds(word: u64, b: u8) -> bool {
     below(word ^ (ONES * u64::from(b)), 1)

@@ -22,6 +22,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use super::words::contains;
+
 mod keys;
 
 /// Wraps a span processor and scrubs each finished span first.
@@ -96,26 +98,10 @@ pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: 
         // carry no secret.
         return allow_personal_data || !class.personal;
     };
-    if class.secret {
+    if class.secret || holds_jwt(value) {
         return false;
     }
-    // Most values hold neither a `J` nor an `@`, and skip both scans.
-    let suspect = holds_j_or_at(value.as_bytes());
-    if suspect && holds_jwt(value) {
-        return false;
-    }
-    allow_personal_data || !(class.personal || (suspect && is_email(value)))
-}
-
-/// Whether `bytes` hold a `J` (every JWT starts with `eyJ`) or an `@`
-/// (every email address has one), eight bytes at a time.
-fn holds_j_or_at(bytes: &[u8]) -> bool {
-    use super::words::{any_byte, holds};
-    any_byte(
-        bytes,
-        |word| holds(word, b'J') || holds(word, b'@'),
-        |b| b == b'J' || b == b'@',
-    )
+    allow_personal_data || !(class.personal || is_email(value))
 }
 
 /// A log message with every JWT in it replaced by `[redacted]`, or `None`
@@ -124,9 +110,6 @@ fn holds_j_or_at(bytes: &[u8]) -> bool {
 /// the key rules.
 #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<String> {
-    if !holds_j_or_at(message.as_bytes()) {
-        return None;
-    }
     let jwt = holds_jwt(message);
     let email = !allow_personal_data && is_email(message);
     if !jwt && !email {
@@ -152,9 +135,14 @@ pub(crate) fn scrub_message(message: &str, allow_personal_data: bool) -> Option<
 pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Whether `value` holds a JWT: `eyJ` (base64url of `{"`) starting three
-/// dot-separated base64url segments.
+/// dot-separated base64url segments. Most values hold no `J`, which a look
+/// eight bytes at a time settles before the scan.
 fn holds_jwt(value: &str) -> bool {
-    let bytes = value.as_bytes();
+    contains(value.as_bytes(), b'J') && jwt_in(value.as_bytes())
+}
+
+/// [`holds_jwt`]'s scan.
+fn jwt_in(bytes: &[u8]) -> bool {
     let mut from = 0;
     // A byte scan: building a substring searcher costs more than most
     // attribute values are long.
@@ -178,9 +166,14 @@ fn holds_jwt(value: &str) -> bool {
     false
 }
 
-/// Whether `value` is, or contains, an email address.
+/// Whether `value` is, or contains, an email address. Most values hold no
+/// `@`, which a look eight bytes at a time settles before the scan.
 fn is_email(value: &str) -> bool {
-    let bytes = value.as_bytes();
+    contains(value.as_bytes(), b'@') && email_in(value.as_bytes())
+}
+
+/// [`is_email`]'s scan.
+fn email_in(bytes: &[u8]) -> bool {
     bytes.iter().enumerate().any(|(i, b)| {
         *b == b'@'
             && i > 0
@@ -241,14 +234,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The quick look for `J` and `@` finds every one, wherever it
-        /// is, so it never lets a token or an address through.
+        /// The quick looks for `J` and `@` never let a token or an address
+        /// past the scans.
         #[test]
         fn the_quick_look_finds_what_the_scans_need(value in "[a-zA-Z0-9 .@_-]{0,40}|[a-z .]{0,20}(eyJ[a-zA-Z0-9]{1,8}\\.eyJ[a-z]{1,4}|[a-z]{1,6}@[a-z]{1,6}\\.[a-z]{2,3})[a-z .]{0,20}") {
             let bytes = value.as_bytes();
-            proptest::prop_assert_eq!(holds_j_or_at(bytes), value.contains('J') || value.contains('@'));
+            proptest::prop_assert_eq!(contains(bytes, b'J'), value.contains('J'));
+            proptest::prop_assert_eq!(contains(bytes, b'@'), value.contains('@'));
             for allow in [false, true] {
-                let plain = !holds_jwt(&value) && (allow || !is_email(&value));
+                let plain = !jwt_in(bytes) && (allow || !email_in(bytes));
                 proptest::prop_assert_eq!(field_allowed("note", Some(&value), allow), plain, "{}", value);
             }
         }
@@ -261,13 +255,13 @@ mod tests {
                 for b in [b'J', b'@'] {
                     let mut value = vec![b'x'; len];
                     value[at] = b;
-                    assert!(holds_j_or_at(&value), "{len} {at} {}", b as char);
+                    assert!(contains(&value, b), "{len} {at} {}", b as char);
                 }
             }
-            assert!(!holds_j_or_at(&vec![b'x'; len]));
+            assert!(!contains(&vec![b'x'; len], b'J') && !contains(&vec![b'x'; len], b'@'));
         }
         // Bytes next to the sought ones in value: no false hit.
-        assert!(!holds_j_or_at(b"IKIK?A?AikAB"));
+        assert!(!contains(b"IKIK?A?AikAB", b'J') && !contains(b"IKIK?A?AikAB", b'@'));
     }
 
     #[test]
