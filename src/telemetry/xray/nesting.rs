@@ -72,14 +72,13 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
     // parent is found by a binary search. Sorting beats comparing every
     // pair, which cost 2k instructions a chat message in a server's batch
     // of 24 spans.
-    let key = |sid: SpanId, tid: TraceId| {
+    let key = |(tid, sid): (TraceId, SpanId)| {
         (
             u64::from_be_bytes(sid.to_bytes()),
             u128::from_be_bytes(tid.to_bytes()),
         )
     };
-    let mut by_id: Vec<((u64, u128), usize)> =
-        (0..n).map(|i| (key(id(i).1, trace(i)), i)).collect();
+    let mut by_id: Vec<((u64, u128), usize)> = (0..n).map(|i| (key(id(i)), i)).collect();
     by_id.sort_unstable();
     if by_id.windows(2).any(|w| w[0].0 == w[1].0) || (0..n).any(|i| parent_id(i) == id(i)) {
         return Err(Declined);
@@ -90,7 +89,7 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
     // neighbours that differ in trace only.
     let mut by_parent: Vec<(u64, u128)> = (0..n)
         .filter(|&i| subsegment_with_parent(i))
-        .map(|i| key(parent_id(i).1, trace(i)))
+        .map(|i| key(parent_id(i)))
         .collect();
     by_parent.sort_unstable();
     if by_parent
@@ -101,13 +100,9 @@ pub(super) fn place(plans: &[Plan<'_>]) -> Result<Placement, Declined> {
     }
     let parent: Vec<Option<usize>> = (0..n)
         .map(|i| {
-            let (tid, pid) = parent_id(i);
-            subsegment_with_parent(i)
-                .then(|| {
-                    let at = by_id.binary_search_by_key(&key(pid, tid), |e| e.0).ok()?;
-                    Some(by_id[at].1)
-                })
-                .flatten()
+            let found = subsegment_with_parent(i)
+                .then(|| by_id.binary_search_by_key(&key(parent_id(i)), |e| e.0))?;
+            found.ok().map(|at| by_id[at].1)
         })
         .collect();
     for (i, plan) in plans.iter().enumerate() {
