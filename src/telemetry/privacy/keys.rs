@@ -257,9 +257,9 @@ mod tests {
         let keys = [
             "app.connection.id",
             "app.route_key",
-            "perf.handler",
-            "perf.outcome",
-            "perf.memory_bytes",
+            crate::attributes::PERF_HANDLER,
+            crate::attributes::PERF_OUTCOME,
+            crate::attributes::PERF_MEMORY_BYTES,
             "rpc.system",
             "rpc.service",
             "rpc.method",
