@@ -143,3 +143,35 @@ fn unlisted_operation_names_are_bounded_in_metrics_not_in_spans() {
     let last = format!("op_{}", perfmon::MAX_UNLISTED_OPERATIONS + 4);
     assert_eq!(t.span(&last).name, last, "the span keeps its own name");
 }
+
+#[test]
+fn breaches_of_an_unsampled_operation_are_counted_in_one_series() {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
+    let t = TestTelemetry::with_catalog(catalog_with_chat_limits(60_000.0, 1));
+    let unsampled = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+        TraceFlags::default(),
+        true,
+        Default::default(),
+    ));
+    for _ in 0..3 {
+        t.monitor
+            .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &unsampled, [])
+            .complete(true, []);
+    }
+    assert!(t.spans().is_empty(), "no span, and so no event");
+    let breaches = t.points_named("ThresholdBreaches");
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert_eq!(breaches[0].attributes["Metric"], "MemoryUsage");
+    assert_eq!(breaches[0].value, Value::Sum(3));
+    // After a flush, the same series counts on.
+    t.monitor
+        .start(common::op::CHAT_MESSAGE_PROCESSING, [])
+        .complete(true, []);
+    let breaches = t.points_named("ThresholdBreaches");
+    assert_eq!(breaches.len(), 1, "{breaches:?}");
+    assert_eq!(breaches[0].value, Value::Sum(4));
+    let span = t.span(common::op::CHAT_MESSAGE_PROCESSING);
+    assert_eq!(span.events.len(), 1, "a sampled span carries the event");
+}

@@ -38,6 +38,20 @@ impl Instruments {
         }
     }
 
+    /// `ThresholdBreaches` bound to `base` plus `Metric = metric`.
+    pub(crate) fn bind_breach(
+        &self,
+        base: &[KeyValue; 2],
+        metric: &'static str,
+    ) -> BoundCounter<u64> {
+        let [handler, environment] = base;
+        self.threshold_breaches.bind(&[
+            handler.clone(),
+            environment.clone(),
+            KeyValue::new(names::dim::METRIC, metric),
+        ])
+    }
+
     pub(crate) fn new(meter: &Meter, catalog: &Catalog) -> Self {
         // Every catalog has the core metrics.
         let spec = |name: &'static str| {

@@ -99,6 +99,9 @@ pub(crate) struct OperationState {
     /// The per-completion instruments bound to `base`, at the first
     /// completion (an operation never completed holds no series).
     bound: std::sync::OnceLock<instruments::Bound>,
+    /// `ThresholdBreaches` bound to `base` and each checked metric, in
+    /// [`thresholds::check`]'s order, at its first breach.
+    breaches: [std::sync::OnceLock<opentelemetry::metrics::BoundCounter<u64>>; 3],
     /// Counts for the in-process error-rate check.
     window: ErrorWindow,
     /// The catalog's error codes and their classes.
@@ -318,6 +321,7 @@ impl OperationState {
             ],
             window: ErrorWindow::default(),
             bound: std::sync::OnceLock::new(),
+            breaches: Default::default(),
         }
     }
 
@@ -325,6 +329,17 @@ impl OperationState {
     fn bound(&self) -> &instruments::Bound {
         self.bound
             .get_or_init(|| self.shared.instruments.bind(&self.base))
+    }
+
+    /// `ThresholdBreaches{Metric}` for the check at `slot`, bound at its
+    /// first breach.
+    fn breach_counter(
+        &self,
+        slot: usize,
+        metric: &'static str,
+    ) -> Option<&opentelemetry::metrics::BoundCounter<u64>> {
+        let counter = self.breaches.get(slot)?;
+        Some(counter.get_or_init(|| self.shared.instruments.bind_breach(&self.base, metric)))
     }
 
     /// The span keeps the caller's name even when the metrics overflow.

@@ -281,15 +281,10 @@ impl OperationMonitor {
                 ],
             );
         }
-        for breach in breaches.iter().flatten().flatten() {
-            instruments.threshold_breaches.add(
-                1,
-                &[
-                    handler.clone(),
-                    environment.clone(),
-                    KeyValue::new(dim::METRIC, breach.metric),
-                ],
-            );
+        for (slot, breach) in breaches.iter().flatten().enumerate() {
+            if let Some(counter) = breach.and_then(|b| state.breach_counter(slot, b.metric)) {
+                counter.add(1);
+            }
         }
     }
 }
