@@ -238,23 +238,27 @@ impl OperationMonitor {
         });
 
         let end = |span: &mut dyn SpanLike| {
-            span.set_attributes(&mut attributes.into_iter());
-            let ended: [KeyValue; END_ATTRIBUTES] = [
-                KeyValue::new(attr::PERF_HANDLER, state.name),
-                KeyValue::new(attr::PERF_OUTCOME, error.unwrap_or("success")),
-                KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
-            ];
-            span.set_attributes(&mut ended.into_iter());
-            for breach in breaches.iter().flatten().flatten() {
-                span.add_event(vec![
-                    KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),
-                    KeyValue::new(attr::PERF_EVENT_LIMIT, breach.limit),
-                    KeyValue::new(attr::PERF_EVENT_VALUE, breach.value),
-                ]);
-            }
-            // Success leaves the status Unset (semantic conventions).
-            if let Some(failure) = &failure {
-                failure.mark(span.as_mark());
+            // What a span nobody records is given would be built to be
+            // dropped (an unsampled invocation's spans).
+            if span.is_recording() {
+                span.set_attributes(&mut attributes.into_iter());
+                let ended: [KeyValue; END_ATTRIBUTES] = [
+                    KeyValue::new(attr::PERF_HANDLER, state.name),
+                    KeyValue::new(attr::PERF_OUTCOME, error.unwrap_or("success")),
+                    KeyValue::new(attr::PERF_MEMORY_BYTES, memory as i64),
+                ];
+                span.set_attributes(&mut ended.into_iter());
+                for breach in breaches.iter().flatten().flatten() {
+                    span.add_event(vec![
+                        KeyValue::new(attr::PERF_EVENT_METRIC, breach.metric),
+                        KeyValue::new(attr::PERF_EVENT_LIMIT, breach.limit),
+                        KeyValue::new(attr::PERF_EVENT_VALUE, breach.value),
+                    ]);
+                }
+                // Success leaves the status Unset (semantic conventions).
+                if let Some(failure) = &failure {
+                    failure.mark(span.as_mark());
+                }
             }
             span.end_with_timestamp(end_time);
         };
@@ -299,6 +303,7 @@ impl Drop for OperationMonitor {
 
 /// The span operations `finish` needs, over an owned span and a `SpanRef`.
 trait SpanLike {
+    fn is_recording(&self) -> bool;
     fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>);
     fn add_event(&mut self, attributes: Vec<KeyValue>);
     fn as_mark(&mut self) -> &mut dyn MarkSpan;
@@ -306,6 +311,9 @@ trait SpanLike {
 }
 
 impl SpanLike for Span {
+    fn is_recording(&self) -> bool {
+        opentelemetry::trace::Span::is_recording(self)
+    }
     fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>) {
         opentelemetry::trace::Span::set_attributes(self, attributes)
     }
@@ -321,6 +329,9 @@ impl SpanLike for Span {
 }
 
 impl SpanLike for opentelemetry::trace::SpanRef<'_> {
+    fn is_recording(&self) -> bool {
+        opentelemetry::trace::SpanRef::is_recording(self)
+    }
     fn set_attributes(&mut self, attributes: &mut dyn Iterator<Item = KeyValue>) {
         opentelemetry::trace::SpanRef::set_attributes(self, attributes)
     }
