@@ -99,9 +99,10 @@ pub(crate) struct OperationState {
     /// The per-completion instruments bound to `base`, at the first
     /// completion (an operation never completed holds no series).
     bound: std::sync::OnceLock<instruments::Bound>,
-    /// `ThresholdBreaches` bound to `base` and each checked metric, in
-    /// [`thresholds::check`]'s order, at its first breach.
-    breaches: [std::sync::OnceLock<opentelemetry::metrics::BoundCounter<u64>>; 3],
+    /// `ThresholdBreaches` bound to `base` and each of
+    /// [`thresholds::CHECKED`], at its first breach.
+    breaches:
+        [std::sync::OnceLock<opentelemetry::metrics::BoundCounter<u64>>; thresholds::CHECKED.len()],
     /// Counts for the in-process error-rate check.
     window: ErrorWindow,
     /// The catalog's error codes and their classes.
@@ -331,15 +332,17 @@ impl OperationState {
             .get_or_init(|| self.shared.instruments.bind(&self.base))
     }
 
-    /// `ThresholdBreaches{Metric}` for the check at `slot`, bound at its
-    /// first breach.
+    /// `ThresholdBreaches{Metric = metric}`, bound at its first breach;
+    /// `None` for a metric no threshold checks.
     fn breach_counter(
         &self,
-        slot: usize,
         metric: &'static str,
     ) -> Option<&opentelemetry::metrics::BoundCounter<u64>> {
-        let counter = self.breaches.get(slot)?;
-        Some(counter.get_or_init(|| self.shared.instruments.bind_breach(&self.base, metric)))
+        let slot = thresholds::CHECKED.iter().position(|m| *m == metric)?;
+        Some(
+            self.breaches[slot]
+                .get_or_init(|| self.shared.instruments.bind_breach(&self.base, metric)),
+        )
     }
 
     /// The span keeps the caller's name even when the metrics overflow.

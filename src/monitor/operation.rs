@@ -285,8 +285,8 @@ impl OperationMonitor {
                 ],
             );
         }
-        for (slot, breach) in breaches.iter().flatten().enumerate() {
-            if let Some(counter) = breach.and_then(|b| state.breach_counter(slot, b.metric)) {
+        for breach in breaches.iter().flatten().flatten() {
+            if let Some(counter) = state.breach_counter(breach.metric) {
                 counter.add(1);
             }
         }

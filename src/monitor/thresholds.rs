@@ -17,6 +17,9 @@ pub const ERROR_RATE_MIN_SAMPLES: u64 = 20;
 /// metric: CloudWatch computes the rate as `100 * Errors / Invocations`.
 pub const ERROR_RATE: &str = "ErrorRate";
 
+/// The metrics checked, as they appear in `ThresholdBreaches{Metric}`.
+pub(crate) const CHECKED: [&str; 3] = [names::HANDLER_DURATION, names::MEMORY_USAGE, ERROR_RATE];
+
 /// One failed check.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Breach {
@@ -134,6 +137,17 @@ mod tests {
                 ("MemoryUsage", 1000.0, 1001.0)
             ]
         );
+    }
+
+    #[test]
+    fn every_breach_names_a_checked_metric_in_its_order() {
+        let window = ErrorWindow::default();
+        for _ in 0..ERROR_RATE_MIN_SAMPLES {
+            check(&LIMITS, &window, Duration::ZERO, 1.0, 1, true);
+        }
+        let all = check(&LIMITS, &window, Duration::ZERO, 100.5, 1001, true);
+        let metrics: Vec<_> = all.iter().flatten().map(|b| b.metric).collect();
+        assert_eq!(metrics, CHECKED);
     }
 
     #[test]
