@@ -7,7 +7,7 @@ mod common;
 
 use common::TestTelemetry;
 use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::Context;
 use perfmon::XrayDefaultSampler;
 
@@ -79,13 +79,7 @@ fn the_xray_default_rule_traces_the_first_root_of_a_second_and_follows_parents()
         common::Value::Sum(200)
     );
     // A sampled parent is followed whatever the rule says.
-    let sampled = Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from(7),
-        SpanId::from(9),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
-    ));
+    let sampled = common::remote_parent("00000000000000000000000000000007", true);
     for _ in 0..20 {
         t.monitor
             .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &sampled, [])

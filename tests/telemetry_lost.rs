@@ -122,9 +122,6 @@ fn a_bad_queue_size_is_a_typed_error() {
 /// and a moved one is sent at the next flush.
 #[test]
 fn an_unmoved_total_is_not_resent_at_every_flush() {
-    use opentelemetry::trace::{
-        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-    };
     use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
 
     let (addr, rx) = common::capture::collector();
@@ -145,13 +142,7 @@ fn an_unmoved_total_is_not_resent_at_every_flush() {
     // Each flush's metrics request: whether it carries `TelemetryLost`.
     let flush = |parent: Option<&str>| {
         let cx = parent.map_or_else(opentelemetry::Context::new, |trace_id| {
-            opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
-                TraceId::from_hex(trace_id).unwrap(),
-                SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
-                TraceFlags::SAMPLED,
-                true,
-                TraceState::default(),
-            ))
+            common::remote_parent(trace_id, true)
         });
         monitor
             .start_with_context(common::op::WEBSOCKET_CONVERSATION, &cx, [])

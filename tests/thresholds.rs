@@ -146,15 +146,8 @@ fn unlisted_operation_names_are_bounded_in_metrics_not_in_spans() {
 
 #[test]
 fn breaches_of_an_unsampled_operation_are_counted_in_one_series() {
-    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
     let t = TestTelemetry::with_catalog(catalog_with_chat_limits(60_000.0, 1));
-    let unsampled = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
-        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
-        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
-        TraceFlags::default(),
-        true,
-        Default::default(),
-    ));
+    let unsampled = common::remote_parent("5759e988bd862e3fe1be46a994272793", false);
     for _ in 0..3 {
         t.monitor
             .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &unsampled, [])

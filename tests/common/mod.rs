@@ -237,6 +237,24 @@ pub fn dims(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A context whose parent is a remote span of trace `trace_id` (hex), as
+/// a propagator extracts it from an incoming request.
+pub fn remote_parent(trace_id: &str, sampled: bool) -> opentelemetry::Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex(trace_id).expect("a hex trace id"),
+        SpanId::from_hex("53995c3f42cd8ad8").expect("a hex span id"),
+        flags,
+        true,
+        Default::default(),
+    ))
+}
+
 pub fn kind_name(kind: &SpanKind) -> &'static str {
     match kind {
         SpanKind::Server => "server",
