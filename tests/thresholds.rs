@@ -167,4 +167,13 @@ fn breaches_of_an_unsampled_operation_are_counted_in_one_series() {
     assert_eq!(breaches[0].value, Value::Sum(4));
     let span = t.span(common::op::CHAT_MESSAGE_PROCESSING);
     assert_eq!(span.events.len(), 1, "a sampled span carries the event");
+    // A flush without a breach exports no point for the bound series (no
+    // zero on every later line).
+    let exports = t.points_per_export("ThresholdBreaches").len();
+    t.monitor
+        .start(common::op::WEBSOCKET_CONNECTION, [])
+        .complete(true, []);
+    let per_export = t.points_per_export("ThresholdBreaches");
+    assert_eq!(per_export.len(), exports + 1, "{per_export:?}");
+    assert_eq!(per_export.last(), Some(&0), "{per_export:?}");
 }

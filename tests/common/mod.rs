@@ -190,6 +190,21 @@ impl TestTelemetry {
             .collect()
     }
 
+    /// How many points of metric `name` each export so far held, in order.
+    pub fn points_per_export(&self, name: &str) -> Vec<usize> {
+        self.flush();
+        self.metrics
+            .get_finished_metrics()
+            .unwrap()
+            .iter()
+            .map(|rm| {
+                perfmon::metric_points(rm)
+                    .filter(|p| p.name == name)
+                    .count()
+            })
+            .collect()
+    }
+
     /// Points of metric `name`.
     pub fn points_named(&self, name: &str) -> Vec<Point> {
         self.points()
