@@ -42,11 +42,12 @@ perf script -i "$out/perf.data" --show-task-events -F comm,tid,time,period,ip,sy
 python3 - "$out/load.txt" "$out/samples.txt" <<'EOF'
 import re, sys
 
-# Replies of the measured rounds, in order (the warm-up row is not one).
-replies = [int(row.split()[2]) for row in open(sys.argv[1])
-           if re.match(r"^\d+\s+(on|off)\s+\d+", row)]
-monitored = [row.split()[1] == "on" for row in open(sys.argv[1])
-             if re.match(r"^\d+\s+(on|off)\s+\d+", row)]
+# The measured rounds' rows, in order (the warm-up row is not one):
+# round, monitoring, replies...
+rows = [row.split() for row in open(sys.argv[1])
+        if re.match(r"^\d+\s+(on|off)\s+\d+", row)]
+replies = [int(row[2]) for row in rows]
+monitored = [row[1] == "on" for row in rows]
 
 starts, samples, sample = [], [], None
 for line in open(sys.argv[2]):
