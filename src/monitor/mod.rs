@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
+use opentelemetry::metrics::BoundCounter;
 use opentelemetry::trace::{SpanKind, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
@@ -101,8 +102,7 @@ pub(crate) struct OperationState {
     bound: std::sync::OnceLock<instruments::Bound>,
     /// `ThresholdBreaches` bound to `base` and each of
     /// [`thresholds::CHECKED`], at its first breach.
-    breaches:
-        [std::sync::OnceLock<opentelemetry::metrics::BoundCounter<u64>>; thresholds::CHECKED.len()],
+    breaches: [std::sync::OnceLock<BoundCounter<u64>>; thresholds::CHECKED.len()],
     /// Counts for the in-process error-rate check.
     window: ErrorWindow,
     /// The catalog's error codes and their classes.
@@ -334,10 +334,7 @@ impl OperationState {
 
     /// `ThresholdBreaches{Metric = metric}`, bound at its first breach;
     /// `None` for a metric no threshold checks.
-    fn breach_counter(
-        &self,
-        metric: &'static str,
-    ) -> Option<&opentelemetry::metrics::BoundCounter<u64>> {
+    fn breach_counter(&self, metric: &'static str) -> Option<&BoundCounter<u64>> {
         let slot = thresholds::CHECKED.iter().position(|m| *m == metric)?;
         Some(
             self.breaches[slot]
