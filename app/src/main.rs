@@ -7,7 +7,8 @@
 //! - `perfmon-chat serve`: the chat app on `ws://127.0.0.1:PORT` with the
 //!   embedded store and a local token issuer.
 //! - `perfmon-chat load`: real WebSocket clients against the local server,
-//!   in rounds with monitoring on, off, off, on.
+//!   in rounds with monitoring on, off, off, on, or (`--paired`) with a
+//!   monitored and an unmonitored server side by side.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use perfmon::Telemetry;
 use perfmon_chat::local::{
-    run_demo, serve, DemoOptions, FaultKind, FaultPlan, LoadOptions, LocalApp,
+    run_demo, serve, DemoOptions, FaultKind, FaultPlan, LoadOptions, LoadReport, LocalApp,
 };
 use perfmon_chat::ChatMonitor;
 
@@ -101,6 +102,12 @@ enum Command {
         /// (1 a second plus 5 %); `OTEL_TRACES_SAMPLER` overrides both.
         #[arg(long)]
         trace_all: bool,
+        /// Run each round as a pair: a monitored and an unmonitored server
+        /// at the same time, half the clients each, and compare their CPU
+        /// per message. Steadier than rounds one after the other on a
+        /// machine whose speed changes from one round to the next.
+        #[arg(long)]
+        paired: bool,
     },
 }
 
@@ -148,6 +155,7 @@ fn main() -> ExitCode {
             fault_from,
             fault_to,
             trace_all,
+            paired,
         } => runtime.block_on(load(LoadOptions {
             connections: connections as usize,
             round: Duration::from_secs(seconds),
@@ -165,6 +173,7 @@ fn main() -> ExitCode {
                 to: Duration::from_secs(fault_to.unwrap_or(seconds)),
             }),
             trace_all,
+            paired,
         })),
     };
     match result {
@@ -182,103 +191,9 @@ async fn demo(options: DemoOptions) -> Result<(), String> {
     Ok(())
 }
 
-async fn load(options: perfmon_chat::local::LoadOptions) -> Result<(), String> {
-    let connections = options.connections;
-    let offered = match options.rate {
-        Some(rate) => format!("{rate} msg/s offered, latency from the scheduled send"),
-        None => "as fast as replies come back".to_owned(),
-    };
-    let fault = options.fault.map(|plan| {
-        let what = match plan.kind {
-            FaultKind::SlowStore(delay) => {
-                format!("slow store (+{} ms per call)", delay.as_millis())
-            }
-            FaultKind::StoreErrors => "store errors".to_owned(),
-        };
-        format!(
-            "fault: {what} from {} s to {} s of each round\n",
-            plan.from.as_secs(),
-            plan.to.as_secs()
-        )
-    });
-    let sampler = options.sampler();
-    let rounds = perfmon_chat::local::run_load(options).await?;
-    println!(
-        "perfmon-chat load: {connections} WebSocket clients on 127.0.0.1, chat messages round trip, {offered}\nsampler: {sampler}\n{}",
-        fault.unwrap_or_default()
-    );
-    println!(
-        "{:<7} {:<11} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7} {:>11}",
-        "round",
-        "monitoring",
-        "messages",
-        "msg/s",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "errors",
-        "CPU µs/msg"
-    );
-    let mut number = 0;
-    for r in &rounds {
-        let label = if r.warmup {
-            "warm-up".to_owned()
-        } else {
-            number += 1;
-            number.to_string()
-        };
-        println!(
-            "{:<7} {:<11} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>11.1}",
-            label,
-            if r.monitoring { "on" } else { "off" },
-            r.messages,
-            r.throughput(),
-            r.latency_ms[0],
-            r.latency_ms[1],
-            r.latency_ms[2],
-            r.errors,
-            r.cpu_per_message_us()
-        );
-    }
-    let mean = |on: bool| {
-        let picked: Vec<f64> = rounds
-            .iter()
-            .filter(|r| !r.warmup && r.monitoring == on)
-            .map(|r| r.throughput())
-            .collect();
-        picked.iter().sum::<f64>() / picked.len().max(1) as f64
-    };
-    // Total CPU over total messages, per kind of round.
-    let cpu_per_message = |on: bool| {
-        let (cpu, messages) = rounds
-            .iter()
-            .filter(|r| !r.warmup && r.monitoring == on)
-            .fold((0.0, 0u64), |(cpu, n), r| {
-                (cpu + r.cpu.as_secs_f64(), n + r.messages)
-            });
-        cpu * 1e6 / messages.max(1) as f64
-    };
-    if rounds.iter().any(|r| !r.warmup && !r.monitoring) {
-        println!(
-            "\nthroughput with monitoring = {:.1} % of without (mean of rounds on, off, off, on)",
-            100.0 * mean(true) / mean(false)
-        );
-        let (on, off) = (cpu_per_message(true), cpu_per_message(false));
-        println!(
-            "CPU per message (whole process): {on:.1} µs with monitoring, {off:.1} µs without, {:+.1} µs",
-            on - off
-        );
-    }
-    let dropped: u64 = rounds
-        .iter()
-        .filter(|r| !r.warmup)
-        .map(|r| r.spans_dropped)
-        .sum();
-    if dropped > 0 {
-        println!(
-            "{dropped} finished spans dropped in monitored rounds: more ended between two flushes than the span buffer holds"
-        );
-    }
+async fn load(options: LoadOptions) -> Result<(), String> {
+    let rounds = perfmon_chat::local::run_load(options.clone()).await?;
+    print!("{}", LoadReport { options, rounds });
     Ok(())
 }
 

@@ -1,8 +1,10 @@
 //! `perfmon load` drives real WebSocket clients in rounds with
 //! monitoring on and off, after an uncounted warm-up round, bounded in
-//! time, and reports both.
+//! time, and reports both; with `--paired`, both kinds at once.
 
 use std::process::Command;
+
+mod common;
 
 #[test]
 fn a_short_load_run_reports_both_rounds_without_errors() {
@@ -92,4 +94,77 @@ fn a_fixed_rate_run_offers_about_that_rate() {
     // round may be cut off).
     assert!((300..=400).contains(&messages), "{text}");
     assert_eq!(row[7], "0", "no failed requests: {text}");
+}
+
+#[test]
+fn a_paired_run_reports_both_sides_of_each_round_and_only_one_exports() {
+    let emf = common::scratch("perfmon-load", "paired.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
+        .args([
+            "load",
+            "--paired",
+            "--connections",
+            "8",
+            "--seconds",
+            "1",
+            "--rounds",
+            "2",
+            "--warmup-seconds",
+            "0",
+            "--no-progress",
+            "--emf-out",
+        ])
+        .arg(&emf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("4 clients each"), "{text}");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .filter(|l| l.starts_with('1') || l.starts_with('2'))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let sides: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
+    assert_eq!(
+        sides,
+        [("1", "on"), ("1", "off"), ("2", "on"), ("2", "off")],
+        "{text}"
+    );
+    for row in &rows {
+        assert!(row[2].parse::<u64>().unwrap() > 0, "{text}");
+        assert_eq!(row[7], "0", "no failed requests: {text}");
+        assert!(
+            row[8].parse::<f64>().unwrap() > 0.0,
+            "each side's CPU: {text}"
+        );
+    }
+    assert!(
+        text.contains("CPU per message (each side's threads):"),
+        "{text}"
+    );
+    assert!(
+        text.contains("throughput with monitoring at saturation ="),
+        "{text}"
+    );
+    // Only the monitored sides write EMF lines: the chat messages they
+    // count are the monitored sides' replies, plus at most one message in
+    // flight per client at each round's end; the unmonitored sides' as
+    // many replies again are not among them.
+    let replied_on: u64 = rows
+        .iter()
+        .filter(|r| r[1] == "on")
+        .map(|r| r[2].parse::<u64>().unwrap())
+        .sum();
+    let counted: f64 = std::fs::read_to_string(&emf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["Handler"] == "websocket_conversation" && l["MessageType"] == "message")
+        .map(|l| l["Messages"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert!(
+        (replied_on as f64..=(replied_on + 2 * 4) as f64).contains(&counted),
+        "{counted} chat messages in the EMF lines, {replied_on} replies on the monitored sides: {text}"
+    );
 }

@@ -23,6 +23,7 @@ async fn states_under(kind: FaultKind, suffix: &str) -> Vec<AlarmState> {
         progress: false,
         emf_out: Some(run.clone()),
         trace_all: false,
+        paired: false,
         fault: Some(FaultPlan {
             kind,
             from: Duration::from_secs(3),

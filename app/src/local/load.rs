@@ -17,6 +17,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::cpu::Cpu;
+use super::load_report::Round;
 use super::{serve, LocalApp};
 use crate::ChatMonitor;
 use perfmon::{ExporterKind, Telemetry};
@@ -48,6 +50,11 @@ pub struct LoadOptions {
     /// Trace every message, instead of X-Ray's default rule (1 a second
     /// plus 5 %) as a service that decides for itself would.
     pub trace_all: bool,
+    /// Run each round as a pair: a monitored and an unmonitored server at
+    /// the same time, each with half the clients and threads of its own,
+    /// and each side's CPU time that of its own threads. Side by side, both
+    /// kinds meet the same machine, which rounds one after the other do not.
+    pub paired: bool,
 }
 
 impl LoadOptions {
@@ -75,6 +82,7 @@ impl Default for LoadOptions {
             emf_out: None,
             fault: None,
             trace_all: false,
+            paired: false,
         }
     }
 }
@@ -96,43 +104,6 @@ pub fn monitored(i: usize) -> bool {
 /// and with them their export.
 const FLUSH_EVERY_REPLIES: u64 = 200;
 
-/// One round's result.
-#[derive(Debug, Clone)]
-pub struct Round {
-    /// The warm-up round, not one of the measured ones.
-    pub warmup: bool,
-    /// Whether monitoring was on.
-    pub monitoring: bool,
-    /// Replies received.
-    pub messages: u64,
-    /// Requests that failed (error frame, timeout or broken connection).
-    pub errors: u64,
-    /// Wall time of the round.
-    pub elapsed: Duration,
-    /// CPU time the whole process used in the round: server, clients,
-    /// flusher and the X-Ray daemon's stand-in.
-    pub cpu: Duration,
-    /// Round-trip latency percentiles, ms: p50, p95, p99.
-    pub latency_ms: [f64; 3],
-    /// Finished spans dropped because the buffer between two flushes was
-    /// full: work the monitored round did not do.
-    pub spans_dropped: u64,
-}
-
-impl Round {
-    /// Messages per second.
-    pub fn throughput(&self) -> f64 {
-        self.messages as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    /// CPU microseconds per message. At saturation the throughput is the
-    /// cores over this, but this does not drop when another process on the
-    /// machine takes a core for a while.
-    pub fn cpu_per_message_us(&self) -> f64 {
-        self.cpu.as_secs_f64() * 1e6 / self.messages.max(1) as f64
-    }
-}
-
 /// Runs the warm-up round, if any, then the rounds.
 pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
     let emf = options
@@ -147,10 +118,15 @@ pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
             fault: None,
             ..options.clone()
         };
-        rounds.push(Round {
-            warmup: true,
-            ..round(&warmup, true, None).await?
-        });
+        if options.paired {
+            let (on, off) = super::paired::round_pair(&warmup, None).await?;
+            rounds.extend([on, off].map(|r| Round { warmup: true, ..r }));
+        } else {
+            rounds.push(Round {
+                warmup: true,
+                ..round(&warmup, true, None, None).await?
+            });
+        }
     }
     for i in 0..options.rounds {
         let writer = match &emf {
@@ -161,22 +137,33 @@ pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
             ),
             None => None,
         };
-        rounds.push(round(&options, monitored(i), writer).await?);
+        if options.paired {
+            let (on, off) = super::paired::round_pair(&options, writer).await?;
+            rounds.extend([on, off]);
+        } else {
+            rounds.push(round(&options, monitored(i), writer, None).await?);
+        }
     }
     Ok(rounds)
 }
 
-async fn round(
+/// One round alone, or one side of a paired round: then its clock starts
+/// with the other side's, and its CPU time is that of its own threads.
+pub(super) async fn round(
     options: &LoadOptions,
     monitoring: bool,
     emf: Option<std::fs::File>,
+    pair: Option<&super::paired::Side>,
 ) -> Result<Round, String> {
     let drain = std::net::UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let drain_addr = drain.local_addr().map_err(|e| e.to_string())?;
     // Stands in for the X-Ray daemon, which shares the machine as it shares
-    // a Lambda environment; named so that a profile can tell its share.
+    // a Lambda environment; named so that a profile can tell its share, and
+    // so that a paired round counts it in its side's CPU.
     std::thread::Builder::new()
-        .name("xray-drain".into())
+        .name(pair.map_or("xray-drain".to_owned(), |side| {
+            format!("{}-drain", side.threads)
+        }))
         .spawn(move || {
             let mut buf = [0u8; 65536];
             let _ = drain.set_read_timeout(Some(Duration::from_secs(30)));
@@ -256,8 +243,11 @@ async fn round(
         ws.next().await;
         clients.push(ws);
     }
+    if let Some(side) = pair {
+        side.start_together().await?;
+    }
     let started = Instant::now();
-    let cpu_at_start = super::cpu::process_time();
+    let cpu_at_start = Cpu::now(pair.map(|side| side.threads));
     let deadline = started + options.round;
     let fault = options
         .fault
@@ -339,7 +329,7 @@ async fn round(
         let _ = task.await;
     }
     let elapsed = started.elapsed();
-    let cpu = super::cpu::process_time().saturating_sub(cpu_at_start);
+    let cpu = Cpu::now(pair.map(|side| side.threads)).since(&cpu_at_start);
     bar.finish_and_clear();
     let _ = flusher.await;
     if let Some(fault) = fault {

@@ -7,6 +7,8 @@ mod demo;
 mod event;
 mod fault;
 mod load;
+mod load_report;
+mod paired;
 mod report;
 mod serve;
 
@@ -22,7 +24,8 @@ use super::store::MemoryStore;
 pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
 pub use fault::{FaultKind, FaultPlan, FaultyStore};
-pub use load::{monitored, run_load, LoadOptions, Round};
+pub use load::{monitored, run_load, LoadOptions};
+pub use load_report::{LoadReport, Round};
 pub use report::DemoReport;
 pub use serve::{
     serve, serve_with, ServeLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
