@@ -10,7 +10,11 @@
 # rounds, of the unmonitored ones, and the difference. A round's set-up
 # (keys, tokens, connections) is in both kinds and mostly cancels out.
 #
-#   bash scripts/load_profile.sh [--trace-all] [--seconds N] [--rounds N]
+# With --paired (`load --paired`), a sample's side is its thread's
+# (`load-on*`, `load-off*`); each side's `*-main` thread, which sets a
+# round up and tears it down, is left out.
+#
+#   bash scripts/load_profile.sh [--paired] [--trace-all] [--seconds N] [--rounds N]
 #
 # Needs `perf` (linux-perf) and kernel.perf_event_paranoid at most 1 for
 # the kernel's share (or root).
@@ -19,12 +23,14 @@ cd "$(dirname "$0")/.."
 seconds=4
 rounds=4
 trace=()
+paired=()
 while [ $# -gt 0 ]; do
     case $1 in
         --trace-all) trace=(--trace-all) ;;
+        --paired) paired=(--paired) ;;
         --seconds) seconds=$2; shift ;;
         --rounds) rounds=$2; shift ;;
-        *) echo "usage: $0 [--trace-all] [--seconds N] [--rounds N]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--paired] [--trace-all] [--seconds N] [--rounds N]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -35,12 +41,14 @@ trap 'rm -rf "$out"' EXIT
 cp target/release/perfmon-chat "$out/perfmon-chat"
 perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -o "$out/perf.data" -- \
     "$out/perfmon-chat" load --connections 200 --seconds "$seconds" --rounds "$rounds" \
-    --no-progress "${trace[@]}" >"$out/load.txt" 2>&1
+    --no-progress "${trace[@]}" "${paired[@]}" >"$out/load.txt" 2>&1
 cat "$out/load.txt"
 perf script -i "$out/perf.data" --show-task-events -F comm,tid,time,period,ip,sym 2>/dev/null \
     >"$out/samples.txt"
-python3 - "$out/load.txt" "$out/samples.txt" <<'EOF'
+python3 - "$out/load.txt" "$out/samples.txt" "${#paired[@]}" <<'EOF'
 import re, sys
+
+paired = sys.argv[3] == "1"
 
 # The measured rounds' rows, in order (the warm-up row is not one):
 # round, monitoring, replies...
@@ -61,7 +69,12 @@ for line in open(sys.argv[2]):
             samples.append(sample)
     elif line.strip() and sample is not None:
         sample[3].append(line.strip().split(" ", 1)[-1])
-if len(starts) != len(replies) + 1:
+if paired:
+    # One row per side and round: a "round" per side, all rounds pooled.
+    replies = [sum(r for r, m in zip(replies, monitored) if m),
+               sum(r for r, m in zip(replies, monitored) if not m)]
+    monitored = [True, False]
+elif len(starts) != len(replies) + 1:
     sys.exit(f"{len(starts)} round starts for {len(replies)} rounds and the warm-up")
 
 def within(sample, frame):
@@ -69,7 +82,7 @@ def within(sample, frame):
 
 # (part, test), most specific first: each sample counts in its first part.
 parts = [
-    ("X-Ray daemon stand-in (xray-drain)", lambda s: s[1] == "xray-drain"),
+    ("X-Ray daemon stand-in (xray-drain)", lambda s: s[1] in ("xray-drain", "load-on-drain")),
     ("flush: X-Ray datagram send", lambda s: within(s, "DocumentWriter::write")
         and (within(s, "__libc_send") or within(s, "__send"))),
     ("flush: X-Ray document writing", lambda s: within(s, "DocumentWriter::write")),
@@ -80,8 +93,16 @@ parts = [
 ]
 bounds = starts[1:] + [float("inf")]
 rounds = [[0.0] * len(parts) for _ in replies]
+def side(s):
+    if s[1].endswith("-main"):
+        return None
+    return 0 if s[1].startswith("load-on") else 1 if s[1].startswith("load-off") else None
+
 for s in samples:
-    r = next((i for i in range(len(replies)) if bounds[i] <= s[0] < bounds[i + 1]), None)
+    if paired:
+        r = side(s)
+    else:
+        r = next((i for i in range(len(replies)) if bounds[i] <= s[0] < bounds[i + 1]), None)
     if r is None:
         continue
     k = next(i for i, (_, test) in enumerate(parts) if test(s))

@@ -28,7 +28,7 @@ pub struct DemoOptions {
     /// Show a progress bar on stderr.
     pub progress: bool,
     /// Also write the run's metrics as EMF lines to this file, flushed
-    /// every [`EMF_FLUSH_INTERVAL`], for `perfmon dashboards preview`.
+    /// every second, for `perfmon dashboards preview`.
     pub emf_out: Option<std::path::PathBuf>,
 }
 
