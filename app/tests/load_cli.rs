@@ -6,30 +6,39 @@ use std::process::Command;
 
 mod common;
 
+/// `perfmon-chat load ARGS --no-progress [--emf-out FILE]`'s report (ARGS
+/// split at spaces); the run succeeds.
+fn load(args: &str, emf_out: Option<&std::path::Path>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"));
+    command
+        .arg("load")
+        .args(args.split_whitespace())
+        .arg("--no-progress");
+    if let Some(file) = emf_out {
+        command.arg("--emf-out").arg(file);
+    }
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The report's rows of measured rounds (numbered), split into columns.
+fn round_rows(text: &str) -> Vec<Vec<&str>> {
+    text.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cols| {
+            cols.len() > 1 && cols[0] != "warm-up" && (cols[1] == "on" || cols[1] == "off")
+        })
+        .collect()
+}
+
 #[test]
 fn a_short_load_run_reports_both_rounds_without_errors() {
-    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
-        .args([
-            "load",
-            "--connections",
-            "8",
-            "--seconds",
-            "1",
-            "--rounds",
-            "2",
-            "--warmup-seconds",
-            "1",
-            "--no-progress",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with('1') || l.starts_with('2'))
-        .map(|l| l.split_whitespace().collect())
-        .collect();
+    let text = load(
+        "--connections 8 --seconds 1 --rounds 2 --warmup-seconds 1",
+        None,
+    );
+    let rows = round_rows(&text);
     assert_eq!(rows.len(), 2, "{text}");
     assert_eq!((rows[0][1], rows[1][1]), ("on", "off"));
     let warmup: Vec<&str> = text
@@ -59,36 +68,17 @@ fn a_short_load_run_reports_both_rounds_without_errors() {
 
 #[test]
 fn a_fixed_rate_run_offers_about_that_rate() {
-    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
-        .args([
-            "load",
-            "--connections",
-            "10",
-            "--seconds",
-            "2",
-            "--rounds",
-            "1",
-            "--rate",
-            "200",
-            "--warmup-seconds",
-            "0",
-            "--no-progress",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = load(
+        "--connections 10 --seconds 2 --rounds 1 --rate 200 --warmup-seconds 0",
+        None,
+    );
     assert!(text.contains("200 msg/s offered"), "{text}");
     assert!(
         !text.contains("warm-up"),
         "--warmup-seconds 0 skips it: {text}"
     );
-    let row: Vec<&str> = text
-        .lines()
-        .find(|l| l.starts_with('1'))
-        .expect("one round")
-        .split_whitespace()
-        .collect();
+    let rows = round_rows(&text);
+    let row = rows.first().expect("one round");
     let messages: u64 = row[2].parse().unwrap();
     // 200/s for 2 s: paced, never more than offered (the last sends of the
     // round may be cut off).
@@ -99,32 +89,12 @@ fn a_fixed_rate_run_offers_about_that_rate() {
 #[test]
 fn a_paired_run_reports_both_sides_of_each_round_and_only_one_exports() {
     let emf = common::scratch("perfmon-load", "paired.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_perfmon-chat"))
-        .args([
-            "load",
-            "--paired",
-            "--connections",
-            "8",
-            "--seconds",
-            "1",
-            "--rounds",
-            "2",
-            "--warmup-seconds",
-            "0",
-            "--no-progress",
-            "--emf-out",
-        ])
-        .arg(&emf)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = load(
+        "--paired --connections 8 --seconds 1 --rounds 2 --warmup-seconds 0",
+        Some(&emf),
+    );
     assert!(text.contains("4 clients each"), "{text}");
-    let rows: Vec<Vec<&str>> = text
-        .lines()
-        .filter(|l| l.starts_with('1') || l.starts_with('2'))
-        .map(|l| l.split_whitespace().collect())
-        .collect();
+    let rows = round_rows(&text);
     let sides: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[1])).collect();
     assert_eq!(
         sides,
