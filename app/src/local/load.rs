@@ -7,7 +7,8 @@
 //! writer and X-Ray segments over UDP to a local drain, flushed every 200
 //! messages) and off (no exporter, spans not recorded) in the order on,
 //! off, off, on ([`monitored`]), so the cost of monitoring is measured in
-//! one run.
+//! one run; or, with [`LoadOptions::paired`], each round runs both at once
+//! (`paired.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
