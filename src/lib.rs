@@ -97,6 +97,6 @@ pub use telemetry::xray_trace_id;
 pub use telemetry::{
     metric_points, BuildError, Distribution, ExporterKind, Invocation, MetricPoint, OtlpProtocol,
     PointValue, Propagators, Settings, Signal, Telemetry, TelemetryBuilder, TelemetryError,
-    TelemetryStats, XrayDefaultSampler, XrayIds, DEFAULT_SPAN_QUEUE, SCOPE, XRAY_DEFAULT_RATE,
-    XRAY_DEFAULT_RESERVOIR,
+    TelemetryStats, XrayDefaultSampler, XrayIds, DEFAULT_SPAN_QUEUE, MAX_BUFFERED_SPANS, SCOPE,
+    XRAY_DEFAULT_RATE, XRAY_DEFAULT_RESERVOIR,
 };

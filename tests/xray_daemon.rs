@@ -273,3 +273,31 @@ fn a_batch_the_translator_cannot_take_fails_its_export_only() {
     assert!(daemon.recv(&mut buf).is_ok(), "the next flush is sent");
     let _ = lambda.span();
 }
+
+/// A process that flushes on its own schedule (a server, not a Lambda
+/// invocation) can see how many finished spans wait for the next flush,
+/// and flush before the buffer fills: beyond `MAX_BUFFERED_SPANS` spans
+/// are dropped and counted.
+#[test]
+fn the_stats_tell_how_many_spans_wait_for_the_flush() {
+    let daemon = daemon(Duration::from_millis(500));
+    let telemetry = xray_telemetry(&daemon);
+    let trace_id = trace_root()[2..].replace('-', "");
+    assert_eq!(telemetry.stats().spans_buffered, 0);
+    for _ in 0..3 {
+        invocation_under(&telemetry, &trace_id);
+    }
+    assert_eq!(telemetry.stats().spans_buffered, 6, "two spans each");
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(telemetry.stats().spans_buffered, 0);
+    let mut buf = [0u8; 65536];
+    assert!(daemon.recv(&mut buf).is_ok(), "the flush sent them");
+
+    let invocations = perfmon::MAX_BUFFERED_SPANS / 2 + 5;
+    for _ in 0..invocations {
+        invocation_under(&telemetry, &trace_id);
+    }
+    let stats = telemetry.stats();
+    assert_eq!(stats.spans_buffered, perfmon::MAX_BUFFERED_SPANS as u64);
+    assert_eq!(stats.spans_dropped, 10);
+}

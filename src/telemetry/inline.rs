@@ -31,19 +31,25 @@ pub const MAX_BUFFERED_SPANS: usize = 2048;
 /// below the 64 KiB datagram limit.
 pub const SPANS_PER_DOCUMENT: usize = 24;
 
+/// Finished spans waiting for the next flush; the telemetry's stats read
+/// how many.
+pub(crate) type SpanBuffer = Arc<Mutex<Vec<SpanData>>>;
+
 /// Buffers finished spans and exports them on the flushing thread.
 #[derive(Debug)]
 pub(crate) struct InvocationSpanProcessor<E> {
     exporter: Mutex<E>,
-    buffer: Mutex<Vec<SpanData>>,
+    buffer: SpanBuffer,
     dropped: Arc<AtomicU64>,
 }
 
 impl<E: SpanExporter> InvocationSpanProcessor<E> {
-    pub(crate) fn new(exporter: E, dropped: Arc<AtomicU64>) -> Self {
+    /// Buffers into `buffer`, counting spans beyond
+    /// [`MAX_BUFFERED_SPANS`] in `dropped`.
+    pub(crate) fn new(exporter: E, buffer: SpanBuffer, dropped: Arc<AtomicU64>) -> Self {
         InvocationSpanProcessor {
             exporter: Mutex::new(exporter),
-            buffer: Mutex::new(Vec::new()),
+            buffer,
             dropped,
         }
     }
@@ -172,7 +178,8 @@ mod tests {
     #[test]
     fn a_flush_exports_every_span_once_in_order_in_batches_of_spans_per_document() {
         let batches = Batches::default();
-        let processor = InvocationSpanProcessor::new(batches.clone(), Arc::default());
+        let processor =
+            InvocationSpanProcessor::new(batches.clone(), SpanBuffer::default(), Arc::default());
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
             .build();

@@ -46,6 +46,7 @@ pub use histogram::Distribution;
 #[cfg(feature = "tracing")]
 pub(crate) use ids::xray_form;
 pub use ids::XrayIds;
+pub use inline::MAX_BUFFERED_SPANS;
 pub use loss::DEFAULT_SPAN_QUEUE;
 pub use otlp::OtlpProtocol;
 pub use points::{metric_points, MetricPoint, PointValue};

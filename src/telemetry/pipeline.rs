@@ -103,6 +103,7 @@ pub(super) fn tracer_provider(
             )?;
             tracer.with_span_processor(pipe.wrap(inline::InvocationSpanProcessor::new(
                 CountingSpanExporter::unqueued(exporter, counters.loss.clone()),
+                counters.span_buffer.clone(),
                 counters.spans_dropped.clone(),
             )))
         }

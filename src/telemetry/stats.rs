@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::emf::EmfCounters;
+use super::inline::SpanBuffer;
 use super::loss::Loss;
 use super::Signal;
 
@@ -23,6 +24,12 @@ pub struct TelemetryStats {
     pub attributes_dropped: u64,
     /// Finished spans dropped because the inline buffer was full.
     pub spans_dropped: u64,
+    /// Finished spans waiting in the inline buffer (X-Ray over UDP) for the
+    /// next flush, now. The buffer holds at most
+    /// [`MAX_BUFFERED_SPANS`](crate::MAX_BUFFERED_SPANS): a process that
+    /// flushes on its own schedule, rather than once per Lambda invocation,
+    /// can flush before it fills.
+    pub spans_buffered: u64,
     /// EMF lines written.
     pub emf_lines: u64,
     /// Metric points the EMF exporter dropped as invalid.
@@ -56,6 +63,7 @@ pub(super) struct Counters {
     pub(super) flush_timeouts: AtomicU64,
     pub(super) attributes_dropped: Arc<AtomicU64>,
     pub(super) spans_dropped: Arc<AtomicU64>,
+    pub(super) span_buffer: SpanBuffer,
     pub(super) emf: Arc<EmfCounters>,
     pub(super) loss: Arc<Loss>,
     pub(super) logged_failure: AtomicBool,
@@ -70,6 +78,10 @@ impl Counters {
             flush_timeouts: self.flush_timeouts.load(Ordering::Relaxed),
             attributes_dropped: self.attributes_dropped.load(Ordering::Relaxed),
             spans_dropped: self.spans_dropped.load(Ordering::Relaxed),
+            spans_buffered: self
+                .span_buffer
+                .lock()
+                .map_or(0, |buffer| buffer.len() as u64),
             emf_lines: self.emf.lines.load(Ordering::Relaxed),
             emf_dropped: self.emf.dropped.load(Ordering::Relaxed),
             spans_lost: self.loss.spans.load(Ordering::Relaxed),
