@@ -1,13 +1,14 @@
-//! `perfmon-chat load`: N concurrent real WebSocket clients against the local
-//! server, each authenticating once and then chatting for a fixed time:
-//! as fast as replies come back (saturation), or at a fixed total rate,
-//! each client sending on its own schedule and its latency measured from
-//! the scheduled send time, so a server that falls behind shows it. Rounds
-//! switch monitoring on (the Lambda default path: EMF lines to a discarding
-//! writer and X-Ray segments over UDP to a local drain, flushed every 200
-//! messages) and off (no exporter, spans not recorded) in the order on,
-//! off, off, on ([`monitored`]), so the cost of monitoring is measured in
-//! one run; or, with [`LoadOptions::paired`], each round runs both at once
+//! `perfmon-chat load`: N concurrent real WebSocket clients against the
+//! local server, each authenticating once and then chatting for a fixed
+//! time: as fast as replies come back (saturation), or at a fixed total
+//! rate, each client sending on its own schedule and its latency measured
+//! from the scheduled send time, so a server that falls behind shows it.
+//! Rounds switch monitoring on (the Lambda default path: EMF lines to a
+//! discarding writer and X-Ray segments over UDP to a local drain, flushed
+//! before the span buffer fills and at least once a second) and off (no
+//! exporter, spans not recorded) in the order on, off, off, on
+//! ([`monitored`]), so the cost of monitoring is measured in one run; or,
+//! with [`LoadOptions::paired`], each round runs both at once
 //! (`paired.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,13 +98,18 @@ pub fn monitored(i: usize) -> bool {
     matches!(i % 4, 0 | 3)
 }
 
-/// Replies between two flushes of a monitored round. A chat message ends
-/// two spans (the conversation and the chat operation); the 200 messages,
-/// those that end while the flusher sleeps (1 ms, about 60 at 60k msg/s)
-/// and those that end during the flush stay within the span buffer (2048
-/// spans). With 1000, about 12 % of a traced round's spans were dropped,
-/// and with them their export.
-const FLUSH_EVERY_REPLIES: u64 = 200;
+/// Finished spans at which a monitored round flushes, as a server
+/// flushing on its own schedule does before its span buffer
+/// ([`perfmon::MAX_BUFFERED_SPANS`]) fills: a fifth of it. A chat message
+/// ends two spans (the conversation and the chat operation), so a traced
+/// round flushes every 200 messages, and a sampled one (5 %) about every
+/// 4,000. The spans that end while the flusher sleeps (1 ms, about 120 at
+/// 60k msg/s traced) and during the flush stay within the buffer. (Every
+/// 1,000 replies, about 12 % of a traced round's spans were dropped, and
+/// with them their export; every 200 replies whatever the sampler, a
+/// sampled round flushed its metrics about 165 times a second, which no
+/// server does.)
+const FLUSH_AT_SPANS: u64 = perfmon::MAX_BUFFERED_SPANS as u64 / 5;
 
 /// Runs the warm-up round, if any, then the rounds.
 pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
@@ -255,20 +261,15 @@ pub(super) async fn round(
         .map(|plan| super::fault::schedule(plan, fault_on.clone()));
     let flusher = {
         let telemetry = telemetry.clone();
-        let replies = replies.clone();
         tokio::task::spawn_blocking(move || {
-            // As on Lambda: a flush at the end of every "invocation" batch,
-            // and at least once a second, so slow rounds leave datapoints.
-            // (`FLUSH_EVERY_REPLIES` says why batches are this small.)
-            let mut last = 0;
+            // A flush before the span buffer fills (`FLUSH_AT_SPANS`), and
+            // at least once a second, so that slow rounds leave datapoints.
             let mut last_at = Instant::now();
             while Instant::now() < deadline {
-                let now = replies.load(Ordering::Relaxed);
-                if now - last >= FLUSH_EVERY_REPLIES
+                if telemetry.stats().spans_buffered >= FLUSH_AT_SPANS
                     || last_at.elapsed() >= super::demo::EMF_FLUSH_INTERVAL
                 {
                     let _ = telemetry.force_flush(Duration::from_millis(500));
-                    last = now;
                     last_at = Instant::now();
                 }
                 std::thread::sleep(Duration::from_millis(1));
