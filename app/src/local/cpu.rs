@@ -62,12 +62,15 @@ impl ThreadsCpu {
             let path = task.path();
             let named = std::fs::read_to_string(path.join("comm"))
                 .is_ok_and(|name| name.trim_end().starts_with(prefix));
+            if !named {
+                continue;
+            }
             // Time on a CPU, ns: the first field. A thread gone since the
             // listing is left out.
             let ns = std::fs::read_to_string(path.join("schedstat"))
                 .ok()
                 .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
-            if let (true, Some(ns)) = (named, ns) {
+            if let Some(ns) = ns {
                 threads.insert(
                     task.file_name().to_string_lossy().into_owned(),
                     Duration::from_nanos(ns),

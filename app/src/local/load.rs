@@ -60,6 +60,11 @@ pub struct LoadOptions {
 }
 
 impl LoadOptions {
+    /// Clients of each side of a paired round: half of them, at least one.
+    pub fn clients_per_side(&self) -> usize {
+        (self.connections / 2).max(1)
+    }
+
     /// The sampler the monitored rounds use, in words.
     pub fn sampler(&self) -> &'static str {
         if perfmon::env::var(perfmon::env::OTEL_TRACES_SAMPLER).is_some() {
@@ -125,15 +130,8 @@ pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
             fault: None,
             ..options.clone()
         };
-        if options.paired {
-            let (on, off) = super::paired::round_pair(&warmup, None).await?;
-            rounds.extend([on, off].map(|r| Round { warmup: true, ..r }));
-        } else {
-            rounds.push(Round {
-                warmup: true,
-                ..round(&warmup, true, None, None).await?
-            });
-        }
+        let warmed = one_or_pair(&warmup, true, None).await?;
+        rounds.extend(warmed.into_iter().map(|r| Round { warmup: true, ..r }));
     }
     for i in 0..options.rounds {
         let writer = match &emf {
@@ -144,14 +142,24 @@ pub async fn run_load(options: LoadOptions) -> Result<Vec<Round>, String> {
             ),
             None => None,
         };
-        if options.paired {
-            let (on, off) = super::paired::round_pair(&options, writer).await?;
-            rounds.extend([on, off]);
-        } else {
-            rounds.push(round(&options, monitored(i), writer, None).await?);
-        }
+        rounds.extend(one_or_pair(&options, monitored(i), writer).await?);
     }
     Ok(rounds)
+}
+
+/// One round, `monitoring` or not; with [`LoadOptions::paired`], a pair of
+/// both kinds instead (the monitored side first).
+async fn one_or_pair(
+    options: &LoadOptions,
+    monitoring: bool,
+    emf: Option<std::fs::File>,
+) -> Result<Vec<Round>, String> {
+    if options.paired {
+        let (on, off) = super::paired::round_pair(options, emf).await?;
+        Ok(vec![on, off])
+    } else {
+        Ok(vec![round(options, monitoring, emf, None).await?])
+    }
 }
 
 /// One round alone, or one side of a paired round: then its clock starts

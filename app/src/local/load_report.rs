@@ -71,7 +71,7 @@ impl LoadReport {
     }
 
     /// Total CPU over total messages of one kind of round, µs.
-    pub fn cpu_per_message_us(&self, on: bool) -> f64 {
+    fn cpu_per_message_us(&self, on: bool) -> f64 {
         let (cpu, messages) = self.measured(on).fold((0.0, 0u64), |(cpu, n), r| {
             (cpu + r.cpu.as_secs_f64(), n + r.messages)
         });
@@ -87,10 +87,8 @@ impl LoadReport {
     /// Paired rounds: each pair's unmonitored CPU per message over its
     /// monitored one, lowest and highest.
     fn pair_range(&self) -> Option<(f64, f64)> {
-        let on: Vec<&Round> = self.measured(true).collect();
-        let off: Vec<&Round> = self.measured(false).collect();
-        on.iter()
-            .zip(&off)
+        self.measured(true)
+            .zip(self.measured(false))
             .map(|(on, off)| off.cpu_per_message_us() / on.cpu_per_message_us().max(1e-9))
             .fold(None, |range, x| match range {
                 None => Some((x, x)),
@@ -114,7 +112,7 @@ impl LoadReport {
             writeln!(
                 f,
                 "paired rounds: a monitored and an unmonitored server at the same time, {} clients each",
-                (o.connections / 2).max(1)
+                o.clients_per_side()
             )?;
         }
         if let Some(plan) = o.fault {

@@ -47,13 +47,13 @@ impl Side {
 }
 
 /// One paired round: the monitored side's result, then the unmonitored
-/// one's. Each side has half of `options.connections` (at least one).
+/// one's, each with [`LoadOptions::clients_per_side`] clients.
 pub(super) async fn round_pair(
     options: &LoadOptions,
     emf: Option<std::fs::File>,
 ) -> Result<(Round, Round), String> {
     let half = LoadOptions {
-        connections: (options.connections / 2).max(1),
+        connections: options.clients_per_side(),
         ..options.clone()
     };
     let start = Arc::new(Barrier::new(2));
