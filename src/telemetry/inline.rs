@@ -201,4 +201,36 @@ mod tests {
         provider.force_flush().unwrap();
         assert_eq!(batches.0.lock().unwrap().len(), 3);
     }
+
+    /// The stats count what the processor will export, even after a panic
+    /// poisoned the buffer's lock: the processor keeps using it.
+    #[test]
+    fn the_stats_count_the_buffer_the_processor_exports_even_once_poisoned() {
+        let counters = crate::telemetry::stats::Counters::default();
+        let batches = Batches::default();
+        let processor = InvocationSpanProcessor::new(
+            batches.clone(),
+            counters.span_buffer.clone(),
+            Arc::default(),
+        );
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .build();
+        let tracer = provider.tracer("inline");
+        for i in 0..3 {
+            tracer.start(format!("op{i}")).end();
+        }
+        let buffer = counters.span_buffer.clone();
+        let _ = std::thread::spawn(move || {
+            let _held = buffer.lock().unwrap();
+            panic!("poisons the span buffer's lock");
+        })
+        .join();
+        assert!(counters.span_buffer.is_poisoned());
+        tracer.start("op3").end();
+        assert_eq!(counters.stats().spans_buffered, 4);
+        provider.force_flush().unwrap();
+        assert_eq!(batches.0.lock().unwrap().concat().len(), 4);
+        assert_eq!(counters.stats().spans_buffered, 0);
+    }
 }

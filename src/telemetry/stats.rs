@@ -78,10 +78,13 @@ impl Counters {
             flush_timeouts: self.flush_timeouts.load(Ordering::Relaxed),
             attributes_dropped: self.attributes_dropped.load(Ordering::Relaxed),
             spans_dropped: self.spans_dropped.load(Ordering::Relaxed),
+            // As the span processor does: a lock poisoned by a panic
+            // elsewhere still holds the spans the next flush exports.
             spans_buffered: self
                 .span_buffer
                 .lock()
-                .map_or(0, |buffer| buffer.len() as u64),
+                .unwrap_or_else(|e| e.into_inner())
+                .len() as u64,
             emf_lines: self.emf.lines.load(Ordering::Relaxed),
             emf_dropped: self.emf.dropped.load(Ordering::Relaxed),
             spans_lost: self.loss.spans.load(Ordering::Relaxed),
