@@ -262,7 +262,9 @@ pub(super) async fn round(
         side.start_together().await?;
     }
     let started = Instant::now();
-    let cpu_at_start = Cpu::now(pair.map(|side| side.threads));
+    // The process's clock, or in a pair that of this side's threads.
+    let clock = pair.map(|side| side.threads);
+    let cpu_at_start = Cpu::now(clock);
     let deadline = started + options.round;
     let fault = options
         .fault
@@ -339,7 +341,7 @@ pub(super) async fn round(
         let _ = task.await;
     }
     let elapsed = started.elapsed();
-    let cpu = Cpu::now(pair.map(|side| side.threads)).since(&cpu_at_start);
+    let cpu = Cpu::now(clock).since(&cpu_at_start);
     bar.finish_and_clear();
     let _ = flusher.await;
     if let Some(fault) = fault {
