@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
-use perfmon::{Catalog, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{Catalog, PerformanceMonitor, Telemetry};
 
 const CATALOG: &str = r#"{"version": 1, "namespace": "Orders",
   "operations": [{"name": "checkout", "span_kind": "internal",
@@ -20,7 +20,7 @@ fn record(c: &mut Criterion) {
         .with_catalog(Catalog::from_json(CATALOG).unwrap())
         .with_environment("bench")
         .with_exporters_disabled()
-        .with_metrics_exporter(perfmon::ExporterKind::Console)
+        .with_metrics_exporter(perfmon_lambda::ExporterKind::Console)
         .with_metric_export_interval(std::time::Duration::from_secs(3600))
         .build()
         .unwrap();

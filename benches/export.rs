@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use chat_message::{catalog, invocation, Business};
 use criterion::{criterion_group, criterion_main, Criterion};
-use perfmon::{CountingAllocator, ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{CountingAllocator, ExporterKind, PerformanceMonitor, Telemetry};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

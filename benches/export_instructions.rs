@@ -24,7 +24,7 @@ use std::time::Duration;
 use chat_message::{catalog, invocation, Business};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{Context, SpanId};
-use perfmon::{CountingAllocator, ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{CountingAllocator, ExporterKind, PerformanceMonitor, Telemetry};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator::system();

@@ -7,8 +7,10 @@ use opentelemetry_sdk::trace::IdGenerator;
 
 fn new_trace_id(c: &mut Criterion) {
     let mut group = c.benchmark_group("new_trace_id");
-    let ours = perfmon::XrayIds::default();
-    group.bench_function("perfmon::XrayIds", |b| b.iter(|| ours.new_trace_id()));
+    let ours = perfmon_lambda::XrayIds::default();
+    group.bench_function("perfmon_lambda::XrayIds", |b| {
+        b.iter(|| ours.new_trace_id())
+    });
     let theirs = opentelemetry_aws::trace::XrayIdGenerator::default();
     group.bench_function("opentelemetry_aws::XrayIdGenerator", |b| {
         b.iter(|| theirs.new_trace_id())

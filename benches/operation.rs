@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
 use opentelemetry::KeyValue;
-use perfmon::{CountingAllocator, PerformanceMonitor};
+use perfmon_lambda::{CountingAllocator, PerformanceMonitor};
 use tracing_subscriber::layer::SubscriberExt;
 
 #[global_allocator]
@@ -127,7 +127,7 @@ fn operation(c: &mut Criterion) {
 fn memory_sources(c: &mut Criterion) {
     let mut group = c.benchmark_group("memory");
     group.bench_function("statm_kept_open", |b| {
-        b.iter(|| black_box(perfmon::read_resident_bytes()))
+        b.iter(|| black_box(perfmon_lambda::read_resident_bytes()))
     });
     group.bench_function("counting_allocator", |b| {
         b.iter(|| black_box(CountingAllocator::<std::alloc::System>::live_bytes()))

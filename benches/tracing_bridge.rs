@@ -17,8 +17,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, Criterion};
-use perfmon::tracing::{LogFormat, LogLayer};
-use perfmon::{PerformanceMonitor, Telemetry};
+use perfmon_lambda::tracing::{LogFormat, LogLayer};
+use perfmon_lambda::{PerformanceMonitor, Telemetry};
 use tracing_subscriber::layer::SubscriberExt;
 
 #[path = "support/discard.rs"]
@@ -76,7 +76,8 @@ fn log_layer(telemetry: &Telemetry, format: LogFormat) -> impl tracing::Subscrib
 fn child(c: &mut Criterion) {
     let telemetry = pipeline();
     let monitor = PerformanceMonitor::new(&telemetry);
-    let subscriber = tracing_subscriber::registry().with(perfmon::tracing::otel_layer(&telemetry));
+    let subscriber =
+        tracing_subscriber::registry().with(perfmon_lambda::tracing::otel_layer(&telemetry));
     let _default = tracing::subscriber::set_default(subscriber);
     let mut group = c.benchmark_group("child");
     // The baseline first: the first function of a run tends to measure slow.
@@ -115,8 +116,8 @@ fn repeat(spec: &str) {
     };
     match variant {
         "instrument" | "perfmon" | "none" => {
-            let subscriber =
-                tracing_subscriber::registry().with(perfmon::tracing::otel_layer(&telemetry));
+            let subscriber = tracing_subscriber::registry()
+                .with(perfmon_lambda::tracing::otel_layer(&telemetry));
             let _default = tracing::subscriber::set_default(subscriber);
             match variant {
                 "instrument" => run(&|| with_instrument_child(&monitor)),

@@ -15,8 +15,8 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use opentelemetry::KeyValue;
-use perfmon::lambda::LambdaMonitoring;
-use perfmon::{Catalog, Counter, PerformanceMonitor};
+use perfmon_lambda::lambda::LambdaMonitoring;
+use perfmon_lambda::{Catalog, Counter, PerformanceMonitor};
 
 /// Charges the order: a span of its own under the operation.
 #[tracing::instrument]

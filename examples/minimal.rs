@@ -8,7 +8,7 @@
 //! ```
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use perfmon::lambda::LambdaMonitoring;
+use perfmon_lambda::lambda::LambdaMonitoring;
 use serde_json::{json, Value};
 
 #[tokio::main]

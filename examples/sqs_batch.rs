@@ -9,8 +9,8 @@
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use opentelemetry::KeyValue;
-use perfmon::lambda::LambdaMonitoring;
-use perfmon::PerformanceMonitor;
+use perfmon_lambda::lambda::LambdaMonitoring;
+use perfmon_lambda::PerformanceMonitor;
 
 /// A record fails when its body is not a JSON object.
 fn process(body: Option<&str>) -> Result<(), &'static str> {

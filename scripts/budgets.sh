@@ -13,7 +13,7 @@ for profile in release deploy; do
     cargo build --profile "$profile" -p perfmon-chat --features aws --bin ws-conversation
     cargo build --profile "$profile" -p perfmon-chat --features aws --example lambda_aws_hello
     cargo build --profile "$profile" -p perfmon-chat --example lambda_hello
-    cargo build --profile "$profile" -p perfmon --example sqs_batch
+    cargo build --profile "$profile" -p perfmon-lambda --example sqs_batch
 done
 exec cargo test --release -p perfmon-chat --features aws --test budgets \
     -- --ignored --nocapture --test-threads 1

@@ -36,7 +36,7 @@ per() { # sampled [valgrind options]: instructions per invocation
     more=$(count "$n" "$@")
     echo $(( (more - base) / n ))
 }
-flush=--toggle-collect='perfmon::telemetry::Telemetry::force_flush'
+flush=--toggle-collect='perfmon_lambda::telemetry::Telemetry::force_flush'
 echo "| invocation | recording and flush | flush only |"
 echo "|---|---|---|"
 for sampled in 1 0; do

@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)" >&2; exit 2; }
-cargo build --release -q -p perfmon-chat
+cargo build --release -q -p perfmon-chat-lab
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cp target/release/perfmon-chat "$out/perfmon-chat"

@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 OUT=target/preview
 mkdir -p "$OUT"
-cargo run --release -q -p perfmon-chat -- demo --no-progress --emf-out "$OUT/run.jsonl" >/dev/null
-cargo run --release -q --features cli --bin perfmon -- dashboards preview \
+cargo run --release -q -p perfmon-chat-lab -- demo --no-progress --emf-out "$OUT/run.jsonl" >/dev/null
+cargo run --release -q -p perfmon-tools --bin perfmon -- dashboards preview \
     --catalog dashboards/catalog.json --run "$OUT/run.jsonl" --out "$OUT/preview.html"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1500,1900 \
     --screenshot="$PWD/docs/preview-performance.png" "file://$PWD/$OUT/preview.html" 2>/dev/null

@@ -79,21 +79,32 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 log "cargo clippy"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-log "the library builds and tests alone: no AWS SDK crate, none of the app's dependencies"
-cargo check -p perfmon --no-default-features --lib
-for crate in aws-sdk- tokio-tungstenite rsa indicatif; do
-    if cargo tree -p perfmon --all-features -e normal | grep -q "$crate"; then
-        echo "the library depends on $crate" >&2
-        exit 1
-    fi
-done
+log "the runtime crate builds alone: no AWS SDK crate, no tooling, none of the app's or lab's dependencies"
+cargo check -p perfmon-lambda --no-default-features --lib
+forbidden() { # PACKAGE FEATURES CRATE...
+    local package=$1 features=$2 crate
+    shift 2
+    local tree
+    tree=$(cargo tree -p "$package" --features "$features" -e normal --prefix none)
+    for crate in "$@"; do
+        if grep -q "^$crate v" <<<"$tree"; then
+            echo "$package (features: $features) depends on $crate" >&2
+            exit 1
+        fi
+    done
+}
+forbidden perfmon-lambda "lambda,tracing,grpc" "aws-sdk-[a-z]*" aws-config tokio-tungstenite rsa indicatif clap plotters perfmon-tools
+log "the Lambda binaries hold nothing of the lab"
+forbidden perfmon-chat aws clap indicatif tokio-tungstenite rsa
 
 log "the examples build"
-cargo build -p perfmon --examples
+cargo build -p perfmon-lambda --examples
 
-log "the library packages for publishing"
-cargo package -p perfmon --allow-dirty --no-verify --quiet
-cargo package -p perfmon --allow-dirty --list >/dev/null
+log "cargo doc: every crate's docs, warnings denied"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
+
+log "the publishable crates package and build from their packaged files alone"
+cargo publish --dry-run --allow-dirty --quiet -p perfmon-lambda -p perfmon-tools
 
 log "cfn-lint on the dashboards template and the deployment template"
 .venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml

@@ -111,7 +111,7 @@ pub const PERFMON_FLUSH_TIMEOUT_MS_DEFAULT: std::time::Duration =
     std::time::Duration::from_millis(500);
 
 /// When the Lambda layer flushes: `sync`, `after-response` or `adaptive`
-/// (see `perfmon::lambda::FlushMode`; default `after-response`).
+/// (see `perfmon_lambda::lambda::FlushMode`; default `after-response`).
 pub const PERFMON_FLUSH_MODE: &str = "PERFMON_FLUSH_MODE";
 
 /// In the `adaptive` flush mode, the longest time between flushes while

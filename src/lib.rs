@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use opentelemetry::KeyValue;
-//! use perfmon::{PerformanceMonitor, Telemetry};
+//! use perfmon_lambda::{PerformanceMonitor, Telemetry};
 //!
 //! let telemetry = Telemetry::builder()
 //!     .with_exporters_disabled() // or leave unset: OTEL_* variables decide
@@ -19,7 +19,7 @@
 //! op.fail("PAYMENT_DECLINED", [KeyValue::new("app.payment.method", "card")]);
 //!
 //! telemetry.force_flush(std::time::Duration::from_millis(200)).ok();
-//! # Ok::<(), perfmon::BuildError>(())
+//! # Ok::<(), perfmon_lambda::BuildError>(())
 //! ```
 //!
 //! On Lambda, [`lambda::LambdaMonitoring`] wraps the handler in the
@@ -67,15 +67,16 @@
 pub mod attributes;
 mod catalog;
 pub mod clock;
-pub mod dashboards;
 pub mod env;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 mod memory;
 mod monitor;
 pub mod names;
-pub mod preview;
 mod telemetry;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 

@@ -35,7 +35,7 @@ static ALLOCATOR_INSTALLED: AtomicBool = AtomicBool::new(false);
 ///
 /// ```
 /// #[global_allocator]
-/// static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
+/// static ALLOC: perfmon_lambda::CountingAllocator = perfmon_lambda::CountingAllocator::system();
 /// ```
 #[derive(Debug, Default)]
 pub struct CountingAllocator<A = System> {

@@ -1,15 +1,15 @@
 //! A monitor dropped without `complete` still ends its span, as an error
 //! `abandoned`, and is counted.
 
-mod common;
+use perfmon_testkit as common;
 
-use common::{dims, TestTelemetry, Value};
+use common::{dims, Value};
 use opentelemetry::trace::Status;
-use perfmon::ABANDONED;
+use perfmon_lambda::ABANDONED;
 
 #[test]
 fn a_dropped_monitor_ends_its_span_as_abandoned() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     {
         let _op = t.monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
         // e.g. a handler future cancelled by a timeout
@@ -31,7 +31,7 @@ fn a_dropped_monitor_ends_its_span_as_abandoned() {
 
 #[tokio::test]
 async fn a_cancelled_future_abandons_its_operation() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let monitor = t.monitor.clone();
     let work = async move {
         let op = monitor.start(common::op::CHAT_MESSAGE_PROCESSING, []);
@@ -46,7 +46,7 @@ async fn a_cancelled_future_abandons_its_operation() {
 
 #[test]
 fn a_completed_monitor_is_not_counted_twice() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     t.monitor
         .start(common::op::WEBSOCKET_CONNECTION, [])
         .complete(true, []);
@@ -57,7 +57,7 @@ fn a_completed_monitor_is_not_counted_twice() {
 
 #[test]
 fn child_operations_parent_to_the_operation_context() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let mut parent = t.monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
     let cx = parent.context();
     t.monitor

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task")
@@ -25,7 +25,7 @@ fn a_million_operations_with_the_collector_down_stay_bounded() {
         .with_traces_exporter(ExporterKind::Otlp)
         .with_metrics_exporter(ExporterKind::Otlp)
         .with_otlp_endpoint(format!("http://{down}"))
-        .with_memory_source(perfmon::MemorySource::Resident)
+        .with_memory_source(perfmon_lambda::MemorySource::Resident)
         .build()
         .unwrap();
     let monitor = PerformanceMonitor::new(&telemetry);
@@ -49,10 +49,10 @@ fn a_million_operations_with_the_collector_down_stay_bounded() {
         }
     };
     run(100_000);
-    let settled = perfmon::read_resident_bytes().unwrap();
+    let settled = perfmon_lambda::read_resident_bytes().unwrap();
     let settled_threads = threads();
     run(1_000_000);
-    let after = perfmon::read_resident_bytes().unwrap();
+    let after = perfmon_lambda::read_resident_bytes().unwrap();
     let grown = after.saturating_sub(settled) as f64 / 1024.0 / 1024.0;
     eprintln!(
         "resident {:.1} MiB -> {:.1} MiB (+{grown:.2} MiB)",

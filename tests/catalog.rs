@@ -2,7 +2,7 @@
 //! every kind of bad catalog gives a typed error naming every broken field
 //! and its value.
 
-use perfmon::{Catalog, CatalogError};
+use perfmon_lambda::{Catalog, CatalogError};
 use serde_json::{json, Value};
 
 const CATALOG: &str = include_str!("../dashboards/catalog.json");

@@ -1,7 +1,7 @@
 //! Settings resolve in the order code, then environment, then default, and a
 //! bad environment value is a typed error naming the variable.
 
-use perfmon::{BuildError, ExporterKind, MemorySource, OtlpProtocol, Telemetry};
+use perfmon_lambda::{BuildError, ExporterKind, MemorySource, OtlpProtocol, Telemetry};
 
 const VARS: &[&str] = &[
     "OTEL_SERVICE_NAME",
@@ -47,8 +47,8 @@ fn defaults_off_lambda_are_console_dev_and_the_core_catalog() {
         assert_eq!(s.metrics_exporter, ExporterKind::Console);
         assert_eq!(s.environment, "dev");
         assert_eq!(s.service_name, "perfmon");
-        assert_eq!(s.namespace, perfmon::DEFAULT_NAMESPACE);
-        assert_eq!(s.catalog, perfmon::Catalog::default());
+        assert_eq!(s.namespace, perfmon_lambda::DEFAULT_NAMESPACE);
+        assert_eq!(s.catalog, perfmon_lambda::Catalog::default());
         assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(s.memory_source, MemorySource::Auto);
         assert!(!s.export_personal_data);

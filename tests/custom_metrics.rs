@@ -2,10 +2,10 @@
 //! at start-up, values outside the declared set fold into the overflow
 //! value and are counted, and a bounded key keeps its first values.
 
-mod common;
+use perfmon_testkit as common;
 
 use common::{TestTelemetry, Value};
-use perfmon::{Catalog, Instrument, MetricError};
+use perfmon_lambda::{Catalog, Instrument, MetricError};
 
 const CATALOG: &str = r#"{"version": 1, "namespace": "Orders",
   "operations": [{"name": "checkout", "span_kind": "internal",

@@ -2,12 +2,12 @@
 //! Metric Format specification, for percentile fidelity, for validation,
 //! and for log correlation.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use perfmon::{ExporterKind, Invocation, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, Invocation, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
 use common::emf::{check_line, lines, now_ms};

@@ -4,7 +4,7 @@
 //! `exception` event; an undeclared code is a service error.
 #![cfg(feature = "lambda")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,8 +14,8 @@ use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
-use perfmon::lambda::{PerformanceLayer, HANDLER_ERROR};
-use perfmon::Catalog;
+use perfmon_lambda::lambda::{PerformanceLayer, HANDLER_ERROR};
+use perfmon_lambda::Catalog;
 
 const CATALOG: &str = r#"{"version": 1, "namespace": "Orders", "operations": [
   {"name": "checkout", "span_kind": "server",

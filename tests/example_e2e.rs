@@ -4,7 +4,7 @@
 //! custom metric and the core metrics, a JSON log line, and sends its X-Ray
 //! segments to the daemon address, all on one trace.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ fn fixture() -> Value {
 /// The example's executable, built as `scripts/test.sh` builds it.
 fn example(name: &str) -> std::path::PathBuf {
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-p", "perfmon", "--example", name])
+        .args(["build", "-p", "perfmon-lambda", "--example", name])
         .current_dir(common::root())
         .status()
         .unwrap();
@@ -136,7 +136,8 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
         "the #[instrument] span is in the segment: {segment:#}"
     );
     let catalog =
-        perfmon::Catalog::from_path(common::root().join("examples/orders.catalog.json")).unwrap();
+        perfmon_lambda::Catalog::from_path(common::root().join("examples/orders.catalog.json"))
+            .unwrap();
     for line in &lines {
         common::emf::check_line(line, &catalog, common::emf::now_ms());
     }

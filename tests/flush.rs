@@ -8,7 +8,9 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
-use perfmon::{ExporterKind, OtlpProtocol, PerformanceMonitor, Signal, Telemetry, TelemetryError};
+use perfmon_lambda::{
+    ExporterKind, OtlpProtocol, PerformanceMonitor, Signal, Telemetry, TelemetryError,
+};
 
 /// Accepts connections on 127.0.0.1 and never writes a byte back.
 fn blackhole() -> SocketAddr {

@@ -5,7 +5,7 @@
 //! runs relative to the response and to the next invocation.
 #![cfg(feature = "lambda")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -17,8 +17,8 @@ use lambda_runtime::tower::Layer as _;
 use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData, SpanExporter};
-use perfmon::lambda::{FlushMode, PerformanceLayer};
-use perfmon::{PerformanceMonitor, Telemetry};
+use perfmon_lambda::lambda::{FlushMode, PerformanceLayer};
+use perfmon_lambda::{PerformanceMonitor, Telemetry};
 use serde_json::{json, Value};
 
 /// Exports into memory once the test opens the gate for that export, and

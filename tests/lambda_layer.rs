@@ -4,17 +4,17 @@
 //! the collector never answers.
 #![cfg(feature = "lambda")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{lambda_context, span_attrs, TestTelemetry, Value};
+use common::{lambda_context, span_attrs, Value};
 use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::trace::{SpanKind, Status};
-use perfmon::lambda::PerformanceLayer;
-use perfmon::{PerformanceMonitor, Telemetry};
+use perfmon_lambda::lambda::PerformanceLayer;
+use perfmon_lambda::{PerformanceMonitor, Telemetry};
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
@@ -44,7 +44,7 @@ fn handler(
 
 #[tokio::test]
 async fn invocations_are_rooted_on_the_trace_header_and_flushed() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let layer = PerformanceLayer::new(
         t.telemetry.clone(),
         t.monitor.clone(),
@@ -149,8 +149,8 @@ fn on_frozen_collector() -> Arc<Telemetry> {
     let addr = frozen_collector();
     Arc::new(
         Telemetry::builder()
-            .with_traces_exporter(perfmon::ExporterKind::Otlp)
-            .with_metrics_exporter(perfmon::ExporterKind::Otlp)
+            .with_traces_exporter(perfmon_lambda::ExporterKind::Otlp)
+            .with_metrics_exporter(perfmon_lambda::ExporterKind::Otlp)
             .with_otlp_endpoint(format!("http://{addr}"))
             .build()
             .unwrap(),
@@ -190,7 +190,7 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
     let mut service =
         PerformanceLayer::new(telemetry.clone(), layer_monitor, budget).layer(handler);
     let started = Instant::now();
-    let deadline_ms = perfmon::clock::now_ms() as u64 + 400;
+    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + 400;
     let result = service
         .ready()
         .await
@@ -217,7 +217,7 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
 
 #[tokio::test]
 async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_on() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let handler = {
         let monitor = t.monitor.clone();
         service_fn(move |event: LambdaEvent<serde_json::Value>| {
@@ -260,7 +260,7 @@ async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_
         .find(|s| s.name == "ws-conversation")
         .expect("the panicking invocation's root span");
     assert_eq!(
-        perfmon::xray_trace_id(root.span_context.trace_id()),
+        perfmon_lambda::xray_trace_id(root.span_context.trace_id()),
         first_trace
     );
     assert_eq!(root.status, Status::error("panic"));
@@ -297,7 +297,7 @@ async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_
     assert_eq!(later.len(), 2, "the next invocation's root and operation");
     for span in later {
         assert_eq!(
-            perfmon::xray_trace_id(span.span_context.trace_id()),
+            perfmon_lambda::xray_trace_id(span.span_context.trace_id()),
             second_trace,
             "nothing of the panicking invocation under the next one: {span:?}"
         );
@@ -310,7 +310,7 @@ async fn a_panicking_handler_is_flushed_under_its_own_ids_before_the_panic_goes_
 
 #[tokio::test]
 async fn a_handler_panicking_before_its_future_is_handled_the_same() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let handler = service_fn(
         |_: LambdaEvent<serde_json::Value>| -> std::future::Ready<Result<String, String>> {
             panic!("bad configuration read in the handler")
@@ -335,7 +335,7 @@ async fn a_handler_panicking_before_its_future_is_handled_the_same() {
 
 #[tokio::test]
 async fn faas_trigger_comes_from_the_event() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let fixture: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(common::root().join("tests/fixtures/apigw-http-checkout.json"))
             .unwrap(),
@@ -405,11 +405,11 @@ async fn faas_trigger_comes_from_the_event() {
 
 #[test]
 fn bad_flush_settings_fall_back_to_the_defaults_with_one_error_line() {
-    use perfmon::lambda::{FlushMode, DEFAULT_FLUSH_MODE};
-    use perfmon::tracing::{LogFormat, LogLayer};
+    use perfmon_lambda::lambda::{FlushMode, DEFAULT_FLUSH_MODE};
+    use perfmon_lambda::tracing::{LogFormat, LogLayer};
     use tracing_subscriber::layer::SubscriberExt as _;
 
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     for vars in [
         &[("PERFMON_FLUSH_MODE", "async")][..],
         &[("PERFMON_FLUSH_TIMEOUT_MS", "-1")],

@@ -4,7 +4,7 @@
 //! formats are read. The event is a real API Gateway REST event.
 #![cfg(feature = "lambda")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
@@ -15,8 +15,8 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::Context;
-use perfmon::lambda::PerformanceLayer;
-use perfmon::Propagators;
+use perfmon_lambda::lambda::PerformanceLayer;
+use perfmon_lambda::Propagators;
 use serde_json::Value;
 
 const XRAY: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
@@ -73,7 +73,7 @@ where
 
 #[tokio::test]
 async fn a_w3c_traceparent_in_the_event_is_the_parent_without_an_xray_header() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let (trace, parent, tenant) = invoke(&t, fixture(), None).await;
     assert_eq!((trace.as_str(), parent.as_str()), (W3C_TRACE, W3C_PARENT));
     assert_eq!(tenant, "acme", "the baggage reaches the handler");
@@ -86,7 +86,7 @@ async fn a_w3c_traceparent_in_the_event_is_the_parent_without_an_xray_header() {
 
 #[tokio::test]
 async fn lambdas_xray_header_wins_over_the_event_headers() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let (trace, parent, _) = invoke(&t, fixture(), Some(XRAY)).await;
     assert_eq!(
         (trace.as_str(), parent.as_str()),
@@ -104,7 +104,7 @@ async fn otel_propagators_chooses_the_formats_read() {
     assert_eq!(tenant, "", "baggage is not read");
 
     let from_env = temp_env::with_var("OTEL_PROPAGATORS", Some("tracecontext"), || {
-        TestTelemetry::new()
+        common::telemetry()
     });
     assert_eq!(
         from_env.telemetry.settings().propagators,
@@ -120,7 +120,7 @@ async fn otel_propagators_chooses_the_formats_read() {
     assert_eq!(tenant, "");
 
     let bad = temp_env::with_var("OTEL_PROPAGATORS", Some("b3"), || {
-        perfmon::Telemetry::builder().build().unwrap_err()
+        perfmon_lambda::Telemetry::builder().build().unwrap_err()
     });
     assert!(bad.to_string().contains("OTEL_PROPAGATORS"), "{bad}");
 }

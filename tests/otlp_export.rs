@@ -2,13 +2,13 @@
 //! inside current-thread and multi-thread Tokio runtimes, with the span,
 //! its attributes, the catalog metrics and Delta temporality intact.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
 use common::rotel::Rotel;
 use opentelemetry::KeyValue;
-use perfmon::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
 
 fn export_one_operation(rotel: &Rotel, protocol: OtlpProtocol) {
     let endpoint = match protocol {

@@ -4,13 +4,13 @@
 //! rules applied.
 #![cfg(feature = "tracing")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
 use common::rotel::Rotel;
 use opentelemetry::trace::TraceContextExt as _;
-use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
@@ -28,8 +28,8 @@ fn log_records_reach_the_collector_with_their_trace_context() {
         .unwrap();
     let monitor = PerformanceMonitor::new(&telemetry);
     let subscriber = tracing_subscriber::registry()
-        .with(perfmon::tracing::otel_layer(&telemetry))
-        .with(perfmon::tracing::otlp_log_layer(&telemetry).expect("a logger provider"));
+        .with(perfmon_lambda::tracing::otel_layer(&telemetry))
+        .with(perfmon_lambda::tracing::otlp_log_layer(&telemetry).expect("a logger provider"));
     let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
         let mut op = monitor.start(common::op::AUTHENTICATION_JWT_VERIFICATION, []);
         op.in_scope(|| {
@@ -78,5 +78,8 @@ fn without_a_logs_exporter_there_is_no_log_layer() {
         .build()
         .unwrap();
     assert!(telemetry.logger_provider().is_none());
-    assert!(perfmon::tracing::otlp_log_layer::<tracing_subscriber::Registry>(&telemetry).is_none());
+    assert!(
+        perfmon_lambda::tracing::otlp_log_layer::<tracing_subscriber::Registry>(&telemetry)
+            .is_none()
+    );
 }

@@ -5,17 +5,15 @@
 //! nothing arrives. A bad certificate file is a typed error naming the
 //! variable.
 
-mod common;
-#[path = "common/tls_front.rs"]
-mod tls_front;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
 use common::rotel::Rotel;
-use perfmon::{
+use common::tls_front::TlsFront;
+use perfmon_lambda::{
     BuildError, ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry, TelemetryBuilder,
 };
-use tls_front::TlsFront;
 
 /// Port of a `http://127.0.0.1:PORT` endpoint.
 fn port(endpoint: &str) -> u16 {

@@ -3,14 +3,14 @@
 //! decoding to the exported telemetry (without it they are plain
 //! protobuf), and `http/json` sends JSON bodies.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::capture::{collector, contains, grpc_collector, traces};
-use perfmon::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, OtlpProtocol, PerformanceMonitor, Telemetry};
 
 fn export_one_operation(addr: SocketAddr) {
     export_with(addr, OtlpProtocol::HttpProtobuf)

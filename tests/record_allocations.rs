@@ -6,7 +6,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use opentelemetry_sdk::metrics::{InMemoryMetricExporterBuilder, Temporality};
-use perfmon::{Catalog, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{Catalog, PerformanceMonitor, Telemetry};
 
 struct Tally;
 
@@ -52,7 +52,7 @@ fn recording_through_a_handle_allocates_nothing() {
     let telemetry = Telemetry::builder()
         .with_catalog(Catalog::from_json(CATALOG).unwrap())
         .with_metric_exporter(exporter.clone())
-        .with_traces_exporter(perfmon::ExporterKind::None)
+        .with_traces_exporter(perfmon_lambda::ExporterKind::None)
         .build()
         .unwrap();
     let monitor = PerformanceMonitor::new(&telemetry);

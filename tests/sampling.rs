@@ -3,13 +3,13 @@
 //! exports both. A process that decides for itself can use X-Ray's
 //! default rule; `OTEL_TRACES_SAMPLER` wins over a sampler set in code.
 
-mod common;
+use perfmon_testkit as common;
 
 use common::TestTelemetry;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use opentelemetry::Context;
-use perfmon::XrayDefaultSampler;
+use perfmon_lambda::XrayDefaultSampler;
 
 fn parent(header: &str) -> Context {
     let carrier: std::collections::HashMap<String, String> =
@@ -24,7 +24,7 @@ fn invocations(t: &TestTelemetry) -> usize {
 /// Builds under no `OTEL_TRACES_SAMPLER`, serialized with the test that
 /// sets it (the SDK reads it when a provider is built).
 fn telemetry(
-    configure: impl FnOnce(perfmon::TelemetryBuilder) -> perfmon::TelemetryBuilder,
+    configure: impl FnOnce(perfmon_lambda::TelemetryBuilder) -> perfmon_lambda::TelemetryBuilder,
 ) -> TestTelemetry {
     temp_env::with_var_unset("OTEL_TRACES_SAMPLER", || {
         TestTelemetry::with(|b| configure(b.with_catalog(common::chat_catalog())))

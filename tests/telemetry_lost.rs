@@ -2,7 +2,7 @@
 //! spans beyond the bounded queue are counted in `Telemetry::stats` and
 //! reported as the `TelemetryLost{Signal, Environment}` gauge.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{dims, TestTelemetry, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use perfmon::{Signal, TelemetryBuilder};
+use perfmon_lambda::{Signal, TelemetryBuilder};
 
 /// Fails every export while `down`; blocks while `stuck`.
 #[derive(Debug, Clone, Default)]
@@ -106,7 +106,7 @@ fn spans_beyond_the_queue_are_dropped_and_counted() {
 #[test]
 fn a_bad_queue_size_is_a_typed_error() {
     let err = temp_env::with_var("OTEL_BSP_MAX_QUEUE_SIZE", Some("lots"), || {
-        perfmon::Telemetry::builder()
+        perfmon_lambda::Telemetry::builder()
             .with_exporters_disabled()
             .build()
             .unwrap_err()
@@ -122,7 +122,7 @@ fn a_bad_queue_size_is_a_typed_error() {
 /// and a moved one is sent at the next flush.
 #[test]
 fn an_unmoved_total_is_not_resent_at_every_flush() {
-    use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+    use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 
     let (addr, rx) = common::capture::collector();
     // Spans go to X-Ray, which refuses (and so loses) any span whose trace

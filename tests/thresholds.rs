@@ -1,13 +1,13 @@
 //! A breached threshold adds a `perf.threshold_exceeded` span event and
 //! counts `ThresholdBreaches{Metric}`.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
 use common::{dims, TestTelemetry, Value};
 use opentelemetry::Value as OtelValue;
-use perfmon::Catalog;
+use perfmon_lambda::Catalog;
 
 /// The embedded catalog with the chat operation's limits lowered.
 fn catalog_with_chat_limits(duration_ms: f64, memory_bytes: u64) -> Catalog {
@@ -85,7 +85,7 @@ fn memory_above_the_limit_is_a_breach() {
 
 #[test]
 fn an_error_rate_above_the_limit_is_a_breach_once_judged() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     // websocket_connection allows 2 %: 19 successes, then a failure is 5 %.
     for _ in 0..19 {
         t.monitor
@@ -112,7 +112,7 @@ fn an_error_rate_above_the_limit_is_a_breach_once_judged() {
 
 #[test]
 fn unlisted_operations_have_no_thresholds_but_full_metrics() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let op = t.monitor.start("cache_refresh", []);
     std::thread::sleep(Duration::from_millis(2));
     op.complete(true, []);
@@ -129,8 +129,8 @@ fn unlisted_operations_have_no_thresholds_but_full_metrics() {
 
 #[test]
 fn unlisted_operation_names_are_bounded_in_metrics_not_in_spans() {
-    let t = TestTelemetry::new();
-    for i in 0..perfmon::MAX_UNLISTED_OPERATIONS + 5 {
+    let t = common::telemetry();
+    for i in 0..perfmon_lambda::MAX_UNLISTED_OPERATIONS + 5 {
         t.monitor.start(&format!("op_{i}"), []).complete(true, []);
     }
     let handlers: std::collections::BTreeSet<_> = t
@@ -138,9 +138,9 @@ fn unlisted_operation_names_are_bounded_in_metrics_not_in_spans() {
         .into_iter()
         .map(|p| p.attributes["Handler"].clone())
         .collect();
-    assert_eq!(handlers.len(), perfmon::MAX_UNLISTED_OPERATIONS + 1);
-    assert!(handlers.contains(perfmon::OVERFLOW_OPERATION));
-    let last = format!("op_{}", perfmon::MAX_UNLISTED_OPERATIONS + 4);
+    assert_eq!(handlers.len(), perfmon_lambda::MAX_UNLISTED_OPERATIONS + 1);
+    assert!(handlers.contains(perfmon_lambda::OVERFLOW_OPERATION));
+    let last = format!("op_{}", perfmon_lambda::MAX_UNLISTED_OPERATIONS + 4);
     assert_eq!(t.span(&last).name, last, "the span keeps its own name");
 }
 

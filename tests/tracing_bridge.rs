@@ -4,7 +4,7 @@
 //! `requestId` and `coldStart`, under the privacy rules.
 #![cfg(feature = "lambda")]
 
-mod common;
+use perfmon_testkit as common;
 
 use std::time::Duration;
 
@@ -13,8 +13,8 @@ use lambda_runtime::tower::{Layer as _, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::trace::SpanData;
-use perfmon::lambda::PerformanceLayer;
-use perfmon::tracing::{LogFormat, LogLayer};
+use perfmon_lambda::lambda::PerformanceLayer;
+use perfmon_lambda::tracing::{LogFormat, LogLayer};
 use serde_json::Value;
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -27,7 +27,7 @@ const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
 /// of the test's own, as a user with their own subscriber would.
 fn subscriber(t: &TestTelemetry, logs: &SharedBuffer) -> impl tracing::Subscriber {
     tracing_subscriber::registry()
-        .with(perfmon::tracing::otel_layer(&t.telemetry))
+        .with(perfmon_lambda::tracing::otel_layer(&t.telemetry))
         .with(
             LogLayer::new(&t.telemetry)
                 .with_format(LogFormat::Json)
@@ -67,7 +67,7 @@ async fn store(text: String) -> usize {
 
 #[test]
 fn instrument_spans_and_operations_nest_both_ways() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let logs = SharedBuffer::default();
     let _guard = tracing::subscriber::set_default(subscriber(&t, &logs));
 
@@ -123,7 +123,7 @@ fn instrument_spans_and_operations_nest_both_ways() {
     );
     assert_eq!(
         line["traceId"],
-        perfmon::xray_trace_id(conversation.span_context.trace_id())
+        perfmon_lambda::xray_trace_id(conversation.span_context.trace_id())
     );
     assert_eq!(line["frame_bytes"], 5);
     assert!(
@@ -135,7 +135,7 @@ fn instrument_spans_and_operations_nest_both_ways() {
 /// A handler as a user writes it: a log line, an operation around an
 /// `#[instrument]` async function.
 fn handler(
-    monitor: perfmon::PerformanceMonitor,
+    monitor: perfmon_lambda::PerformanceMonitor,
 ) -> impl Service<LambdaEvent<Value>, Response = usize, Error = String> {
     service_fn(move |event: LambdaEvent<Value>| {
         let monitor = monitor.clone();
@@ -160,7 +160,7 @@ fn handler(
 
 #[tokio::test]
 async fn an_invocation_is_one_trace_and_its_lines_carry_its_ids() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let logs = SharedBuffer::default();
     let _guard = tracing::subscriber::set_default(subscriber(&t, &logs));
     let layer = PerformanceLayer::new(
@@ -199,7 +199,7 @@ async fn an_invocation_is_one_trace_and_its_lines_carry_its_ids() {
     assert_eq!(roots.len(), 2);
     for root in &roots {
         assert_eq!(
-            perfmon::xray_trace_id(root.span_context.trace_id()),
+            perfmon_lambda::xray_trace_id(root.span_context.trace_id()),
             XRAY_TRACE_ID
         );
         assert_eq!(root.parent_span_id.to_string(), "53995c3f42cd8ad8");
@@ -252,7 +252,7 @@ async fn an_invocation_is_one_trace_and_its_lines_carry_its_ids() {
 
 #[test]
 fn text_lines_append_the_fields() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let logs = SharedBuffer::default();
     let subscriber = tracing_subscriber::registry().with(
         LogLayer::new(&t.telemetry)
@@ -274,7 +274,7 @@ fn text_lines_append_the_fields() {
     assert!(
         line.contains(&format!(
             " traceId={} spanId={}",
-            perfmon::xray_trace_id(span.span_context.trace_id()),
+            perfmon_lambda::xray_trace_id(span.span_context.trace_id()),
             span.span_context.span_id()
         )),
         "without the bridge the operation's context still correlates: {line}"

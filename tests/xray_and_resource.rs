@@ -2,18 +2,17 @@
 //! trace header, and on Lambda the resource carries the Lambda detector's
 //! attributes.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::TestTelemetry;
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
 
 #[test]
 fn trace_ids_start_with_the_epoch_second_as_x_ray_requires() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let before = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -36,7 +35,7 @@ fn trace_ids_start_with_the_epoch_second_as_x_ray_requires() {
 
 #[test]
 fn operations_join_the_trace_of_an_x_ray_header() {
-    let t = TestTelemetry::new();
+    let t = common::telemetry();
     let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     let carrier = HashMap::from([("x-amzn-trace-id".to_owned(), header.to_owned())]);
     let parent = t.telemetry.propagator().extract(&carrier);
@@ -63,7 +62,7 @@ fn on_lambda_the_resource_names_the_function() {
         ("OTEL_SERVICE_NAME", None),
     ];
     let resource = temp_env::with_vars(vars, || {
-        let t = TestTelemetry::new();
+        let t = common::telemetry();
         t.monitor
             .start(common::op::WEBSOCKET_CONVERSATION, [])
             .complete(true, []);

@@ -2,7 +2,7 @@
 //! daemon address, checked datagram by datagram, then sent to moto's X-Ray
 //! API (`PutTraceSegments`) and read back with `BatchGetTraces`.
 
-mod common;
+use perfmon_testkit as common;
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::KeyValue;
-use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 
 /// The invocation's trace root. X-Ray refuses trace ids older than 30 days,
@@ -293,11 +293,14 @@ fn the_stats_tell_how_many_spans_wait_for_the_flush() {
     let mut buf = [0u8; 65536];
     assert!(daemon.recv(&mut buf).is_ok(), "the flush sent them");
 
-    let invocations = perfmon::MAX_BUFFERED_SPANS / 2 + 5;
+    let invocations = perfmon_lambda::MAX_BUFFERED_SPANS / 2 + 5;
     for _ in 0..invocations {
         invocation_under(&telemetry, &trace_id);
     }
     let stats = telemetry.stats();
-    assert_eq!(stats.spans_buffered, perfmon::MAX_BUFFERED_SPANS as u64);
+    assert_eq!(
+        stats.spans_buffered,
+        perfmon_lambda::MAX_BUFFERED_SPANS as u64
+    );
     assert_eq!(stats.spans_dropped, 10);
 }

@@ -1,11 +1,11 @@
 //! The chat app's span attribute keys, under `app.*`; the library's own
-//! (`enduser.id`, `error.type`, `perf.*`) come from [`perfmon::attributes`]
+//! (`enduser.id`, `error.type`, `perf.*`) come from [`perfmon_lambda::attributes`]
 //! and are re-exported here.
 //!
 //! These are span attributes only: no connection, session, user or
 //! request id ever becomes a metric dimension.
 
-pub use perfmon::attributes::*;
+pub use perfmon_lambda::attributes::*;
 
 /// API Gateway connection id.
 pub const CONNECTION_ID: &str = "app.connection.id";

@@ -14,8 +14,8 @@ use super::handlers::{App, Route};
 use super::post::ApiGatewayPoster;
 use super::store::{DynamoStore, Tables};
 use crate::env;
-use perfmon::lambda::LambdaMonitoring;
-use perfmon::Telemetry;
+use perfmon_lambda::lambda::LambdaMonitoring;
+use perfmon_lambda::Telemetry;
 
 /// A missing or invalid setting.
 #[derive(Debug, thiserror::Error)]
@@ -26,16 +26,16 @@ pub enum ConfigError {
     Missing(&'static str),
     /// A variable holds an invalid value.
     #[error(transparent)]
-    Invalid(#[from] perfmon::env::EnvError),
+    Invalid(#[from] perfmon_lambda::env::EnvError),
     /// The JWKS URL cannot be used.
     #[error(transparent)]
     JwksUrl(#[from] super::auth::JwksUrlError),
     /// The application's monitor could not start.
     #[error(transparent)]
-    Metric(#[from] perfmon::MetricError),
+    Metric(#[from] perfmon_lambda::MetricError),
     /// The telemetry pipeline could not start.
     #[error(transparent)]
-    Telemetry(#[from] perfmon::BuildError),
+    Telemetry(#[from] perfmon_lambda::BuildError),
 }
 
 /// The functions' settings.
@@ -62,12 +62,12 @@ impl AwsConfig {
         let jwks_url = env::var(env::PERFMON_COGNITO_JWKS_URL)
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
         let mut auth = AuthConfig::new(issuer, client_id);
-        auth.leeway = Duration::from_secs(perfmon::env::resolve(
+        auth.leeway = Duration::from_secs(perfmon_lambda::env::resolve(
             None,
             env::PERFMON_AUTH_LEEWAY_SECONDS,
             env::PERFMON_AUTH_LEEWAY_SECONDS_DEFAULT,
         )?);
-        auth.token_use = perfmon::env::resolve(
+        auth.token_use = perfmon_lambda::env::resolve(
             None,
             env::PERFMON_COGNITO_TOKEN_USE,
             env::PERFMON_COGNITO_TOKEN_USE_DEFAULT,

@@ -1,5 +1,5 @@
 //! The chat app's own settings; the Lambda functions (feature `aws`) read
-//! them. Telemetry settings are perfmon's ([`perfmon::env`]).
+//! them. Telemetry settings are perfmon's ([`perfmon_lambda::env`]).
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -38,4 +38,4 @@ pub const PERFMON_COGNITO_TOKEN_USE_DEFAULT: crate::auth::AcceptedTokens =
 /// Management API endpoint of the WebSocket stage.
 pub const PERFMON_MANAGEMENT_ENDPOINT: &str = "PERFMON_MANAGEMENT_ENDPOINT";
 
-pub use perfmon::env::var;
+pub use perfmon_lambda::env::var;

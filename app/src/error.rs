@@ -51,7 +51,7 @@ pub enum AppError {
     BadEvent(String),
 }
 
-impl perfmon::ErrorCode for AppError {
+impl perfmon_lambda::ErrorCode for AppError {
     fn error_code(&self) -> &'static str {
         match self {
             AppError::UnauthenticatedConnection => "UNAUTHENTICATED_CONNECTION",
@@ -96,7 +96,7 @@ impl AppError {
 impl From<AppError> for lambda_runtime::Diagnostic {
     fn from(error: AppError) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: perfmon::ErrorCode::error_code(&error).to_owned(),
+            error_type: perfmon_lambda::ErrorCode::error_code(&error).to_owned(),
             error_message: error.to_string(),
         }
     }
@@ -106,7 +106,7 @@ impl From<AppError> for lambda_runtime::Diagnostic {
 mod tests {
     use super::*;
     use crate::auth::InvalidReason;
-    use perfmon::{ErrorClass, ErrorCode};
+    use perfmon_lambda::{ErrorClass, ErrorCode};
 
     /// Whether the handler treats an error as the client's agrees with
     /// the class the catalog declares for it, for every code the

@@ -185,7 +185,7 @@ impl Reply {
             SERVICE_ERROR_MESSAGE.to_owned()
         };
         Reply::Error {
-            error: perfmon::ErrorCode::error_code(error).to_owned(),
+            error: perfmon_lambda::ErrorCode::error_code(error).to_owned(),
             message,
         }
     }
@@ -199,7 +199,7 @@ impl Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use perfmon::ErrorCode;
+    use perfmon_lambda::ErrorCode;
 
     #[test]
     fn frames_parse() {

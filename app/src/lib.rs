@@ -12,7 +12,19 @@
 //! - [`store`]: connection and message storage (memory; DynamoDB with
 //!   `aws`); [`post`]: frame delivery (local channels; the Management API
 //!   with `aws`).
-//! - [`local`]: the in-process application, `serve`, and the demo.
+//! - `local` (feature `local`): the application without AWS: embedded
+//!   store, in-process delivery, the local development token issuer and
+//!   store faults. The lab (`perfmon-chat-lab`) serves and loads it.
+//! - `testing` (feature `testing`): a local app on test telemetry with a
+//!   sign-in helper, and a connection store that fails on demand.
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `aws` | DynamoDB, the Management API and Cognito JWKS over HTTPS: what the Lambda binaries need |
+//! | `local` | the application without AWS, and the development token issuer (`rsa`) |
+//! | `testing` | `local`, plus the test doubles of `testing` |
 
 pub mod attributes;
 pub mod auth;
@@ -25,11 +37,14 @@ pub mod env;
 pub mod error;
 pub mod frame;
 pub mod handlers;
+#[cfg(feature = "local")]
 pub mod local;
 mod metrics;
 pub mod names;
 pub mod post;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::AppError;
 pub use handlers::{App, Route};

@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use perfmon::{Counter, Histogram, MetricError, PerformanceMonitor};
+use perfmon_lambda::{Counter, Histogram, MetricError, PerformanceMonitor};
 
 use crate::names::{
     metric, AuthOutcome, ConnectionEvent, DisconnectReason, MessageType, VerificationOutcome,
@@ -16,8 +16,8 @@ use crate::names::{
 pub const CATALOG: &str = include_str!("../../dashboards/catalog.json");
 
 /// The chat app's catalog.
-pub fn catalog() -> perfmon::Catalog {
-    perfmon::Catalog::from_json(CATALOG).expect("the chat catalog is validated by its tests")
+pub fn catalog() -> perfmon_lambda::Catalog {
+    perfmon_lambda::Catalog::from_json(CATALOG).expect("the chat catalog is validated by its tests")
 }
 
 /// Records the business metrics. Each metric is filed under the operation
@@ -75,7 +75,7 @@ impl ChatMetrics {
     /// disconnect.
     pub fn connection_duration(&self, lifetime: Duration) {
         self.connection_duration
-            .record(perfmon::clock::millis(lifetime), []);
+            .record(perfmon_lambda::clock::millis(lifetime), []);
     }
 
     /// Why a connection ended.
@@ -117,7 +117,7 @@ impl ChatMonitor {
     }
 
     /// The monitor of `telemetry`, which must carry the chat catalog.
-    pub fn on(telemetry: &perfmon::Telemetry) -> Result<Self, MetricError> {
+    pub fn on(telemetry: &perfmon_lambda::Telemetry) -> Result<Self, MetricError> {
         Self::new(PerformanceMonitor::new(telemetry))
     }
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use opentelemetry::Context;
-use perfmon::ErrorCode;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, InvalidReason, JwksSource,
     DEV_CLIENT_ID, MAX_TOKEN_BYTES,
 };
+use perfmon_lambda::ErrorCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

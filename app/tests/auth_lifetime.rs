@@ -4,26 +4,15 @@
 
 mod common;
 
-use common::app::{fixture, fixture_with_body, TestApp, CONNECTION};
+use common::app::{fixture, TestApp, CONNECTION};
 use perfmon_chat::store::{Connection, ConnectionStore};
-use serde_json::json;
 
 fn now() -> i64 {
-    perfmon::clock::now_seconds()
+    perfmon_lambda::clock::now_seconds()
 }
 
 async fn authenticate(app: &mut TestApp, ttl_seconds: i64) -> serde_json::Value {
-    let token = app
-        .local
-        .issuer
-        .id_token("sub-7", "bob", "bob@example.com", ttl_seconds);
-    let frame = json!({"action": "auth", "token": token}).to_string();
-    app.local
-        .app
-        .handle(fixture_with_body("default-auth", &frame))
-        .await
-        .unwrap();
-    app.drain().remove(0)
+    app.sign_in_for("sub-7", ttl_seconds).await
 }
 
 async fn message(app: &mut TestApp) -> serde_json::Value {

@@ -4,7 +4,7 @@
 //! optimised, as Lambda runs the function.
 //!
 //! The real `ws-conversation` executable runs against a Runtime API in this
-//! process (`tests/common/runtime_api.rs`), with moto for DynamoDB, Cognito
+//! process (`testkit/src/runtime_api.rs`), with moto for DynamoDB, Cognito
 //! and the Management API, in two set-ups:
 //! - `telemetry`: as deployed, traces to X-Ray over UDP (a local socket
 //!   read by a thread) and metrics as EMF on stdout;

@@ -23,9 +23,9 @@ use common::collector::Collector;
 use common::lambda_context;
 use lambda_runtime::tower::{Layer, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
-use perfmon::lambda::PerformanceLayer;
-use perfmon::{ExporterKind, Signal, Telemetry};
 use perfmon_chat::local::LocalApp;
+use perfmon_lambda::lambda::PerformanceLayer;
+use perfmon_lambda::{ExporterKind, Signal, Telemetry};
 use serde_json::json;
 
 /// The flush budget of every invocation (`PERFMON_FLUSH_TIMEOUT_MS`).

@@ -7,50 +7,16 @@ mod common;
 
 use std::sync::Arc;
 
-use common::app::{fixture, fixture_with_body, TestApp};
+use common::app::{fixture, FailingConnections, TestApp};
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
 use perfmon_chat::auth::{AuthConfig, AuthenticationService, JwksSource};
 use perfmon_chat::frame::SERVICE_ERROR_MESSAGE;
-use perfmon_chat::store::{Connection, ConnectionStore, StoreError};
 use serde_json::json;
 
 const ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/chat-connections";
 const JWKS_URL: &str =
     "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_secretpool/.well-known/jwks.json";
-
-/// A store whose reads fail as DynamoDB does, naming the table's ARN.
-#[derive(Debug)]
-struct Failing;
-
-#[async_trait::async_trait]
-impl ConnectionStore for Failing {
-    async fn put(&self, _: &opentelemetry::Context, _: &Connection) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn get(
-        &self,
-        _: &opentelemetry::Context,
-        _: &str,
-    ) -> Result<Option<Connection>, StoreError> {
-        Err(StoreError {
-            operation: "GetItem",
-            message: format!("AccessDeniedException: not authorized to perform GetItem on {ARN}"),
-        })
-    }
-    async fn authenticate(
-        &self,
-        _: &opentelemetry::Context,
-        _: &str,
-        _: &str,
-        _: i64,
-    ) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn delete(&self, _: &opentelemetry::Context, _: &str) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
 
 /// A JWKS endpoint that is down.
 #[derive(Debug)]
@@ -80,7 +46,10 @@ fn exception_message(span: &SpanData) -> String {
 async fn a_storage_failure_reaches_the_span_not_the_client() {
     let t = common::chat_telemetry();
     let mut app = TestApp::new(&t);
-    app.local.app.connections = Arc::new(Failing);
+    app.local.app.connections = Arc::new(FailingConnections::new().failing(
+        "GetItem",
+        format!("AccessDeniedException: not authorized to perform GetItem on {ARN}"),
+    ));
     let result = app.local.app.handle(fixture("default-message")).await;
     assert!(result.is_err(), "a service error fails the invocation");
     let replies = app.drain();
@@ -102,14 +71,7 @@ async fn an_unreachable_jwks_is_a_generic_frame() {
         Down,
         common::chat(&t),
     ));
-    let token = app.local.issuer.id_token("s", "u", "u@example.com", 600);
-    let auth = json!({"action": "auth", "token": token}).to_string();
-    let _ = app
-        .local
-        .app
-        .handle(fixture_with_body("default-auth", &auth))
-        .await;
-    let replies = app.drain();
+    let replies = [app.sign_in("s").await];
     assert_eq!(
         replies,
         [json!({"type": "error", "error": "JWKS_UNAVAILABLE", "message": SERVICE_ERROR_MESSAGE})]

@@ -35,11 +35,11 @@ use common::emulator::Emulator;
 use lambda_runtime::tower::Layer as _;
 use lambda_runtime::{service_fn, LambdaEvent, Runtime};
 use opentelemetry::Context;
-use perfmon::lambda::{FlushMode, PerformanceLayer};
-use perfmon::{OtlpProtocol, PerformanceMonitor, Telemetry};
 use perfmon_chat::local::LocalApp;
 use perfmon_chat::store::ConnectionStore;
 use perfmon_chat::ChatMonitor;
+use perfmon_lambda::lambda::{FlushMode, PerformanceLayer};
+use perfmon_lambda::{OtlpProtocol, PerformanceMonitor, Telemetry};
 
 const INVOCATIONS: usize = 1_000;
 /// The caller's pause before each invocation, longer than a flush to the

@@ -5,11 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::app::TestApp;
+use common::app::{FailingConnections, TestApp};
 use opentelemetry::trace::Status;
 use perfmon_chat::chat::{ChatRequest, ChatService, EchoResponder};
 use perfmon_chat::post::{PostError, Poster};
-use perfmon_chat::store::{Connection, ConnectionStore, MessageStore, StoreError};
+use perfmon_chat::store::MessageStore;
 
 #[derive(Debug)]
 struct Gone;
@@ -21,39 +21,6 @@ impl Poster for Gone {
     }
 }
 
-/// Connections whose delete fails, as DynamoDB throttling would.
-#[derive(Debug)]
-struct Undeletable;
-
-#[async_trait::async_trait]
-impl ConnectionStore for Undeletable {
-    async fn put(&self, _: &opentelemetry::Context, _: &Connection) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn get(
-        &self,
-        _: &opentelemetry::Context,
-        _: &str,
-    ) -> Result<Option<Connection>, StoreError> {
-        Ok(None)
-    }
-    async fn authenticate(
-        &self,
-        _: &opentelemetry::Context,
-        _: &str,
-        _: &str,
-        _: i64,
-    ) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn delete(&self, _: &opentelemetry::Context, _: &str) -> Result<(), StoreError> {
-        Err(StoreError {
-            operation: "DeleteItem",
-            message: "ProvisionedThroughputExceededException: slow down".into(),
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_failed_cleanup_after_gone_never_fails_the_request() {
     let t = common::chat_telemetry();
@@ -61,7 +28,10 @@ async fn a_failed_cleanup_after_gone_never_fails_the_request() {
     let messages = app.local.store.clone();
     let chat = ChatService::new(
         messages.clone(),
-        Arc::new(Undeletable),
+        Arc::new(FailingConnections::new().failing(
+            "DeleteItem",
+            "ProvisionedThroughputExceededException: slow down",
+        )),
         Arc::new(Gone),
         Arc::new(EchoResponder),
         common::chat(&t),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::app::{fixture, fixture_with_body, TestApp, CONNECTION};
+use common::app::{fixture, fixture_with_body, FailingConnections, TestApp, CONNECTION};
 use common::{dims, span_attrs, TestTelemetry, Value};
 use opentelemetry::trace::Status;
 use perfmon_chat::store::ConnectionStore;
@@ -33,15 +33,9 @@ async fn a_full_session_connect_auth_message_ping_disconnect() {
         .local
         .issuer
         .id_token("sub-123", "alice", "alice@example.com", 600);
-    let auth = json!({"action": "auth", "token": token}).to_string();
-    app.local
-        .app
-        .handle(fixture_with_body("default-auth", &auth))
-        .await
-        .unwrap();
     assert_eq!(
-        app.drain(),
-        [json!({"type": "auth_success", "userId": "sub-123"})]
+        app.sign_in_with(&token).await,
+        json!({"type": "auth_success", "userId": "sub-123"})
     );
     let stored = app.local.store.get(&cx, CONNECTION).await.unwrap().unwrap();
     assert_eq!(stored.user_id.as_deref(), Some("sub-123"));
@@ -282,48 +276,10 @@ async fn auth_failures_are_answered_with_the_guide_codes() {
 
 #[tokio::test]
 async fn a_failed_cleanup_completes_with_a_warning() {
-    #[derive(Debug)]
-    struct Broken;
-    #[async_trait::async_trait]
-    impl ConnectionStore for Broken {
-        async fn put(
-            &self,
-            _: &opentelemetry::Context,
-            _: &perfmon_chat::store::Connection,
-        ) -> Result<(), perfmon_chat::store::StoreError> {
-            Ok(())
-        }
-        async fn get(
-            &self,
-            _: &opentelemetry::Context,
-            _: &str,
-        ) -> Result<Option<perfmon_chat::store::Connection>, perfmon_chat::store::StoreError>
-        {
-            Ok(None)
-        }
-        async fn authenticate(
-            &self,
-            _: &opentelemetry::Context,
-            _: &str,
-            _: &str,
-            _: i64,
-        ) -> Result<(), perfmon_chat::store::StoreError> {
-            Ok(())
-        }
-        async fn delete(
-            &self,
-            _: &opentelemetry::Context,
-            _: &str,
-        ) -> Result<(), perfmon_chat::store::StoreError> {
-            Err(perfmon_chat::store::StoreError {
-                operation: "DeleteItem",
-                message: "throttled".into(),
-            })
-        }
-    }
     let t = common::chat_telemetry();
     let mut app = TestApp::new(&t);
-    app.local.app.connections = std::sync::Arc::new(Broken);
+    app.local.app.connections =
+        std::sync::Arc::new(FailingConnections::new().failing("DeleteItem", "throttled"));
     let response = app.local.app.handle(fixture("disconnect")).await.unwrap();
     assert_eq!(response.status_code, 200);
     let span = t.span("websocket_connection");

@@ -24,17 +24,7 @@ async fn a_retried_message_is_stored_once_and_answered_the_same() {
     let t = common::chat_telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
-    let token = app
-        .local
-        .issuer
-        .id_token("sub-1", "u", "u@example.com", 600);
-    let auth = json!({"action": "auth", "token": token}).to_string();
-    app.local
-        .app
-        .handle(fixture_with_body("default-auth", &auth))
-        .await
-        .unwrap();
-    app.drain();
+    assert_eq!(app.sign_in("sub-1").await["type"], "auth_success");
 
     let first = say(&mut app, "hello there", "m-1").await;
     assert_eq!(first["type"], "message", "{first}");

@@ -13,11 +13,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::jwks_endpoint::{Endpoint, Mode};
 use opentelemetry::Context;
-use perfmon::ErrorCode;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks, InvalidReason, JwksUrlError,
     MAX_JWKS_BYTES,
 };
+use perfmon_lambda::ErrorCode;
 use serde_json::{json, Value};
 
 fn service(endpoint: &Endpoint, t: &common::TestTelemetry) -> AuthenticationService {

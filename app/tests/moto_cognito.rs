@@ -8,11 +8,11 @@ mod common;
 use common::moto::Moto;
 use common::TestTelemetry;
 use opentelemetry::Context;
-use perfmon::ErrorCode;
 use perfmon_chat::auth::{
     AcceptedTokens, AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks,
     InvalidReason,
 };
+use perfmon_lambda::ErrorCode;
 use serde_json::{json, Value};
 
 /// A verifier of `pool`'s tokens; both kinds, to check each.

@@ -9,9 +9,9 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use perfmon::{Catalog, ErrorCode, ExporterKind, Telemetry};
 use perfmon_chat::auth::{AuthenticationService, DevIssuer};
 use perfmon_chat::frame;
+use perfmon_lambda::{Catalog, ErrorCode, ExporterKind, Telemetry};
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

@@ -18,10 +18,10 @@ use common::{lambda_context, SharedBuffer};
 use lambda_runtime::tower::{Layer as _, Service, ServiceExt};
 use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::Context;
-use perfmon::lambda::PerformanceLayer;
-use perfmon::tracing::{LogFormat, LogLayer};
-use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
 use perfmon_chat::store::{ChatMessage, DynamoStore, MessageStore, Role, StoreError};
+use perfmon_lambda::lambda::PerformanceLayer;
+use perfmon_lambda::tracing::{LogFormat, LogLayer};
+use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::Value;
 use tracing::Instrument as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -95,7 +95,7 @@ async fn an_invocation_with_instrumented_code_and_a_dynamodb_call_is_one_trace()
     let logs = SharedBuffer::default();
     let _subscriber = tracing::subscriber::set_default(
         tracing_subscriber::registry()
-            .with(perfmon::tracing::otel_layer(&telemetry))
+            .with(perfmon_lambda::tracing::otel_layer(&telemetry))
             .with(
                 LogLayer::new(&telemetry)
                     .with_format(LogFormat::Json)

@@ -6,9 +6,9 @@ mod common;
 use common::{dims, kind_name, span_attrs, Value};
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue};
-use perfmon::ErrorClass;
 use perfmon_chat::attributes as a;
 use perfmon_chat::names::operation;
+use perfmon_lambda::ErrorClass;
 
 /// How a variant ends.
 enum End {
@@ -374,11 +374,14 @@ fn complete_false_without_a_code_is_unspecified() {
         .start(operation::CHAT_MESSAGE_PROCESSING, [])
         .complete(false, []);
     let span = t.span(operation::CHAT_MESSAGE_PROCESSING);
-    assert_eq!(span.status, Status::error(perfmon::UNSPECIFIED_ERROR));
+    assert_eq!(
+        span.status,
+        Status::error(perfmon_lambda::UNSPECIFIED_ERROR)
+    );
     let errors = t.points_named("Errors");
     assert_eq!(
         errors[0].attributes["ErrorType"],
-        perfmon::UNSPECIFIED_ERROR
+        perfmon_lambda::UNSPECIFIED_ERROR
     );
 }
 

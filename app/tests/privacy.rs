@@ -34,7 +34,7 @@ fn hostile_attributes() -> Vec<KeyValue> {
         KeyValue::new(perfmon_chat::attributes::USER_NAME, USERNAME),
         KeyValue::new("note", format!("contact {EMAIL}")),
         KeyValue::new(
-            perfmon::attributes::ENDUSER_ID,
+            perfmon_lambda::attributes::ENDUSER_ID,
             "7d8ca528-4931-4254-9273-ea5ee853f271",
         ),
         KeyValue::new(perfmon_chat::attributes::TOKEN_LENGTH, TOKEN.len() as i64),

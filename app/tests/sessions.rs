@@ -9,14 +9,7 @@ use perfmon_chat::store::MessageStore;
 use serde_json::json;
 
 async fn sign_in(app: &mut TestApp, sub: &str) {
-    let token = app.local.issuer.id_token(sub, sub, "u@example.com", 600);
-    let frame = json!({"action": "auth", "token": token}).to_string();
-    app.local
-        .app
-        .handle(fixture_with_body("default-auth", &frame))
-        .await
-        .unwrap();
-    assert_eq!(app.drain()[0]["type"], "auth_success");
+    assert_eq!(app.sign_in(sub).await["type"], "auth_success");
 }
 
 async fn say(app: &mut TestApp, session: &str) -> (bool, serde_json::Value) {

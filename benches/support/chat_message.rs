@@ -5,7 +5,7 @@
 
 use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::KeyValue;
-use perfmon::{Catalog, Counter, Histogram, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{Catalog, Counter, Histogram, PerformanceMonitor, Telemetry};
 
 /// The chat app's catalog, as any application's.
 pub fn catalog() -> Catalog {

@@ -10,7 +10,7 @@ use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use perfmon::{Catalog, Telemetry};
+use perfmon_lambda::{Catalog, Telemetry};
 
 #[derive(Debug)]
 struct DiscardSpans;

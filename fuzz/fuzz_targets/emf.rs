@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use perfmon::{ExporterKind, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ExporterKind, PerformanceMonitor, Telemetry};
 
 #[derive(Debug, Arbitrary)]
 struct Input {

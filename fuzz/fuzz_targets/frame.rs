@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use perfmon::ErrorCode;
+use perfmon_lambda::ErrorCode;
 use perfmon_chat::frame;
 
 fuzz_target!(|data: &[u8]| {

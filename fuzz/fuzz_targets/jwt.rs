@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use perfmon::{ErrorCode, PerformanceMonitor, Telemetry};
+use perfmon_lambda::{ErrorCode, PerformanceMonitor, Telemetry};
 use perfmon_chat::auth::{AuthenticationService, DevIssuer};
 use serde_json::{json, Value};
 

@@ -17,7 +17,7 @@ use crate::{BuildError, Catalog, PerformanceMonitor, Telemetry};
 ///
 /// ```no_run
 /// use lambda_runtime::{service_fn, LambdaEvent};
-/// use perfmon::lambda::LambdaMonitoring;
+/// use perfmon_lambda::lambda::LambdaMonitoring;
 /// use serde_json::Value;
 ///
 /// #[tokio::main]

@@ -41,7 +41,7 @@ pub const OVERFLOW_OPERATION: &str = "other";
 /// Starts monitored operations. Cheap to clone; share one per process.
 ///
 /// ```
-/// use perfmon::{attributes, PerformanceMonitor, Telemetry};
+/// use perfmon_lambda::{attributes, PerformanceMonitor, Telemetry};
 /// use opentelemetry::KeyValue;
 ///
 /// let telemetry = Telemetry::builder().with_exporters_disabled().build().unwrap();
@@ -200,7 +200,7 @@ impl PerformanceMonitor {
     /// another number of keys is an error here, never when recording.
     ///
     /// ```
-    /// # use perfmon::{Catalog, PerformanceMonitor, Telemetry};
+    /// # use perfmon_lambda::{Catalog, PerformanceMonitor, Telemetry};
     /// let catalog = Catalog::from_json(r#"{"version": 1, "namespace": "Orders",
     ///     "metrics": [{"name": "OrdersPlaced", "unit": "Count", "instrument": "counter",
     ///       "dimensions": [{"name": "PaymentMethod", "values": ["card", "paypal"]}]}]}"#)?;

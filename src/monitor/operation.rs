@@ -24,7 +24,7 @@ pub const UNSPECIFIED_ERROR: &str = "unspecified";
 ///
 /// ```
 /// enum AuthError { Expired, Invalid }
-/// impl perfmon::ErrorCode for AuthError {
+/// impl perfmon_lambda::ErrorCode for AuthError {
 ///     fn error_code(&self) -> &'static str {
 ///         match self {
 ///             AuthError::Expired => "TOKEN_EXPIRED",
@@ -172,8 +172,8 @@ impl OperationMonitor {
     /// children of the operation, and log lines carry its span id.
     ///
     /// ```
-    /// # let telemetry = perfmon::Telemetry::builder().with_exporters_disabled().build().unwrap();
-    /// # let monitor = perfmon::PerformanceMonitor::new(&telemetry);
+    /// # let telemetry = perfmon_lambda::Telemetry::builder().with_exporters_disabled().build().unwrap();
+    /// # let monitor = perfmon_lambda::PerformanceMonitor::new(&telemetry);
     /// # futures_executor::block_on(async {
     /// let mut op = monitor.start("checkout", []);
     /// let charged = op.within(async { /* call the payment service */ true }).await;

@@ -19,13 +19,13 @@
 //! use tracing_subscriber::layer::SubscriberExt as _;
 //! use tracing_subscriber::util::SubscriberInitExt as _;
 //!
-//! let telemetry = perfmon::Telemetry::builder().with_exporters_disabled().build()?;
-//! let (filter, _problem) = perfmon::tracing::env_filter();
+//! let telemetry = perfmon_lambda::Telemetry::builder().with_exporters_disabled().build()?;
+//! let (filter, _problem) = perfmon_lambda::tracing::env_filter();
 //! tracing_subscriber::registry()
 //!     .with(filter)
-//!     .with(perfmon::tracing::otel_layer(&telemetry))
-//!     .with(perfmon::tracing::LogLayer::new(&telemetry))
-//!     .with(perfmon::tracing::otlp_log_layer(&telemetry))
+//!     .with(perfmon_lambda::tracing::otel_layer(&telemetry))
+//!     .with(perfmon_lambda::tracing::LogLayer::new(&telemetry))
+//!     .with(perfmon_lambda::tracing::otlp_log_layer(&telemetry))
 //!     .try_init()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

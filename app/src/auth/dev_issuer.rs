@@ -81,7 +81,7 @@ impl DevIssuer {
     /// Claims of a Cognito id token for `sub`, valid for `ttl_seconds` (a
     /// negative value gives an expired token).
     pub fn id_claims(&self, sub: &str, username: &str, email: &str, ttl_seconds: i64) -> Value {
-        let now = perfmon::clock::now_seconds();
+        let now = perfmon_lambda::clock::now_seconds();
         json!({
             "sub": sub,
             "aud": DEV_CLIENT_ID,

@@ -2,6 +2,7 @@
 //! JWKS), monitored as `authentication_jwt_verification`.
 
 mod config;
+#[cfg(feature = "local")]
 mod dev_issuer;
 #[cfg(feature = "aws")]
 mod http_jwks;
@@ -14,6 +15,7 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value as OtelValue};
 use serde_json::Value;
 
 pub use config::{AcceptedTokens, AuthConfig, TokenUse};
+#[cfg(feature = "local")]
 pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 #[cfg(feature = "aws")]
 pub use http_jwks::{HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, REQUEST_TIMEOUT};
@@ -60,7 +62,7 @@ pub enum AuthError {
     KeysUnavailable(String),
 }
 
-impl perfmon::ErrorCode for AuthError {
+impl perfmon_lambda::ErrorCode for AuthError {
     fn error_code(&self) -> &'static str {
         match self {
             AuthError::MissingToken => "MISSING_TOKEN",
@@ -109,6 +111,7 @@ impl AuthenticationService {
     }
 
     /// A verifier for the local development issuer.
+    #[cfg(feature = "local")]
     pub fn local(issuer: &DevIssuer, monitor: ChatMonitor) -> Self {
         Self::new(AuthConfig::dev(), StaticJwks(issuer.jwks_json()), monitor)
     }
@@ -122,7 +125,7 @@ impl AuthenticationService {
     /// `expires_at` (a token's `exp`) is over, with the same leeway as
     /// verification.
     pub fn check_lifetime(&self, expires_at: i64) -> Result<(), AuthError> {
-        self.lifetime_at(expires_at, perfmon::clock::now_seconds())
+        self.lifetime_at(expires_at, perfmon_lambda::clock::now_seconds())
     }
 
     /// [`check_lifetime`](Self::check_lifetime) at `now`. Saturating: a
@@ -187,7 +190,7 @@ impl AuthenticationService {
             }
             Err(error) => {
                 business.verification(error.outcome());
-                let reason = perfmon::ErrorCode::error_code(error);
+                let reason = perfmon_lambda::ErrorCode::error_code(error);
                 op.in_scope(|| tracing::warn!(reason, error = %error, "authentication failed"));
                 let attrs = match error {
                     AuthError::TokenExpired { exp, now } => vec![
@@ -226,7 +229,7 @@ impl AuthenticationService {
     }
 
     fn check_claims(&self, claims: &Value) -> Result<User, AuthError> {
-        let now = perfmon::clock::now_seconds();
+        let now = perfmon_lambda::clock::now_seconds();
         let leeway = self.config.leeway.as_secs() as i64;
         let text = |name: &'static str| claims.get(name).and_then(Value::as_str);
         let number = |name: &'static str| claims.get(name).and_then(Value::as_i64);

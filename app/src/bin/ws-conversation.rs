@@ -8,7 +8,7 @@ use perfmon_chat::Route;
 /// own pages: above `authentication_jwt_verification`'s 20 MiB threshold,
 /// it would breach on every invocation and keep that alarm firing.
 #[global_allocator]
-static ALLOC: perfmon::CountingAllocator = perfmon::CountingAllocator::system();
+static ALLOC: perfmon_lambda::CountingAllocator = perfmon_lambda::CountingAllocator::system();
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

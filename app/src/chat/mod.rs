@@ -12,7 +12,7 @@ use super::error::AppError;
 use super::frame::Reply;
 use super::post::{PostError, Poster};
 use super::store::{ChatMessage, ConnectionStore, MessageStore, Role, CLIENT_MESSAGE_PREFIX};
-use perfmon::clock::now_ms;
+use perfmon_lambda::clock::now_ms;
 
 /// Produces the bot's answer.
 #[async_trait::async_trait]

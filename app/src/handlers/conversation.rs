@@ -4,13 +4,13 @@ use crate::attributes as a;
 use crate::names::{operation, AuthOutcome, MessageType};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
-use perfmon::OperationMonitor;
+use perfmon_lambda::OperationMonitor;
 
 use super::{connection_id, App};
 use crate::chat::ChatRequest;
 use crate::error::AppError;
 use crate::frame::{self, Frame, Reply};
-use perfmon::clock::now_ms;
+use perfmon_lambda::clock::now_ms;
 
 pub(super) async fn handle(
     app: &App,
@@ -106,7 +106,7 @@ async fn finish(
         Err(error) => {
             app.reply(cx, id, &Reply::error(&error)).await;
             op.fail(&error, attrs);
-            let code = perfmon::ErrorCode::error_code(&error);
+            let code = perfmon_lambda::ErrorCode::error_code(&error);
             if error.is_client_error() {
                 tracing::info!(code, "client error answered with an error frame");
                 Ok(())

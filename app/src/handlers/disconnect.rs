@@ -7,11 +7,11 @@ use crate::attributes as a;
 use crate::names::{ConnectionEvent, DisconnectReason};
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use opentelemetry::{Context, KeyValue};
-use perfmon::ErrorCode;
+use perfmon_lambda::ErrorCode;
 
 use super::{start_connection, App};
 use crate::error::AppError;
-use perfmon::clock::now_ms;
+use perfmon_lambda::clock::now_ms;
 
 pub(super) async fn handle(
     app: &App,

@@ -100,7 +100,7 @@ impl App {
         if let Err(error) = &result {
             // A service failure (storage, delivery, a bad event): the
             // invocation fails; the code is what the operator searches for.
-            let code = perfmon::ErrorCode::error_code(error);
+            let code = perfmon_lambda::ErrorCode::error_code(error);
             tracing::error!(code, error = %error, "request failed");
         }
         result.map(|()| ok())
@@ -131,7 +131,7 @@ fn start_connection<'e>(
     app: &App,
     cx: &Context,
     event: &'e ApiGatewayWebsocketProxyRequest,
-) -> Result<(&'e str, perfmon::OperationMonitor), AppError> {
+) -> Result<(&'e str, perfmon_lambda::OperationMonitor), AppError> {
     use crate::attributes as a;
     use opentelemetry::KeyValue;
     let rc = &event.request_context;

@@ -17,7 +17,7 @@ pub fn websocket_event(
         "$disconnect" => "DISCONNECT",
         _ => "MESSAGE",
     };
-    let now = perfmon::clock::now_ms();
+    let now = perfmon_lambda::clock::now_ms();
     let request_id = uuid::Uuid::new_v4().simple().to_string();
     let mut context = json!({
         "routeKey": route_key,

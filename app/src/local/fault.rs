@@ -1,6 +1,6 @@
-//! Faults `perfmon-chat load` can inject into the chat path, to watch an
-//! alarm fire in the dashboard preview and clear when the fault is lifted:
-//! a slow store, or a store whose writes fail. Connections are left alone,
+//! Faults the lab's load can inject into the chat path, to watch an alarm
+//! fire in the dashboard preview and clear when the fault is lifted: a
+//! slow store, or a store whose writes fail. Connections are left alone,
 //! so clients stay connected through the fault.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,17 +21,6 @@ pub enum FaultKind {
     /// Every message-store write fails, as a throttled or missing table
     /// would.
     StoreErrors,
-}
-
-/// A fault and when it is on, from the start of each load round.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FaultPlan {
-    /// The fault.
-    pub kind: FaultKind,
-    /// On from here.
-    pub from: Duration,
-    /// Off again from here.
-    pub to: Duration,
 }
 
 /// The embedded store with a fault that can be switched on and off.
@@ -122,14 +111,4 @@ impl MessageStore for FaultyStore {
     ) -> Result<Vec<ChatMessage>, StoreError> {
         self.inner.session(cx, session_id).await
     }
-}
-
-/// Switches `on` according to `plan`, from now.
-pub(crate) fn schedule(plan: FaultPlan, on: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        tokio::time::sleep(plan.from).await;
-        on.store(true, Ordering::Relaxed);
-        tokio::time::sleep(plan.to.saturating_sub(plan.from)).await;
-        on.store(false, Ordering::Relaxed);
-    })
 }

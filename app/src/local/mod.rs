@@ -1,16 +1,9 @@
 //! The application without AWS: embedded store, in-process delivery, the
-//! local development token issuer; the WebSocket server that drives it and
-//! the demo.
+//! local development token issuer, and faults to inject into the store.
+//! The lab's server, demo and load drive it; tests use it as a whole app.
 
-mod cpu;
-mod demo;
 mod event;
 mod fault;
-mod load;
-mod load_report;
-mod paired;
-mod report;
-mod serve;
 
 use std::sync::Arc;
 
@@ -21,32 +14,8 @@ use super::handlers::App;
 use super::post::LocalPoster;
 use super::store::MemoryStore;
 
-pub use demo::{run_demo, DemoOptions};
 pub use event::websocket_event;
-pub use fault::{FaultKind, FaultPlan, FaultyStore};
-pub use load::{monitored, run_load, LoadOptions};
-pub use load_report::{LoadReport, Round};
-pub use report::DemoReport;
-pub use serve::{
-    serve, serve_with, ServeLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS, DEFAULT_WRITE_TIMEOUT,
-};
-
-/// WebSocket settings of the local server and its clients. Frames here are
-/// small (the largest accepted is [`crate::frame::MAX_FRAME_BYTES`]);
-/// the library's 128 KiB read buffer is zeroed on every read, which cost
-/// more CPU than the handlers.
-pub fn websocket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
-    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
-}
-
-/// Opens `path` for a run's EMF lines (`--emf-out`): created or
-/// truncated, written line by line.
-pub fn emf_file(path: &std::path::Path) -> Result<std::io::LineWriter<std::fs::File>, String> {
-    std::fs::File::create(path)
-        .map(std::io::LineWriter::new)
-        .map_err(|e| format!("cannot write EMF lines to {}: {e}", path.display()))
-}
+pub use fault::{FaultKind, FaultyStore};
 
 /// An [`App`] wired to local parts.
 #[derive(Debug, Clone)]

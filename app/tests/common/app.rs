@@ -1,8 +1,6 @@
 //! Fixtures and a local application for handler tests.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use perfmon_chat::local::LocalApp;
-use perfmon_chat::ChatMonitor;
 
 /// A real API Gateway WebSocket event from `tests/fixtures/`.
 pub fn fixture(name: &str) -> ApiGatewayWebsocketProxyRequest {
@@ -23,32 +21,7 @@ pub fn fixture_with_body(name: &str, body: &str) -> ApiGatewayWebsocketProxyRequ
     serde_json::from_value(json).unwrap()
 }
 
-/// The connection id every fixture uses.
-pub const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
-
-/// A local app on the test telemetry, with the fixtures' connection
-/// registered so replies can be read.
-pub struct TestApp {
-    pub local: LocalApp,
-    pub replies: tokio::sync::mpsc::UnboundedReceiver<String>,
-}
-
-impl TestApp {
-    pub fn new(t: &super::TestTelemetry) -> Self {
-        let local = LocalApp::new(ChatMonitor::new(t.monitor.clone()).expect("the chat catalog"));
-        let replies = local.poster.register(CONNECTION);
-        TestApp { local, replies }
-    }
-
-    /// Every reply posted so far, parsed.
-    pub fn drain(&mut self) -> Vec<serde_json::Value> {
-        let mut out = Vec::new();
-        while let Ok(text) = self.replies.try_recv() {
-            out.push(serde_json::from_str(&text).unwrap());
-        }
-        out
-    }
-}
+pub use perfmon_chat::testing::{FailingConnections, TestApp, CONNECTION};
 
 /// Creates the connections and messages tables, laid out as
 /// `app/src/store/dynamodb.rs` documents.
@@ -129,7 +102,7 @@ pub async fn sdk_config(moto: &super::moto::Moto) -> aws_config::SdkConfig {
 pub fn authenticated_connection() -> perfmon_chat::store::Connection {
     perfmon_chat::store::Connection {
         connection_id: CONNECTION.to_owned(),
-        connected_at: 1707503007396,
+        connected_at: perfmon_chat::testing::CONNECTED_AT,
         user_id: Some("sub-42".to_owned()),
         auth_expires_at: None,
     }

@@ -1,9 +1,7 @@
-//! The library's test helpers (`tests/common`), plus the chat app's: event
-//! fixtures, a local app on the test telemetry, and DynamoDB tables on moto.
+//! The repository's test rigs (`perfmon-testkit`), plus the chat app's:
+//! event fixtures, DynamoDB tables on moto, a JWKS endpoint and the X-Ray
+//! service map.
 #![allow(dead_code, unused_imports)]
-
-#[path = "../../../tests/common/mod.rs"]
-mod shared;
 
 pub mod app;
 #[cfg(feature = "aws")]
@@ -11,15 +9,6 @@ pub mod jwks_endpoint;
 #[cfg(feature = "aws")]
 pub mod xray_map;
 
-pub use shared::*;
+pub use perfmon_testkit::*;
 
-/// Telemetry on the chat catalog, with the SDK's in-memory exporters.
-pub fn chat_telemetry() -> TestTelemetry {
-    TestTelemetry::with_catalog(perfmon_chat::catalog())
-}
-
-/// The chat monitor on `t`'s pipeline.
-pub fn chat(t: &TestTelemetry) -> perfmon_chat::ChatMonitor {
-    perfmon_chat::ChatMonitor::new(t.monitor.clone())
-        .expect("the chat catalog declares every business metric")
-}
+pub use perfmon_chat::testing::{chat, chat_telemetry};

@@ -54,7 +54,7 @@ use crate::env;
 ///
 /// ```
 /// let id = opentelemetry::trace::TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
-/// assert_eq!(perfmon::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
+/// assert_eq!(perfmon_lambda::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
 /// ```
 pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
     super::ids::xray_form(id)

@@ -1,0 +1,139 @@
+//! `collector/collector.yaml`, the ADOT Lambda-layer configuration, agrees
+//! with the catalog: every pipeline names defined components, no processors
+//! (the layer has none), the namespace is the catalog's, every declared
+//! metric and dimension set exists in the catalog, every catalog metric is
+//! declared once with its unit, and X-Ray annotates the catalog's indexed
+//! attributes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use perfmon_lambda::Catalog;
+use serde_yaml::Value;
+
+fn config() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/collector/collector.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .unwrap_or_else(|| panic!("a list: {v:?}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn pipelines_name_defined_components_and_no_processors() {
+    let c = config();
+    assert!(
+        c.get("processors").is_none(),
+        "the ADOT layer has no processors"
+    );
+    let pipelines = c["service"]["pipelines"].as_mapping().unwrap();
+    assert_eq!(pipelines.len(), 2);
+    for (name, pipeline) in pipelines {
+        assert!(pipeline.get("processors").is_none(), "{name:?}");
+        for kind in ["receivers", "exporters"] {
+            for component in strings(&pipeline[kind]) {
+                assert!(
+                    c[kind].get(component.as_str()).is_some(),
+                    "{name:?} uses undefined {kind} {component}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        strings(&c["service"]["pipelines"]["traces"]["exporters"]),
+        ["awsxray"]
+    );
+    assert_eq!(
+        strings(&c["service"]["pipelines"]["metrics"]["exporters"]),
+        ["awsemf"]
+    );
+    let otlp = &c["receivers"]["otlp"]["protocols"];
+    assert_eq!(otlp["grpc"]["endpoint"], "localhost:4317");
+    assert_eq!(otlp["http"]["endpoint"], "localhost:4318");
+}
+
+#[test]
+fn awsemf_declares_exactly_the_catalog() {
+    let catalog = Catalog::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/catalog.json"
+    ))
+    .unwrap();
+    let emf = &config()["exporters"]["awsemf"];
+    assert_eq!(emf["namespace"].as_str(), Some(catalog.namespace.as_str()));
+    assert_eq!(emf["dimension_rollup_option"], "NoDimensionRollup");
+    let mut declared: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for declaration in emf["metric_declarations"].as_sequence().unwrap() {
+        let sets: Vec<Vec<String>> = declaration["dimensions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(strings)
+            .collect();
+        for selector in strings(&declaration["metric_name_selectors"]) {
+            let name = selector
+                .strip_prefix('^')
+                .and_then(|s| s.strip_suffix('$'))
+                .unwrap_or_else(|| panic!("selector {selector} must be anchored"));
+            let spec = catalog
+                .metric(name)
+                .unwrap_or_else(|| panic!("{name} is not in the catalog"));
+            assert_eq!(sets, spec.dimensions, "{name}: dimension sets");
+            assert!(
+                declared.insert(name.to_owned(), sets.clone()).is_none(),
+                "{name} declared twice"
+            );
+        }
+    }
+    let in_catalog: BTreeSet<_> = catalog.metrics().iter().map(|m| m.name.clone()).collect();
+    assert_eq!(
+        declared.keys().cloned().collect::<BTreeSet<_>>(),
+        in_catalog
+    );
+    let units: BTreeMap<String, String> = emf["metric_descriptors"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["metric_name"].as_str().unwrap().to_owned(),
+                d["unit"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for metric in catalog.metrics() {
+        assert_eq!(
+            units.get(&metric.name).map(String::as_str),
+            Some(metric.unit.cloudwatch()),
+            "{}",
+            metric.name
+        );
+    }
+}
+
+#[test]
+fn awsxray_annotates_the_catalog_indexed_attributes() {
+    let catalog = Catalog::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/catalog.json"
+    ))
+    .unwrap();
+    let xray = &config()["exporters"]["awsxray"];
+    assert_eq!(
+        strings(&xray["indexed_attributes"]),
+        catalog.indexed_attributes
+    );
+}
+
+#[test]
+fn emf_goes_to_the_functions_own_log_group() {
+    // Not the default /metrics/default group, which nothing expires.
+    assert_eq!(
+        config()["exporters"]["awsemf"]["output_destination"].as_str(),
+        Some("stdout")
+    );
+}
