@@ -44,8 +44,10 @@
 //!    own metrics.
 //! 6. [`tracing`](mod@crate::tracing): the `tracing` bridge onto these
 //!    traces, and log lines correlated with them.
-//! 7. [`lambda`] (the Lambda layer) and [`dashboards`] (dashboards, alarms
-//!    and the collector configuration generated from a catalog).
+//! 7. [`lambda`]: the Lambda layer.
+//!
+//! The dashboards, alarms and collector configuration generated from a
+//! catalog, and the `perfmon` command, are the `perfmon-tools` crate.
 //!
 //! ## Environment
 //!
@@ -56,19 +58,22 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `lambda` | yes | [`lambda`]: the per-invocation Lambda layer (root span, cold starts, bounded flush) |
-//! | `tracing` | yes (with `lambda`) | [`tracing`](mod@crate::tracing): the `tracing` bridge onto perfmon's traces, and log lines correlated with them |
-//! | `cli` | no | the `perfmon` command: `catalog check`, `dashboards generate`, `collector generate` |
+//! | `lambda` | yes | [`lambda`]: the per-invocation Lambda layer (root span, cold starts, bounded flush); turns on `tracing` |
+//! | `tracing` | yes | [`tracing`](mod@crate::tracing): the `tracing` bridge onto perfmon's traces, and log lines correlated with them |
+//! | `grpc` | yes | OTLP over gRPC (tonic), besides OTLP over HTTP |
+//! | `testing` | no | `testing`: telemetry on the SDK's in-memory exporters, for a function's tests |
 //!
 //! perfmon depends on no AWS SDK crate.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod attributes;
 mod catalog;
 pub mod clock;
 pub mod env;
 #[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub mod lambda;
 mod memory;
 mod monitor;
@@ -78,6 +83,7 @@ mod telemetry;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod tracing;
 
 pub use catalog::{
@@ -101,3 +107,12 @@ pub use telemetry::{
     TelemetryStats, XrayDefaultSampler, XrayIds, DEFAULT_SPAN_QUEUE, MAX_BUFFERED_SPANS, SCOPE,
     XRAY_DEFAULT_RATE, XRAY_DEFAULT_RESERVOIR,
 };
+
+// The README's and the guides' Rust blocks, compiled (and run, unless
+// marked) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/catalog.md")]
+struct CatalogGuideDoctests;

@@ -112,7 +112,7 @@ pub fn build_app(
 
 /// The Lambda entry point of a function serving `routes`: reads the
 /// configuration, builds the clients once, and handles every invocation
-/// inside the [`PerformanceLayer`] (root span on the X-Ray header, cold
+/// inside the [`PerformanceLayer`](perfmon_lambda::lambda::PerformanceLayer) (root span on the X-Ray header, cold
 /// starts, telemetry flushed at its end within the configured budget).
 pub async fn run_lambda(routes: &'static [Route]) -> Result<(), lambda_runtime::Error> {
     let monitoring = LambdaMonitoring::with_catalog(crate::catalog()).map_err(ConfigError::from)?;

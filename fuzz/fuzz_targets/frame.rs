@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use perfmon_lambda::ErrorCode;
 use perfmon_chat::frame;
+use perfmon_lambda::ErrorCode;
 
 fuzz_target!(|data: &[u8]| {
     let body = String::from_utf8_lossy(data);

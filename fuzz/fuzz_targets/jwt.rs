@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use perfmon_lambda::{ErrorCode, PerformanceMonitor, Telemetry};
 use perfmon_chat::auth::{AuthenticationService, DevIssuer};
+use perfmon_lambda::{ErrorCode, PerformanceMonitor, Telemetry};
 use serde_json::{json, Value};
 
 #[derive(Debug, Arbitrary)]

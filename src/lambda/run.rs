@@ -85,6 +85,7 @@ impl LambdaMonitoring {
             // The application installed its own subscriber: keep it.
             tracing::debug!(%error, "perfmon's tracing layers not installed");
         }
+        warn_of_misleading_defaults(telemetry.settings());
         let monitor = PerformanceMonitor::new(&telemetry);
         let layer = PerformanceLayer::from_env(telemetry.clone(), monitor.clone());
         LambdaMonitoring {
@@ -129,5 +130,18 @@ impl LambdaMonitoring {
         let result = runtime.run().await;
         let _ = self.telemetry.shutdown(SHUTDOWN_BUDGET);
         result
+    }
+}
+
+/// One warning line at start-up for each default that can mislead in
+/// production: today, the `Environment` dimension left at `dev` on Lambda,
+/// which files the function's metrics, dashboards and alarms under `dev`.
+fn warn_of_misleading_defaults(settings: &crate::Settings) {
+    if settings.on_lambda && settings.environment_is_default {
+        tracing::warn!(
+            variable = crate::env::PERFMON_ENVIRONMENT,
+            default = crate::env::PERFMON_ENVIRONMENT_DEFAULT,
+            "the Environment dimension is the default; set PERFMON_ENVIRONMENT (or TelemetryBuilder::with_environment) so that this function's metrics and alarms are not filed under dev"
+        );
     }
 }

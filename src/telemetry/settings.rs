@@ -14,6 +14,10 @@ pub struct Settings {
     pub service_name: String,
     /// The `Environment` dimension.
     pub environment: String,
+    /// Whether [`environment`](Self::environment) is the default, neither
+    /// set in code nor by `PERFMON_ENVIRONMENT`: on Lambda that files a
+    /// production function's metrics and alarms under `dev`.
+    pub environment_is_default: bool,
     /// The metric catalog.
     pub catalog: Catalog,
     /// CloudWatch namespace (the catalog's unless overridden).
@@ -67,11 +71,13 @@ impl Settings {
             .or_else(|| env::var(env::OTEL_SERVICE_NAME))
             .or_else(|| env::var(env::AWS_LAMBDA_FUNCTION_NAME))
             .unwrap_or_else(|| env::OTEL_SERVICE_NAME_DEFAULT.to_owned());
-        let environment = b
+        let configured_environment = b
             .environment
             .clone()
-            .or_else(|| env::var(env::PERFMON_ENVIRONMENT))
-            .unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
+            .or_else(|| env::var(env::PERFMON_ENVIRONMENT));
+        let environment_is_default = configured_environment.is_none();
+        let environment =
+            configured_environment.unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
         let endpoint_configured = b.otlp_endpoint.is_some()
             || [
                 env::OTEL_EXPORTER_OTLP_ENDPOINT,
@@ -169,6 +175,7 @@ impl Settings {
             )?,
             service_name,
             environment,
+            environment_is_default,
             catalog,
             namespace,
             traces_exporter,

@@ -8,10 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use perfmon_lambda::Catalog;
+use perfmon_testkit as common;
 use serde_yaml::Value;
 
 fn config() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/collector/collector.yaml");
+    let path = common::root().join("collector/collector.yaml");
     serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -58,11 +59,7 @@ fn pipelines_name_defined_components_and_no_processors() {
 
 #[test]
 fn awsemf_declares_exactly_the_catalog() {
-    let catalog = Catalog::from_path(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dashboards/catalog.json"
-    ))
-    .unwrap();
+    let catalog = Catalog::from_path(common::root().join("dashboards/catalog.json")).unwrap();
     let emf = &config()["exporters"]["awsemf"];
     assert_eq!(emf["namespace"].as_str(), Some(catalog.namespace.as_str()));
     assert_eq!(emf["dimension_rollup_option"], "NoDimensionRollup");
@@ -117,11 +114,7 @@ fn awsemf_declares_exactly_the_catalog() {
 
 #[test]
 fn awsxray_annotates_the_catalog_indexed_attributes() {
-    let catalog = Catalog::from_path(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/dashboards/catalog.json"
-    ))
-    .unwrap();
+    let catalog = Catalog::from_path(common::root().join("dashboards/catalog.json")).unwrap();
     let xray = &config()["exporters"]["awsxray"];
     assert_eq!(
         strings(&xray["indexed_attributes"]),

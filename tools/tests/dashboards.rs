@@ -6,7 +6,6 @@
 use perfmon_testkit as common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use common::TestTelemetry;
 use perfmon_tools::dashboards::{self, validate, Kind};
@@ -28,7 +27,7 @@ fn generated() -> Vec<dashboards::Generated> {
 
 #[test]
 fn committed_files_match_the_catalog() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(GENERATED_DIR);
+    let dir = common::root().join(GENERATED_DIR);
     let drifted = dashboards::drifted(&common::chat_catalog(), &dir);
     assert!(
         drifted.is_empty(),
