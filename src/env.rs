@@ -130,6 +130,9 @@ pub const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION
 
 /// Periodic metric export, ms (read by the SDK; checked here).
 pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
+/// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the SDK's.
+pub const OTEL_METRIC_EXPORT_INTERVAL_DEFAULT: std::time::Duration =
+    std::time::Duration::from_secs(60);
 
 /// A PEM file of a CA that OTLP over TLS trusts besides the platform's
 /// roots (a collector behind a private CA).

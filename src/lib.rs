@@ -69,9 +69,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod attributes;
-mod catalog;
+pub mod catalog;
 pub mod clock;
 pub mod env;
+mod json;
 #[cfg(feature = "lambda")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
 pub mod lambda;
@@ -85,13 +86,9 @@ pub mod testing;
 #[cfg(feature = "tracing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub mod tracing;
+mod words;
 
-pub use catalog::{
-    dimension_set, expression_ids, valid_id, valid_stat, Catalog, CatalogError, DashboardSpec,
-    DimensionSpec, ErrorClass, ErrorSpec, Instrument, LineSpec, MetricDef, MetricSpec,
-    OperationSpec, Problem, ResolvedLine, SpanKindName, TeamSpec, Thresholds, Unit, WidgetSpec,
-    DEFAULT_CLIENT_STATUS, DEFAULT_INDEXED_ATTRIBUTES, DEFAULT_NAMESPACE, DEFAULT_OVERFLOW,
-};
+pub use catalog::{Catalog, CatalogError};
 pub use memory::{
     read_resident_bytes, CountingAllocator, MemorySource, RESIDENT_RESAMPLE_INTERVAL,
 };

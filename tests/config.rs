@@ -47,7 +47,7 @@ fn defaults_off_lambda_are_console_dev_and_the_core_catalog() {
         assert_eq!(s.metrics_exporter, ExporterKind::Console);
         assert_eq!(s.environment, "dev");
         assert_eq!(s.service_name, "perfmon");
-        assert_eq!(s.namespace, perfmon_lambda::DEFAULT_NAMESPACE);
+        assert_eq!(s.namespace, perfmon_lambda::catalog::DEFAULT_NAMESPACE);
         assert_eq!(s.catalog, perfmon_lambda::Catalog::default());
         assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(s.memory_source, MemorySource::Auto);

@@ -5,7 +5,8 @@
 use perfmon_testkit as common;
 
 use common::{TestTelemetry, Value};
-use perfmon_lambda::{Catalog, Instrument, MetricError};
+use perfmon_lambda::catalog::Instrument;
+use perfmon_lambda::{Catalog, MetricError};
 
 const CATALOG: &str = r#"{"version": 1, "namespace": "Orders",
   "operations": [{"name": "checkout", "span_kind": "internal",

@@ -106,7 +106,8 @@ impl From<AppError> for lambda_runtime::Diagnostic {
 mod tests {
     use super::*;
     use crate::auth::InvalidReason;
-    use perfmon_lambda::{ErrorClass, ErrorCode};
+    use perfmon_lambda::catalog::ErrorClass;
+    use perfmon_lambda::ErrorCode;
 
     /// Whether the handler treats an error as the client's agrees with
     /// the class the catalog declares for it, for every code the

@@ -8,7 +8,7 @@ use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue};
 use perfmon_chat::attributes as a;
 use perfmon_chat::names::operation;
-use perfmon_lambda::ErrorClass;
+use perfmon_lambda::catalog::ErrorClass;
 
 /// How a variant ends.
 enum End {

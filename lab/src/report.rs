@@ -157,7 +157,7 @@ impl DemoReport {
 
 struct Row {
     name: String,
-    limits: perfmon_lambda::Thresholds,
+    limits: perfmon_lambda::catalog::Thresholds,
     invocations: u64,
     errors: u64,
     p50: f64,

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::Context;
 
 use super::{flush_timeout, FlushMode};
-use crate::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// The flush state every invocation shares.
 #[derive(Debug)]

@@ -23,8 +23,8 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 
 use super::flusher::Flusher;
+use crate::catalog::ErrorClass;
 use crate::monitor::{Failure, RootOutcome};
-use crate::ErrorClass;
 
 /// `error.type` of an invocation whose handler returned an error and whose
 /// operations recorded none.

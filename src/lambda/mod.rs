@@ -42,8 +42,9 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SdkTracer;
 
+use crate::monitor::PerformanceMonitor;
 use crate::monitor::RootOutcome;
-use crate::{Invocation, PerformanceMonitor, Telemetry};
+use crate::telemetry::{Invocation, Telemetry};
 
 mod flush_layer;
 mod flush_mode;

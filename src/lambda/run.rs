@@ -10,7 +10,9 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
 use super::{shutdown_on_sigterm, PerformanceFuture, PerformanceLayer, SHUTDOWN_BUDGET};
-use crate::{BuildError, Catalog, PerformanceMonitor, Telemetry};
+use crate::catalog::Catalog;
+use crate::monitor::PerformanceMonitor;
+use crate::telemetry::{BuildError, Settings, Telemetry, TelemetryBuilder};
 
 /// perfmon for one Lambda function: the telemetry pipeline, the monitor
 /// and the layer.
@@ -62,7 +64,7 @@ impl LambdaMonitoring {
         Self::start(Telemetry::builder().with_catalog(catalog))
     }
 
-    fn start(builder: crate::TelemetryBuilder) -> Result<Self, BuildError> {
+    fn start(builder: TelemetryBuilder) -> Result<Self, BuildError> {
         let (telemetry, fallback) = builder.build_or_fallback()?;
         let monitoring = Self::new(telemetry);
         if let Some(error) = fallback {
@@ -136,7 +138,7 @@ impl LambdaMonitoring {
 /// One warning line at start-up for each default that can mislead in
 /// production: today, the `Environment` dimension left at `dev` on Lambda,
 /// which files the function's metrics, dashboards and alarms under `dev`.
-fn warn_of_misleading_defaults(settings: &crate::Settings) {
+fn warn_of_misleading_defaults(settings: &Settings) {
     if settings.on_lambda && settings.environment_is_default {
         tracing::warn!(
             variable = crate::env::PERFMON_ENVIRONMENT,

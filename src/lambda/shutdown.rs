@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// The longest the shutdown flush may take: inside the 500 ms Lambda waits
 /// after SIGTERM, with time left for the process to exit.

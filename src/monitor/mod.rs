@@ -111,7 +111,7 @@ pub(crate) struct OperationState {
 
 impl PerformanceMonitor {
     /// A monitor on `telemetry`'s pipeline, catalog and environment.
-    pub fn new(telemetry: &crate::Telemetry) -> Self {
+    pub fn new(telemetry: &crate::telemetry::Telemetry) -> Self {
         let settings = telemetry.settings();
         let catalog = &settings.catalog;
         // The core instruments record exactly their declared keys (`base`,

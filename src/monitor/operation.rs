@@ -38,7 +38,7 @@ pub trait ErrorCode {
     fn error_code(&self) -> &'static str;
 
     /// The error's text, for the `exception` event of a service error (see
-    /// [`ErrorClass`](crate::ErrorClass)); it passes the privacy rules like
+    /// [`ErrorClass`](crate::catalog::ErrorClass)); it passes the privacy rules like
     /// every span attribute. `None`, the default, reports the code.
     fn error_message(&self) -> Option<String> {
         None

@@ -1,30 +1,24 @@
 //! `Telemetry`: the tracer and meter providers, configured in the order
 //! code, then the standard `OTEL_*` variables, then defaults.
+//!
+//! Three rooms, importing one way (`setup` → `pipeline`, `export`):
+//!
+//! - [`setup`]: the builder, and the one resolution of code, environment
+//!   and defaults into a [`setup::plan::Plan`]; the providers are assembled
+//!   from the plan alone;
+//! - [`pipeline`]: what stands between the SDK and an exporter: X-Ray ids,
+//!   the privacy rules, loss accounting and same-thread (inline) export;
+//! - [`export`]: one exporter each (OTLP, EMF, X-Ray, console, OTLP logs),
+//!   and the one reading of exported metric points.
+//!
+//! This file holds the handle, [`Telemetry`]: flush, shutdown, statistics.
 
-mod builder;
-mod console;
-pub(crate) mod emf;
 mod error;
-mod exporter;
+pub(crate) mod export;
 mod flush;
-mod histogram;
-mod ids;
-mod inline;
-mod logs;
-mod loss;
-mod loss_report;
-mod otlp;
-mod pipeline;
-mod points;
-pub(crate) mod privacy;
-mod propagators;
-mod sampling;
-mod settings;
+pub(crate) mod pipeline;
+pub(crate) mod setup;
 mod stats;
-mod unique_keys;
-mod views;
-mod words;
-mod xray;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -38,23 +32,21 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
-pub use builder::TelemetryBuilder;
-pub use emf::Invocation;
 pub use error::{BuildError, Signal, TelemetryError};
-pub use exporter::ExporterKind;
-pub use histogram::Distribution;
-#[cfg(feature = "tracing")]
-pub(crate) use ids::xray_form;
-pub use ids::XrayIds;
-pub use inline::MAX_BUFFERED_SPANS;
-pub use loss::DEFAULT_SPAN_QUEUE;
-pub use otlp::OtlpProtocol;
-pub use points::{metric_points, MetricPoint, PointValue};
-pub use propagators::Propagators;
-pub use sampling::{XrayDefaultSampler, XRAY_DEFAULT_RATE, XRAY_DEFAULT_RESERVOIR};
-pub use settings::Settings;
+pub use export::emf::Invocation;
+pub use export::histogram::Distribution;
+pub use export::otlp::OtlpProtocol;
+pub use export::points::{metric_points, MetricPoint, PointValue};
+pub use export::xray::xray_trace_id;
+pub use pipeline::ids::XrayIds;
+pub use pipeline::inline::MAX_BUFFERED_SPANS;
+pub use pipeline::loss::DEFAULT_SPAN_QUEUE;
+pub use setup::builder::TelemetryBuilder;
+pub use setup::exporter::ExporterKind;
+pub use setup::propagators::Propagators;
+pub use setup::sampling::{XrayDefaultSampler, XRAY_DEFAULT_RATE, XRAY_DEFAULT_RESERVOIR};
+pub use setup::settings::Settings;
 pub use stats::TelemetryStats;
-pub use xray::xray_trace_id;
 
 use flush::{Flushable, Worker};
 use stats::Counters;
@@ -89,11 +81,11 @@ pub struct Telemetry {
     counters: Arc<Counters>,
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
-    invocation: emf::InvocationSlot,
+    invocation: export::emf::InvocationSlot,
     /// `TelemetryLost`, observed at every collection.
     _lost: ObservableGauge<u64>,
     /// Declared last: dropped after the providers that may export on it.
-    _grpc: Option<otlp::GrpcRuntime>,
+    _grpc: Option<export::otlp::GrpcRuntime>,
 }
 
 impl std::fmt::Debug for Telemetry {

@@ -3,10 +3,10 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::emf::EmfCounters;
-use super::inline::SpanBuffer;
-use super::loss::Loss;
-use super::Signal;
+use super::error::Signal;
+use super::export::emf::EmfCounters;
+use super::pipeline::inline::SpanBuffer;
+use super::pipeline::loss::Loss;
 
 /// Counters of telemetry failures. They never fail a request; they are
 /// counted here and logged once per kind.

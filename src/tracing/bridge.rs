@@ -23,7 +23,7 @@ use tracing_subscriber::filter::{FilterFn, Filtered};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// Target prefixes whose spans never become OTel spans.
 pub const UNTRACED_TARGETS: &[&str] = &[

@@ -9,7 +9,7 @@ use tracing::field::{Field, Visit};
 use tracing::Level;
 
 use super::LogFormat;
-use crate::telemetry::privacy;
+use crate::telemetry::pipeline::privacy;
 
 /// A field value as the event recorded it.
 #[derive(Debug)]
@@ -132,9 +132,9 @@ impl Line<'_> {
         out.push_str("\",\"level\":\"");
         out.push_str(self.level.as_str());
         out.push_str("\",\"message\":");
-        json_str(out, &self.fields.message);
+        crate::json::string(out, &self.fields.message);
         out.push_str(",\"target\":");
-        json_str(out, self.target);
+        crate::json::string(out, self.target);
         if let Some(id) = self.trace_id {
             out.push_str(",\"traceId\":\"");
             push_xray_trace_id(out, id);
@@ -152,7 +152,7 @@ impl Line<'_> {
                 out.push_str(",\"");
                 out.push_str(key);
                 out.push_str("\":");
-                json_str(out, value);
+                crate::json::string(out, value);
             }
         }
         if let Some(cold) = self.cold_start {
@@ -161,13 +161,13 @@ impl Line<'_> {
         for (name, value) in &self.fields.fields {
             out.push(',');
             if RESERVED.contains(name) {
-                json_str(out, &format!("field.{name}"));
+                crate::json::string(out, &format!("field.{name}"));
             } else {
-                json_str(out, name);
+                crate::json::string(out, name);
             }
             out.push(':');
             match value {
-                FieldValue::Text(t) => json_str(out, t),
+                FieldValue::Text(t) => crate::json::string(out, t),
                 FieldValue::I64(v) => {
                     let _ = write!(out, "{v}");
                 }
@@ -178,7 +178,7 @@ impl Line<'_> {
                 FieldValue::F64(v) if v.is_finite() => {
                     let _ = write!(out, "{v}");
                 }
-                FieldValue::F64(v) => json_str(out, &v.to_string()),
+                FieldValue::F64(v) => crate::json::string(out, &v.to_string()),
                 FieldValue::Bool(v) => {
                     let _ = write!(out, "{v}");
                 }
@@ -232,37 +232,14 @@ impl Line<'_> {
     }
 }
 
-/// `value` as a JSON string: runs of plain characters are copied whole,
-/// and only quotes, backslashes and control characters are escaped.
-fn json_str(out: &mut String, value: &str) {
-    out.push('"');
-    let mut plain = 0;
-    for (i, b) in value.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&value[plain..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        plain = i + 1;
-    }
-    out.push_str(&value[plain..]);
-    out.push('"');
-}
-
 /// `id` in X-Ray form, as [`crate::xray_trace_id`] spells it, without
 /// allocating.
 fn push_xray_trace_id(out: &mut String, id: TraceId) {
-    out.extend(crate::telemetry::xray_form(id).into_iter().map(char::from));
+    out.extend(
+        crate::telemetry::pipeline::ids::xray_form(id)
+            .into_iter()
+            .map(char::from),
+    );
 }
 
 /// `value` with line breaks escaped, so that one event stays one line.
@@ -332,7 +309,7 @@ mod tests {
     #[test]
     fn strings_are_escaped_and_ids_spelled_as_x_ray_does() {
         let mut out = String::new();
-        json_str(&mut out, "a\"b\\c\u{1}d\té");
+        crate::json::string(&mut out, "a\"b\\c\u{1}d\té");
         assert_eq!(
             serde_json::from_str::<String>(&out).unwrap(),
             "a\"b\\c\u{1}d\té"

@@ -20,7 +20,7 @@ use tracing_subscriber::Layer;
 
 use super::line::{Fields, Line};
 use super::{InvocationFields, LogFormat};
-use crate::{env, Telemetry};
+use crate::telemetry::Telemetry;
 
 /// Prints each event as one line; see the module docs.
 pub struct LogLayer {
@@ -46,7 +46,7 @@ impl LogLayer {
     pub fn new(telemetry: &Telemetry) -> Self {
         LogLayer {
             format: LogFormat::from_env(),
-            function_name: env::var(env::AWS_LAMBDA_FUNCTION_NAME),
+            function_name: telemetry.settings().function_name.clone(),
             allow_personal_data: telemetry.settings().export_personal_data,
             writer: Mutex::new(Box::new(std::io::stdout())),
         }

@@ -52,7 +52,7 @@ pub use otlp_logs::{otlp_log_layer, OtlpLogLayer, Scrubbed, ScrubbedLogger, Scru
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::Telemetry;
+use crate::telemetry::Telemetry;
 
 /// Why [`init`] installed nothing.
 #[derive(Debug, thiserror::Error)]

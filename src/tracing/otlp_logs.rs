@@ -19,8 +19,8 @@ use tracing_subscriber::filter::{FilterFn, Filtered};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::telemetry::privacy;
-use crate::Telemetry;
+use crate::telemetry::pipeline::privacy;
+use crate::telemetry::Telemetry;
 
 /// The OTLP log layer, to compose into a subscriber of your own.
 pub type OtlpLogLayer<S> = Filtered<

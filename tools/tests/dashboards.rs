@@ -18,7 +18,8 @@ const REGENERATE: &str = "cargo run -p perfmon-tools -- dashboards generate --ca
 /// This repository's ADOT collector configuration, generated from the chat
 /// app's catalog.
 const COLLECTOR_CONFIG: &str = "collector/collector.yaml";
-use perfmon_lambda::{Catalog, ExporterKind, Instrument, PerformanceMonitor, Telemetry};
+use perfmon_lambda::catalog::Instrument;
+use perfmon_lambda::{Catalog, ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::{json, Value};
 
 fn generated() -> Vec<dashboards::Generated> {
@@ -169,7 +170,7 @@ fn orders_catalog() -> Catalog {
 /// Every value a dimension can be recorded with: the declared ones and
 /// the overflow value, or for a bounded key one learned value and the
 /// overflow value.
-fn values_of(spec: &perfmon_lambda::DimensionSpec) -> Vec<String> {
+fn values_of(spec: &perfmon_lambda::catalog::DimensionSpec) -> Vec<String> {
     let mut values: Vec<String> = spec.known_values().into_iter().map(str::to_owned).collect();
     if spec.values.is_empty() {
         values.push("acme".to_owned());

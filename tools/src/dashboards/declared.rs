@@ -5,7 +5,8 @@ use serde_json::{json, Map, Value};
 
 use super::widgets::{graph, header, Grid};
 use super::ENVIRONMENT;
-use perfmon_lambda::{Catalog, DashboardSpec, ResolvedLine};
+use perfmon_lambda::catalog::{DashboardSpec, ResolvedLine};
+use perfmon_lambda::Catalog;
 
 /// The DashboardBody of `dashboard`, which a validated catalog holds.
 pub fn body(catalog: &Catalog, dashboard: &DashboardSpec) -> Value {

@@ -15,8 +15,8 @@ const COMPARISONS: &[&str] = &[
     "LessThanOrEqualToThreshold",
 ];
 const MISSING_DATA: &[&str] = &["breaching", "notBreaching", "ignore", "missing"];
-pub use perfmon_lambda::expression_ids;
-use perfmon_lambda::{valid_id, valid_stat};
+pub use perfmon_lambda::catalog::expression_ids;
+use perfmon_lambda::catalog::{valid_id, valid_stat};
 
 /// Problems with a DashboardBody.
 pub fn dashboard(body: &Value) -> Vec<String> {

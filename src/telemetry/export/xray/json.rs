@@ -1,24 +1,13 @@
 //! JSON as `serde_json` writes it, for segment documents written without
-//! building a value first: the same escapes, the same number forms.
+//! building a value first: the same escapes (strings go through the crate's
+//! one JSON string writer), the same number forms.
 
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, StringValue, Value};
 
-use crate::telemetry::ids;
-use crate::telemetry::words::escape_free;
-
-/// Appends `s` as a JSON string. Strings without a character to escape
-/// (most) are copied as they are; the rest go through `serde_json`.
-pub(super) fn string(out: &mut Vec<u8>, s: &str) {
-    if escape_free(s) {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing to a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
+use crate::json::string;
+use crate::telemetry::pipeline::ids;
+use crate::words::escape_free;
 
 /// Appends the concatenation of `parts` as one JSON string.
 pub(super) fn string_of<const N: usize>(out: &mut Vec<u8>, parts: [&str; N]) {
@@ -112,16 +101,6 @@ pub(super) fn list<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest::proptest! {
-        /// Any string, escaped or copied, is written as serde_json writes it.
-        #[test]
-        fn any_string_is_written_as_serde_json_writes_it(s in "[ -~]{0,20}|\\PC{0,20}|[a-z\"\\\\\n\t\u{1}\u{1f}é]{0,20}") {
-            let mut out = Vec::new();
-            string(&mut out, &s);
-            proptest::prop_assert_eq!(out, serde_json::to_vec(&s).unwrap());
-        }
-    }
 
     #[test]
     fn strings_and_numbers_match_serde_json() {

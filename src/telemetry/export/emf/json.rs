@@ -3,40 +3,12 @@
 //! distributions split into chunks of at most 100 pairs).
 
 use super::MAX_VALUES_PER_METRIC;
-use crate::telemetry::words::escape_free;
-use crate::telemetry::Distribution;
+use crate::telemetry::export::histogram::Distribution;
 
 /// One metric value in a line.
 pub(super) enum Datum {
     Single(f64),
     Distribution(Distribution),
-}
-
-/// Appends `s` as a JSON string.
-pub(super) fn push_str_json(out: &mut String, s: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    // Names, dimension values and ids almost never need escaping: copy
-    // them whole.
-    if escape_free(s) {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// Appends a finite number: a whole number (a count, bytes) as an integer,
@@ -213,23 +185,6 @@ mod tests {
                 r#"{"Values":[0.205998,6062300],"Counts":[1,1],"Max":6062300,"Min":0.2061,"Count":2,"Sum":6062300.2061}"#
             ]
         );
-    }
-
-    #[test]
-    fn strings_are_escaped_as_json() {
-        for s in [
-            "plain",
-            "quo\"te",
-            "back\\slash",
-            "line\nbreak\ttab\r",
-            "\u{1}\u{1f}",
-            "é✓",
-        ] {
-            let mut out = String::new();
-            push_str_json(&mut out, s);
-            let back: String = serde_json::from_str(&out).unwrap();
-            assert_eq!(back, s);
-        }
     }
 
     #[test]

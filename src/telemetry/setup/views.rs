@@ -17,8 +17,8 @@ use opentelemetry_sdk::metrics::{
     Aggregation, Instrument as SdkInstrument, MeterProviderBuilder, Stream,
 };
 
-use super::CATALOG_SCOPE;
 use crate::catalog::{Catalog, Instrument};
+use crate::telemetry::CATALOG_SCOPE;
 
 /// Most buckets per exponential histogram point. With 1024 buckets a range
 /// of 1 ms to 5 s (12.3 octaves) keeps scale 6: buckets 1.1 % wide, so a

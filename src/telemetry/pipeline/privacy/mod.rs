@@ -22,7 +22,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
-use super::words::contains;
+use crate::words::contains;
 
 mod keys;
 
@@ -50,7 +50,7 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
     }
 
     fn on_end(&self, mut span: SpanData) {
-        super::unique_keys::keep_last(&mut span.attributes);
+        crate::telemetry::pipeline::unique_keys::keep_last(&mut span.attributes);
         let before = span.attributes.len();
         span.attributes.retain(|kv| self.allowed(kv));
         let mut dropped = before - span.attributes.len();

@@ -10,7 +10,7 @@
 //! resources...) goes to the translator.
 //!
 //! Spans flushed together are nested into one segment document (at most
-//! [`SPANS_PER_DOCUMENT`](super::inline::SPANS_PER_DOCUMENT) spans each, so a
+//! [`SPANS_PER_DOCUMENT`](crate::telemetry::pipeline::inline::SPANS_PER_DOCUMENT) spans each, so a
 //! document stays far below the 64 KiB datagram limit): the end of an
 //! invocation usually costs one datagram, not one per span.
 //!
@@ -45,9 +45,8 @@ use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
 use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
 
 use self::document::DocumentWriter;
-use super::error::BuildError;
-use super::loss::Loss;
-use crate::env;
+use crate::telemetry::error::BuildError;
+use crate::telemetry::pipeline::loss::Loss;
 
 /// A trace id in X-Ray's `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` form: the
 /// `traceId` of EMF lines and log lines, and X-Ray's `trace_id`.
@@ -57,36 +56,18 @@ use crate::env;
 /// assert_eq!(perfmon_lambda::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
 /// ```
 pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
-    super::ids::xray_form(id)
+    crate::telemetry::pipeline::ids::xray_form(id)
         .into_iter()
         .map(char::from)
         .collect()
 }
 
-/// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS`, then
-/// `127.0.0.1:2000`.
-pub(crate) fn daemon_address(code: Option<SocketAddr>) -> Result<SocketAddr, BuildError> {
-    // Lambda may give "host:port" or, in older runtimes, "udp:host:port tcp:host:port".
-    let address = env::resolve_with(
-        code,
-        env::AWS_XRAY_DAEMON_ADDRESS,
-        env::AWS_XRAY_DAEMON_ADDRESS_DEFAULT,
-        |value| {
-            value
-                .split_whitespace()
-                .map(|part| part.trim_start_matches("udp:"))
-                .find_map(|part| part.parse().ok())
-                .ok_or_else(|| "host:port".to_owned())
-        },
-    )?;
-    Ok(address)
-}
-
-/// The exporter for `addr`, annotating `indexed` attributes; spans X-Ray
-/// would refuse are counted in `loss`.
+/// The exporter for `addr`, annotating `indexed` attributes and naming
+/// `log_groups`; spans X-Ray would refuse are counted in `loss`.
 pub(crate) fn exporter(
     addr: SocketAddr,
     indexed: &[String],
+    log_groups: &[String],
     loss: Arc<Loss>,
 ) -> Result<UdpExporter, BuildError> {
     let spawn = |what| move |source| BuildError::Spawn { what, source };
@@ -96,9 +77,7 @@ pub(crate) fn exporter(
         .and_then(|socket| socket.set_nonblocking(true).map(|()| socket))
         .and_then(|socket| socket.connect(addr).map(|()| socket))
         .map_err(spawn("the X-Ray document socket"))?;
-    let log_groups: Vec<String> = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME)
-        .into_iter()
-        .collect();
+    let log_groups = log_groups.to_vec();
     // Spans flushed together become one document with nested subsegments:
     // one datagram per invocation instead of one per span.
     let translator = SegmentTranslator::new()
@@ -157,7 +136,7 @@ const MAX_TRACE_ID_SKEW_SECS: u64 = 5 * 60;
 /// Whether X-Ray accepts a trace whose id is `id` at `now` (seconds since
 /// the epoch): the id's first 32 bits are its start time.
 fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
-    let time = super::ids::start_seconds(id);
+    let time = crate::telemetry::pipeline::ids::start_seconds(id);
     time + MAX_TRACE_ID_AGE_SECS > now && time < now + MAX_TRACE_ID_SKEW_SECS
 }
 
@@ -247,26 +226,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_daemon_address_accepts_both_lambda_forms() {
-        let parse = |value: &str| {
-            temp_env::with_var(env::AWS_XRAY_DAEMON_ADDRESS, Some(value), || {
-                daemon_address(None)
-            })
-        };
-        assert_eq!(parse("127.0.0.1:2000").unwrap().port(), 2000);
-        assert_eq!(
-            parse("udp:169.254.79.129:2000 tcp:169.254.79.129:2000").unwrap(),
-            "169.254.79.129:2000".parse::<SocketAddr>().unwrap()
-        );
-        assert!(parse("nowhere").is_err());
-    }
-
-    #[test]
     fn trace_ids_outside_xrays_window_are_refused() {
         let now = 1_764_400_000;
         let id = |time: u64| {
             opentelemetry::trace::TraceId::from(
-                (time as u128) << crate::telemetry::ids::RANDOM_BITS | 0xabc,
+                (time as u128) << crate::telemetry::pipeline::ids::RANDOM_BITS | 0xabc,
             )
         };
         assert!(accepted_by_xray(id(now), now));

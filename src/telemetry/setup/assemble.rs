@@ -1,8 +1,9 @@
-//! How the providers are assembled from the settings: the span pipe (the
-//! privacy rules, a bounded, loss-counting queue), the exporter each signal
-//! goes to, the catalog views, the resource, and the `TelemetryLost` gauge.
+//! How a [`Telemetry`] is assembled from a [`Plan`], reading nothing else:
+//! the span pipe (the privacy rules, a bounded, loss-counting queue), the
+//! exporter each signal goes to, the catalog views, the resource, the
+//! `TelemetryLost` gauge, and how each signal is flushed.
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -17,21 +18,119 @@ use opentelemetry_sdk::trace::{
 };
 use opentelemetry_sdk::Resource;
 
-use super::loss::{BoundedQueue, CountingMetricExporter, CountingSpanExporter, Loss};
-use super::loss_report::LossReport;
-use super::privacy::PrivacyProcessor;
-use super::stats::Counters;
-use super::{
-    console, emf, inline, otlp, views, xray, BuildError, ExporterKind, Settings, Signal,
-    TelemetryBuilder, SCOPE,
-};
 use crate::names::{self, dim};
+use crate::telemetry::error::{BuildError, Signal};
+use crate::telemetry::export::otlp::{GrpcRuntime, OtlpProtocol, OtlpTarget};
+use crate::telemetry::export::{console, emf, logs, xray};
+use crate::telemetry::flush::Worker;
+use crate::telemetry::pipeline::ids::XrayIds;
+use crate::telemetry::pipeline::inline;
+use crate::telemetry::pipeline::loss::{
+    BoundedQueue, CountingMetricExporter, CountingSpanExporter, Loss,
+};
+use crate::telemetry::pipeline::loss_report::LossReport;
+use crate::telemetry::pipeline::privacy::PrivacyProcessor;
+use crate::telemetry::setup::exporter::ExporterKind;
+use crate::telemetry::setup::plan::{Parts, Plan};
+use crate::telemetry::setup::settings::Settings;
+use crate::telemetry::setup::views;
+use crate::telemetry::stats::Counters;
+use crate::telemetry::{SignalFlush, Telemetry, SCOPE};
+
+/// Starts the pipeline `plan` describes.
+pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
+    let Plan {
+        settings,
+        otlp,
+        xray_daemon,
+        log_groups,
+        metric_interval,
+        sampler,
+        mut parts,
+    } = plan;
+    let grpc = (otlp.protocol == OtlpProtocol::Grpc && settings.otlp_used())
+        .then(GrpcRuntime::start)
+        .transpose()?;
+    let target = OtlpTarget::new(otlp, grpc.as_ref().map(GrpcRuntime::handle));
+    let console = parts.console.take().unwrap_or_else(console::stdout);
+    let resource = resource(&settings);
+    let counters = Arc::new(Counters::default());
+    let invocation = emf::InvocationSlot::default();
+    let xray = XrayTarget {
+        daemon: xray_daemon,
+        log_groups,
+    };
+    let tracer_provider = tracer_provider(
+        &settings,
+        &mut parts,
+        sampler,
+        &target,
+        &xray,
+        &console,
+        &counters,
+        resource.clone(),
+    )?;
+    let (meter_provider, one_reader) = meter_provider(
+        &settings,
+        &mut parts,
+        metric_interval,
+        &target,
+        console,
+        &counters,
+        &invocation,
+        resource.clone(),
+    )?;
+    let logger_provider = logs::logger_provider(&settings, &target, resource)?;
+    let lost = telemetry_lost(&meter_provider, &settings, &counters, one_reader);
+    let mut signals = vec![
+        if matches!(
+            settings.traces_exporter,
+            ExporterKind::Xray | ExporterKind::None
+        ) {
+            SignalFlush::Inline(Signal::Traces, Box::new(tracer_provider.clone()))
+        } else {
+            SignalFlush::Worker(Worker::spawn(Signal::Traces, tracer_provider.clone())?)
+        },
+        if matches!(
+            settings.metrics_exporter,
+            ExporterKind::Emf | ExporterKind::None
+        ) {
+            SignalFlush::Inline(Signal::Metrics, Box::new(meter_provider.clone()))
+        } else {
+            SignalFlush::Worker(Worker::spawn(Signal::Metrics, meter_provider.clone())?)
+        },
+    ];
+    if let Some(provider) = &logger_provider {
+        signals.push(SignalFlush::Worker(Worker::spawn(
+            Signal::Logs,
+            provider.clone(),
+        )?));
+    }
+    Ok(Telemetry {
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        settings,
+        signals,
+        counters,
+        shut_down: AtomicBool::new(false),
+        invocation,
+        _lost: lost,
+        _grpc: grpc,
+    })
+}
+
+/// Where X-Ray segments go, and the log group they name.
+struct XrayTarget {
+    daemon: std::net::SocketAddr,
+    log_groups: Vec<String>,
+}
 
 /// Installs a caller's span exporter on the builder (`with_span_exporter`).
-pub(super) type SpanPipeline =
+pub(crate) type SpanPipeline =
     Box<dyn FnOnce(TracerProviderBuilder, &SpanPipe) -> TracerProviderBuilder>;
 /// Installs a caller's metric exporter on the builder (`with_metric_exporter`).
-pub(super) type MetricPipeline =
+pub(crate) type MetricPipeline =
     Box<dyn FnOnce(MeterProviderBuilder, &Arc<Loss>) -> MeterProviderBuilder>;
 
 /// What every span pipeline shares: the privacy rules in front, and a
@@ -44,13 +143,13 @@ pub(crate) struct SpanPipe {
 }
 
 impl SpanPipe {
-    pub(super) fn wrap<P>(&self, processor: P) -> PrivacyProcessor<P> {
+    pub(crate) fn wrap<P>(&self, processor: P) -> PrivacyProcessor<P> {
         PrivacyProcessor::new(processor, self.allow_personal_data, self.dropped.clone())
     }
 
     /// `exporter` behind the privacy rules, a queue of `queue` spans and the
     /// SDK's batch processor; every span is exported or counted lost.
-    pub(super) fn batch<E: SpanExporter + 'static>(&self, exporter: E) -> impl SpanProcessor {
+    pub(crate) fn batch<E: SpanExporter + 'static>(&self, exporter: E) -> impl SpanProcessor {
         let processor =
             BatchSpanProcessor::builder(CountingSpanExporter::queued(exporter, self.loss.clone()))
                 .with_batch_config(
@@ -65,10 +164,13 @@ impl SpanPipe {
 
 /// The tracer provider: X-Ray ids, the resource, and the selected span
 /// exporter behind the span pipe.
-pub(super) fn tracer_provider(
+#[allow(clippy::too_many_arguments)]
+fn tracer_provider(
     settings: &Settings,
-    b: &mut TelemetryBuilder,
-    target: &otlp::OtlpTarget,
+    parts: &mut Parts,
+    sampler: Option<opentelemetry_sdk::trace::Sampler>,
+    target: &OtlpTarget,
+    xray: &XrayTarget,
     console: &console::Sink,
     counters: &Counters,
     resource: Resource,
@@ -80,25 +182,21 @@ pub(super) fn tracer_provider(
         queue: settings.span_queue,
     };
     let mut tracer = SdkTracerProvider::builder()
-        .with_id_generator(super::XrayIds::default())
+        .with_id_generator(XrayIds::default())
         .with_resource(resource);
-    // The SDK reads OTEL_TRACES_SAMPLER itself; the caller's default
-    // applies only without it.
-    if let Some(sampler) = b.sampler.take() {
-        if crate::env::var(crate::env::OTEL_TRACES_SAMPLER).is_none() {
-            tracer = tracer.with_sampler(sampler);
-        }
+    if let Some(sampler) = sampler {
+        tracer = tracer.with_sampler(sampler);
     }
-    tracer = match (settings.traces_exporter, b.span_pipeline.take()) {
+    tracer = match (settings.traces_exporter, parts.span_pipeline.take()) {
         (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &pipe),
         (ExporterKind::Otlp, _) => tracer.with_span_processor(pipe.batch(target.span_exporter()?)),
         (ExporterKind::Console, _) => tracer
             .with_span_processor(pipe.batch(console::ConsoleSpanExporter::new(console.clone()))),
         (ExporterKind::Xray, _) => {
-            let address = xray::daemon_address(b.xray_daemon)?;
             let exporter = xray::exporter(
-                address,
+                xray.daemon,
                 &settings.catalog.indexed_attributes,
+                &xray.log_groups,
                 counters.loss.clone(),
             )?;
             tracer.with_span_processor(pipe.wrap(inline::InvocationSpanProcessor::new(
@@ -115,10 +213,12 @@ pub(super) fn tracer_provider(
 /// The meter provider: the catalog views, the resource, and the selected
 /// metric exporter, counting what it loses; with whether exactly one metric
 /// reader collects (`loss_report`).
-pub(super) fn meter_provider(
+#[allow(clippy::too_many_arguments)]
+fn meter_provider(
     settings: &Settings,
-    b: &mut TelemetryBuilder,
-    target: &otlp::OtlpTarget,
+    parts: &mut Parts,
+    interval: Duration,
+    target: &OtlpTarget,
     console: console::Sink,
     counters: &Counters,
     invocation: &emf::InvocationSlot,
@@ -142,12 +242,12 @@ pub(super) fn meter_provider(
     };
     // The readers installed here: a caller's pipeline installs its own,
     // which are not counted (None).
-    let (mut meter, mut readers) = match (settings.metrics_exporter, b.metric_pipeline.take()) {
+    let (mut meter, mut readers) = match (settings.metrics_exporter, parts.metric_pipeline.take()) {
         (ExporterKind::Custom, Some(pipeline)) => (pipeline(meter, &counters.loss), None),
         (ExporterKind::Otlp, _) => (
             meter.with_reader(reader_for(
                 CountingMetricExporter::new(target.metric_exporter()?, counters.loss.clone()),
-                b.metric_interval,
+                interval,
             )),
             Some(1),
         ),
@@ -157,12 +257,12 @@ pub(super) fn meter_provider(
                     console::ConsoleMetricExporter::new(console),
                     counters.loss.clone(),
                 ),
-                b.metric_interval,
+                interval,
             )),
             Some(1),
         ),
         (ExporterKind::Emf, _) => {
-            let writer = b
+            let writer = parts
                 .emf_writer
                 .take()
                 .unwrap_or_else(|| Box::new(std::io::stdout()));
@@ -170,7 +270,7 @@ pub(super) fn meter_provider(
         }
         _ => (meter, Some(0)),
     };
-    if let Some(writer) = b.emf_copy.take() {
+    if let Some(writer) = parts.emf_copy.take() {
         meter = meter.with_reader(emf_reader(writer));
         readers = readers.map(|n| n + 1);
     }
@@ -178,11 +278,11 @@ pub(super) fn meter_provider(
 }
 
 /// Registers `TelemetryLost{Signal, Environment}`: the running totals of
-/// [`TelemetryStats::lost`]. A gauge of the total rather than a delta
+/// [`TelemetryStats::lost`](crate::TelemetryStats::lost). A gauge of the total rather than a delta
 /// counter, so that the first export to succeed after an outage reports
 /// everything lost during it. With `one_reader`, an unmoved total is
 /// observed once a minute rather than at every collection (`loss_report`).
-pub(super) fn telemetry_lost(
+fn telemetry_lost(
     provider: &SdkMeterProvider,
     settings: &Settings,
     counters: &Arc<Counters>,
@@ -219,15 +319,13 @@ pub(super) fn telemetry_lost(
         .build()
 }
 
-fn reader_for<E: PushMetricExporter>(exporter: E, interval: Option<Duration>) -> PeriodicReader<E> {
-    let builder = PeriodicReader::builder(exporter);
-    match interval {
-        Some(interval) => builder.with_interval(interval).build(),
-        None => builder.build(),
-    }
+fn reader_for<E: PushMetricExporter>(exporter: E, interval: Duration) -> PeriodicReader<E> {
+    PeriodicReader::builder(exporter)
+        .with_interval(interval)
+        .build()
 }
 
-pub(super) fn resource(settings: &Settings) -> Resource {
+fn resource(settings: &Settings) -> Resource {
     let mut builder = Resource::builder();
     if settings.on_lambda {
         builder = builder.with_detector(Box::new(LambdaResourceDetector));

@@ -24,7 +24,8 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use tokio::runtime::Handle;
 
-use super::error::BuildError;
+use crate::telemetry::error::BuildError;
+use crate::telemetry::setup::plan::OtlpPlan;
 
 /// OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,27 +97,30 @@ impl Drop for GrpcRuntime {
     }
 }
 
-/// Builds an SDK exporter for `$target`: its transport and encoding, its
-/// retry policy, its endpoint (else the exporter reads the standard
-/// variables), then the signal's own `$extra` settings. The SDK's span,
-/// metric and log builders share these methods but no trait.
+/// Builds the SDK's exporter for `$builder` over the target's transport:
+/// the plan's endpoint for the signal (`$endpoint`), timeout, compression,
+/// retry policy and TLS, then the signal's own `$extra` settings. The SDK's
+/// span, metric and log builders share these methods but no trait.
 macro_rules! build_exporter {
-    ($target:expr, $builder:expr, $path:literal, $endpoint_var:expr $(, $extra:ident($arg:expr))*) => {{
+    ($target:expr, $builder:expr, $endpoint:expr $(, $extra:ident($arg:expr))*) => {{
         let target: &OtlpTarget = $target;
-        let endpoint = target.endpoint($path);
-        match target.protocol {
+        let endpoint: &str = $endpoint;
+        match target.plan.protocol {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let b = $builder
                     .with_http()
                     .with_protocol(target.http_protocol())
                     .with_retry_policy(target.retry_policy())
+                    .with_endpoint(endpoint)
+                    .with_timeout(target.plan.timeout)
                     $(.$extra($arg))*;
-                let b = match target.http_client()? {
-                    Some(client) => b.with_http_client(client),
-                    None => b,
+                let b = if target.plan.gzip {
+                    b.with_compression(opentelemetry_otlp::Compression::Gzip)
+                } else {
+                    b
                 };
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
+                match target.http_client()? {
+                    Some(client) => b.with_http_client(client).build()?,
                     None => b.build()?,
                 }
             }
@@ -125,13 +129,16 @@ macro_rules! build_exporter {
                 let b = $builder
                     .with_tonic()
                     .with_retry_policy(target.retry_policy())
+                    .with_endpoint(endpoint)
+                    .with_timeout(target.plan.timeout)
                     $(.$extra($arg))*;
-                let b = match target.tls_config($endpoint_var) {
-                    Some(tls) => b.with_tls_config(tls),
-                    None => b,
+                let b = if target.plan.gzip {
+                    b.with_compression(opentelemetry_otlp::Compression::Gzip)
+                } else {
+                    b
                 };
-                match endpoint {
-                    Some(e) => b.with_endpoint(e).build()?,
+                match target.tls_config(endpoint) {
+                    Some(tls) => b.with_tls_config(tls).build()?,
                     None => b.build()?,
                 }
             }
@@ -164,33 +171,30 @@ fn grpc_not_built() -> BuildError {
     }
 }
 
-/// Where and how to send OTLP.
+/// Where and how to send OTLP: the plan's, and the private runtime gRPC
+/// runs on.
 #[derive(Debug, Clone)]
 pub(crate) struct OtlpTarget {
-    pub protocol: OtlpProtocol,
-    /// Base endpoint set in code; `None` lets the exporter read the standard
-    /// `OTEL_EXPORTER_OTLP_*ENDPOINT` variables.
-    pub endpoint: Option<String>,
+    plan: OtlpPlan,
     /// The private runtime's handle, for gRPC.
-    pub runtime: Option<Handle>,
-    /// Whether failed exports are retried with backoff.
-    pub retry: bool,
-    /// A PEM certificate to trust besides the platform's roots
-    /// (`OTEL_EXPORTER_OTLP_CERTIFICATE`), already checked to parse.
-    pub ca_pem: Option<Vec<u8>>,
+    runtime: Option<Handle>,
 }
 
 impl OtlpTarget {
+    pub(crate) fn new(plan: OtlpPlan, runtime: Option<Handle>) -> Self {
+        OtlpTarget { plan, runtime }
+    }
+
     /// The HTTP encoding of the chosen protocol.
     fn http_protocol(&self) -> Protocol {
-        match self.protocol {
+        match self.plan.protocol {
             OtlpProtocol::HttpJson => Protocol::HttpJson,
             _ => Protocol::HttpBinary,
         }
     }
 
     fn retry_policy(&self) -> RetryPolicy {
-        if self.retry {
+        if self.plan.retry {
             RetryPolicy::recommended()
         } else {
             RetryPolicy::disabled()
@@ -200,15 +204,11 @@ impl OtlpTarget {
     /// The HTTP client to use instead of the exporter's own: one that also
     /// trusts the configured CA. `None` without one.
     fn http_client(&self) -> Result<Option<reqwest::blocking::Client>, BuildError> {
-        let Some(pem) = &self.ca_pem else {
+        let Some(pem) = &self.plan.ca_pem else {
             return Ok(None);
         };
         let ca = certificate(pem)?;
-        let timeout = crate::env::resolve_millis(
-            None,
-            crate::env::OTEL_EXPORTER_OTLP_TIMEOUT,
-            crate::env::OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
-        )?;
+        let timeout = self.plan.timeout;
         // The blocking client starts a runtime of its own, which cannot be
         // built on a thread that is inside another one.
         let built = std::thread::spawn(move || {
@@ -227,37 +227,23 @@ impl OtlpTarget {
         }
     }
 
-    /// The gRPC TLS settings, for an `https` endpoint (set in code, else
-    /// `endpoint_var`, else `OTEL_EXPORTER_OTLP_ENDPOINT`) or a configured
-    /// CA: the platform's roots, plus the CA. `None` otherwise, so that a
+    /// The gRPC TLS settings, for an `https` endpoint or a configured CA:
+    /// the platform's roots, plus the CA. `None` otherwise, so that a
     /// plain-text collector costs no certificate loading at start.
     #[cfg(feature = "grpc")]
     fn tls_config(
         &self,
-        endpoint_var: &str,
+        endpoint: &str,
     ) -> Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig> {
         use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig};
-        let endpoint = self
-            .endpoint
-            .clone()
-            .or_else(|| crate::env::var(endpoint_var))
-            .or_else(|| crate::env::var(crate::env::OTEL_EXPORTER_OTLP_ENDPOINT));
-        let https = endpoint.is_some_and(|e| e.trim().starts_with("https://"));
-        if !https && self.ca_pem.is_none() {
+        let https = endpoint.trim().starts_with("https://");
+        if !https && self.plan.ca_pem.is_none() {
             return None;
         }
         let tls = ClientTlsConfig::new().with_native_roots();
-        Some(match &self.ca_pem {
+        Some(match &self.plan.ca_pem {
             Some(pem) => tls.ca_certificate(Certificate::from_pem(pem)),
             None => tls,
-        })
-    }
-
-    fn endpoint(&self, signal_path: &str) -> Option<String> {
-        let base = self.endpoint.as_deref()?.trim_end_matches('/');
-        Some(match self.protocol {
-            OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => format!("{base}{signal_path}"),
-            OtlpProtocol::Grpc => base.to_owned(),
         })
     }
 
@@ -267,8 +253,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::SpanExporter::builder(),
-                "/v1/traces",
-                crate::env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                &self.plan.traces_endpoint
             ),
             runtime: self.runtime.clone(),
         })
@@ -280,8 +265,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::MetricExporter::builder(),
-                "/v1/metrics",
-                crate::env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+                &self.plan.metrics_endpoint,
                 with_temporality(Temporality::Delta)
             ),
             runtime: self.runtime.clone(),
@@ -294,8 +278,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::LogExporter::builder(),
-                "/v1/logs",
-                crate::env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+                &self.plan.logs_endpoint
             ),
             runtime: self.runtime.clone(),
         })

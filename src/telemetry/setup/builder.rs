@@ -1,51 +1,50 @@
 //! [`TelemetryBuilder`]: each `with_*` overrides the variable it names;
-//! [`build`](TelemetryBuilder::build) resolves the rest and starts the
-//! pipeline.
+//! [`build`](TelemetryBuilder::build) resolves the rest into one
+//! [`Plan`] and assembles the pipeline from it.
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::SpanExporter;
 
-use super::flush::Worker;
-use super::loss::CountingMetricExporter;
-use super::pipeline::{self, MetricPipeline, SpanPipeline};
-use super::stats::Counters;
-use super::{
-    console, emf, logs, otlp, BuildError, ExporterKind, OtlpProtocol, Settings, Signal,
-    SignalFlush, Telemetry,
-};
 use crate::catalog::Catalog;
 use crate::env;
 use crate::memory::MemorySource;
+use crate::telemetry::error::BuildError;
+use crate::telemetry::export::console;
+use crate::telemetry::export::otlp::OtlpProtocol;
+use crate::telemetry::pipeline::loss::CountingMetricExporter;
+use crate::telemetry::setup::assemble::{assemble, MetricPipeline, SpanPipeline};
+use crate::telemetry::setup::exporter::ExporterKind;
+use crate::telemetry::setup::plan::{Parts, Plan};
+use crate::telemetry::setup::propagators::Propagators;
+use crate::telemetry::Telemetry;
 
 /// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
 #[derive(Default)]
 pub struct TelemetryBuilder {
-    pub(super) service_name: Option<String>,
-    pub(super) environment: Option<String>,
-    pub(super) catalog: Option<Catalog>,
-    pub(super) namespace: Option<String>,
-    pub(super) traces: Option<ExporterKind>,
-    pub(super) metrics: Option<ExporterKind>,
-    pub(super) logs: Option<ExporterKind>,
-    pub(super) otlp_endpoint: Option<String>,
-    pub(super) otlp_protocol: Option<OtlpProtocol>,
-    pub(super) otlp_retry: Option<bool>,
-    pub(super) otlp_certificate: Option<Vec<u8>>,
-    pub(super) propagators: Option<super::Propagators>,
-    pub(super) memory_source: Option<MemorySource>,
-    pub(super) personal_data: Option<bool>,
-    pub(super) metric_interval: Option<Duration>,
-    pub(super) span_pipeline: Option<SpanPipeline>,
-    pub(super) metric_pipeline: Option<MetricPipeline>,
-    pub(super) console: Option<console::Sink>,
-    pub(super) emf_writer: Option<Box<dyn std::io::Write + Send>>,
-    pub(super) emf_copy: Option<Box<dyn std::io::Write + Send>>,
-    pub(super) xray_daemon: Option<std::net::SocketAddr>,
-    pub(super) sampler: Option<opentelemetry_sdk::trace::Sampler>,
+    pub(crate) service_name: Option<String>,
+    pub(crate) environment: Option<String>,
+    pub(crate) catalog: Option<Catalog>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) traces: Option<ExporterKind>,
+    pub(crate) metrics: Option<ExporterKind>,
+    pub(crate) logs: Option<ExporterKind>,
+    pub(crate) otlp_endpoint: Option<String>,
+    pub(crate) otlp_protocol: Option<OtlpProtocol>,
+    pub(crate) otlp_retry: Option<bool>,
+    pub(crate) otlp_certificate: Option<Vec<u8>>,
+    pub(crate) propagators: Option<Propagators>,
+    pub(crate) memory_source: Option<MemorySource>,
+    pub(crate) personal_data: Option<bool>,
+    pub(crate) metric_interval: Option<Duration>,
+    pub(crate) span_pipeline: Option<SpanPipeline>,
+    pub(crate) metric_pipeline: Option<MetricPipeline>,
+    pub(crate) console: Option<console::Sink>,
+    pub(crate) emf_writer: Option<Box<dyn std::io::Write + Send>>,
+    pub(crate) emf_copy: Option<Box<dyn std::io::Write + Send>>,
+    pub(crate) xray_daemon: Option<std::net::SocketAddr>,
+    pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
 }
 
 impl TelemetryBuilder {
@@ -132,7 +131,7 @@ impl TelemetryBuilder {
 
     /// The trace-context formats read from invocations and written by the
     /// global propagator; overrides `OTEL_PROPAGATORS`.
-    pub fn with_propagators(mut self, propagators: super::Propagators) -> Self {
+    pub fn with_propagators(mut self, propagators: Propagators) -> Self {
         self.propagators = Some(propagators);
         self
     }
@@ -196,7 +195,7 @@ impl TelemetryBuilder {
     /// always wins). Without either, every trace is sampled unless its
     /// parent was not (parent-based), which on Lambda follows the
     /// invocation's `Sampled=` flag. A process that decides for itself can
-    /// use [`XrayDefaultSampler::parent_based`](super::XrayDefaultSampler::parent_based).
+    /// use [`XrayDefaultSampler::parent_based`](crate::telemetry::XrayDefaultSampler::parent_based).
     pub fn with_default_sampler(mut self, sampler: opentelemetry_sdk::trace::Sampler) -> Self {
         self.sampler = Some(sampler);
         self
@@ -214,10 +213,10 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Resolves the configuration and starts the pipeline.
+    /// Resolves the configuration into one plan and starts the pipeline
+    /// it describes.
     pub fn build(mut self) -> Result<Telemetry, BuildError> {
-        let settings = Settings::resolve(&mut self)?;
-        self.assemble(settings)
+        assemble(Plan::resolve(&mut self)?)
     }
 
     /// Like [`build`](Self::build), but a telemetry setting in the
@@ -228,85 +227,23 @@ impl TelemetryBuilder {
     /// that remains without the variables (a catalog given in code that is
     /// not valid, a thread that cannot start) is returned as the error.
     pub fn build_or_fallback(mut self) -> Result<(Telemetry, Option<BuildError>), BuildError> {
-        match Settings::resolve(&mut self) {
-            Ok(settings) => Ok((self.assemble(settings)?, None)),
+        match Plan::resolve(&mut self) {
+            Ok(plan) => Ok((assemble(plan)?, None)),
             Err(error) => env::without_telemetry_vars(|| {
-                let settings = Settings::resolve(&mut self)?;
-                Ok((self.assemble(settings)?, Some(error)))
+                let plan = Plan::resolve(&mut self)?;
+                Ok((assemble(plan)?, Some(error)))
             }),
         }
     }
 
-    /// Starts the pipeline `settings` describe.
-    fn assemble(mut self, settings: Settings) -> Result<Telemetry, BuildError> {
-        let grpc = (settings.otlp_protocol == OtlpProtocol::Grpc && settings.otlp_used())
-            .then(otlp::GrpcRuntime::start)
-            .transpose()?;
-        let target = otlp::OtlpTarget {
-            protocol: settings.otlp_protocol,
-            retry: settings.otlp_retry,
-            endpoint: self.otlp_endpoint.take(),
-            runtime: grpc.as_ref().map(otlp::GrpcRuntime::handle),
-            ca_pem: settings.otlp_certificate.clone(),
-        };
-        let console = self.console.take().unwrap_or_else(console::stdout);
-        let resource = pipeline::resource(&settings);
-        let counters = Arc::new(Counters::default());
-        let invocation = emf::InvocationSlot::default();
-        let tracer_provider = pipeline::tracer_provider(
-            &settings,
-            &mut self,
-            &target,
-            &console,
-            &counters,
-            resource.clone(),
-        )?;
-        let (meter_provider, one_reader) = pipeline::meter_provider(
-            &settings,
-            &mut self,
-            &target,
-            console,
-            &counters,
-            &invocation,
-            resource.clone(),
-        )?;
-        let logger_provider = logs::logger_provider(&settings, &target, resource)?;
-        let lost = pipeline::telemetry_lost(&meter_provider, &settings, &counters, one_reader);
-        let mut signals = vec![
-            if matches!(
-                settings.traces_exporter,
-                ExporterKind::Xray | ExporterKind::None
-            ) {
-                SignalFlush::Inline(Signal::Traces, Box::new(tracer_provider.clone()))
-            } else {
-                SignalFlush::Worker(Worker::spawn(Signal::Traces, tracer_provider.clone())?)
-            },
-            if matches!(
-                settings.metrics_exporter,
-                ExporterKind::Emf | ExporterKind::None
-            ) {
-                SignalFlush::Inline(Signal::Metrics, Box::new(meter_provider.clone()))
-            } else {
-                SignalFlush::Worker(Worker::spawn(Signal::Metrics, meter_provider.clone())?)
-            },
-        ];
-        if let Some(provider) = &logger_provider {
-            signals.push(SignalFlush::Worker(Worker::spawn(
-                Signal::Logs,
-                provider.clone(),
-            )?));
+    /// The parts this builder owns, for the plan.
+    pub(crate) fn take_parts(&mut self) -> Parts {
+        Parts {
+            span_pipeline: self.span_pipeline.take(),
+            metric_pipeline: self.metric_pipeline.take(),
+            console: self.console.take(),
+            emf_writer: self.emf_writer.take(),
+            emf_copy: self.emf_copy.take(),
         }
-        Ok(Telemetry {
-            tracer_provider,
-            meter_provider,
-            logger_provider,
-            settings,
-            signals,
-            counters,
-            shut_down: AtomicBool::new(false),
-            invocation,
-            _lost: lost,
-            _grpc: grpc,
-        })
     }
 }

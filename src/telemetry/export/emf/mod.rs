@@ -44,9 +44,9 @@ mod json;
 mod merge;
 mod significant;
 
-use super::points::{metric_points, PointValue};
 use crate::catalog::Catalog;
-use json::{push_str_json, Datum};
+use crate::telemetry::export::points::{metric_points, PointValue};
+use json::Datum;
 use merge::{drop_unchanged_loss, merge, LossReported};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -316,7 +316,7 @@ impl EmfExporter {
                 out.push(',');
             }
             out.push_str("{\"Namespace\":");
-            push_str_json(out, &self.namespace);
+            crate::json::string(out, &self.namespace);
             out.push(',');
             out.push_str(&directive[0].dimensions_json);
             out.push_str(",\"Metrics\":[");
@@ -331,13 +331,13 @@ impl EmfExporter {
         out.push_str("]}");
         for (key, value) in dims {
             out.push(',');
-            push_str_json(out, key);
+            crate::json::string(out, key);
             out.push(':');
-            push_str_json(out, value);
+            crate::json::string(out, value);
         }
         for (name, datum, _) in metrics {
             out.push(',');
-            push_str_json(out, name);
+            crate::json::string(out, name);
             out.push(':');
             datum.push_chunk(out, chunk);
         }
@@ -347,9 +347,9 @@ impl EmfExporter {
         ] {
             if let Some(value) = value {
                 out.push(',');
-                push_str_json(out, key);
+                crate::json::string(out, key);
                 out.push(':');
-                push_str_json(out, value);
+                crate::json::string(out, value);
             }
         }
         out.push('}');

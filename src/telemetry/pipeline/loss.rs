@@ -2,7 +2,7 @@
 //!
 //! A span or metric point is lost when its export fails (refused, reset, or
 //! timed out by the exporter) or when it finds the export queue full. Both
-//! are counted here, and [`Telemetry`](super::Telemetry) reports the running
+//! are counted here, and [`Telemetry`](crate::telemetry::Telemetry) reports the running
 //! totals as the `TelemetryLost` gauge, so that the first export to succeed
 //! after an outage carries everything lost during it.
 //!
@@ -210,7 +210,7 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
 
 /// Data points in an export.
 pub(crate) fn data_points(metrics: &ResourceMetrics) -> u64 {
-    super::points::metric_points(metrics).count() as u64
+    crate::telemetry::export::points::metric_points(metrics).count() as u64
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use super::points::{metric_points, PointValue};
+use crate::telemetry::export::points::{metric_points, PointValue};
 
 /// Where console output goes.
 pub(crate) type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -207,7 +207,9 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use crate::{ExporterKind, PerformanceMonitor, Telemetry};
+    use crate::monitor::PerformanceMonitor;
+    use crate::telemetry::setup::exporter::ExporterKind;
+    use crate::telemetry::Telemetry;
 
     #[test]
     fn console_prints_spans_and_a_metric_table() {

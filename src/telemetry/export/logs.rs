@@ -9,12 +9,15 @@
 use opentelemetry_sdk::logs::{BatchLogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::Resource;
 
-use super::{otlp, BuildError, ExporterKind, Settings};
+use crate::telemetry::error::BuildError;
+use crate::telemetry::export::otlp::OtlpTarget;
+use crate::telemetry::setup::exporter::ExporterKind;
+use crate::telemetry::setup::settings::Settings;
 
 /// The logger provider `settings` ask for, if any.
-pub(super) fn logger_provider(
+pub(crate) fn logger_provider(
     settings: &Settings,
-    target: &otlp::OtlpTarget,
+    target: &OtlpTarget,
     resource: Resource,
 ) -> Result<Option<SdkLoggerProvider>, BuildError> {
     if settings.logs_exporter != ExporterKind::Otlp {

@@ -22,8 +22,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use super::emf::LOSS_REPEAT_MS;
-use super::loss::Loss;
+use crate::telemetry::export::emf::LOSS_REPEAT_MS;
+use crate::telemetry::pipeline::loss::Loss;
 
 /// The totals last observed, one slot per reported signal, with when.
 #[derive(Debug)]

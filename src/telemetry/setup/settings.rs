@@ -1,12 +1,18 @@
-//! The resolved configuration: each setting from code, then its variable,
-//! then its default (see [`crate::env`]).
+//! The resolved settings: each from code, then its variable, then its
+//! default (see [`crate::env`]). The [plan](super::plan) resolves them
+//! together with the values only the pipeline needs.
 
-use super::{BuildError, ExporterKind, OtlpProtocol, Propagators, TelemetryBuilder};
 use crate::catalog::Catalog;
 use crate::env;
 use crate::memory::MemorySource;
+use crate::telemetry::error::BuildError;
+use crate::telemetry::export::otlp::{self, OtlpProtocol};
+use crate::telemetry::pipeline::loss::DEFAULT_SPAN_QUEUE;
+use crate::telemetry::setup::builder::TelemetryBuilder;
+use crate::telemetry::setup::exporter::ExporterKind;
+use crate::telemetry::setup::propagators::Propagators;
 
-/// The resolved configuration of a [`Telemetry`](super::Telemetry).
+/// The resolved configuration of a [`Telemetry`](crate::telemetry::Telemetry).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Settings {
@@ -39,6 +45,8 @@ pub struct Settings {
     pub export_personal_data: bool,
     /// Whether this process runs on AWS Lambda.
     pub on_lambda: bool,
+    /// The Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`), on Lambda.
+    pub function_name: Option<String>,
     /// Capacity of the span queue in front of a batching exporter.
     pub span_queue: usize,
     /// A PEM certificate OTLP over TLS trusts besides the platform's roots.
@@ -48,9 +56,16 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Resolves what `b` leaves unset from the environment and defaults.
-    pub(super) fn resolve(b: &mut TelemetryBuilder) -> Result<Settings, BuildError> {
-        let on_lambda = env::var(env::AWS_LAMBDA_FUNCTION_NAME).is_some();
+    /// Resolves what `b` leaves unset from the environment and defaults,
+    /// given what the plan read: the function's name (on Lambda), whether
+    /// an OTLP endpoint and an X-Ray daemon address are configured.
+    pub(crate) fn resolve(
+        b: &TelemetryBuilder,
+        function_name: Option<String>,
+        endpoint_configured: bool,
+        xray_daemon: bool,
+    ) -> Result<Settings, BuildError> {
+        let on_lambda = function_name.is_some();
         // Code settings are cloned, not taken: a resolution that fails on
         // a variable can be retried without the variables.
         let catalog = match b.catalog.clone() {
@@ -69,7 +84,7 @@ impl Settings {
             .service_name
             .clone()
             .or_else(|| env::var(env::OTEL_SERVICE_NAME))
-            .or_else(|| env::var(env::AWS_LAMBDA_FUNCTION_NAME))
+            .or_else(|| function_name.clone())
             .unwrap_or_else(|| env::OTEL_SERVICE_NAME_DEFAULT.to_owned());
         let configured_environment = b
             .environment
@@ -78,16 +93,6 @@ impl Settings {
         let environment_is_default = configured_environment.is_none();
         let environment =
             configured_environment.unwrap_or_else(|| env::PERFMON_ENVIRONMENT_DEFAULT.to_owned());
-        let endpoint_configured = b.otlp_endpoint.is_some()
-            || [
-                env::OTEL_EXPORTER_OTLP_ENDPOINT,
-                env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-                env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-            ]
-            .iter()
-            .any(|v| env::var(v).is_some());
-        let xray_daemon =
-            b.xray_daemon.is_some() || env::var(env::AWS_XRAY_DAEMON_ADDRESS).is_some();
         let traces_exporter = env::resolve(
             b.traces,
             env::OTEL_TRACES_EXPORTER,
@@ -131,23 +136,6 @@ impl Settings {
                 env::PERFMON_OTLP_RETRY_DEFAULT
             },
         )?;
-        for var in [
-            env::OTEL_EXPORTER_OTLP_ENDPOINT,
-            env::OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-            env::OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-            env::OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
-        ] {
-            if let Some(value) = env::var(var) {
-                if !(value.starts_with("http://") || value.starts_with("https://")) {
-                    return Err(BuildError::InvalidEnv {
-                        var,
-                        value,
-                        expected: "an http:// or https:// URL".to_owned(),
-                    });
-                }
-            }
-        }
-        check_exporter_vars()?;
         let settings = Settings {
             otlp_certificate: otlp_certificate(b)?,
             propagators: env::resolve(
@@ -181,19 +169,20 @@ impl Settings {
             traces_exporter,
             metrics_exporter,
             on_lambda,
+            function_name,
         };
         // Here, not at assembly: an unbuilt transport chosen by a variable
         // falls back like any other bad variable.
-        super::otlp::check_transport(
+        otlp::check_transport(
             settings.otlp_protocol,
             settings.otlp_used(),
-            super::otlp::GRPC_BUILT,
+            otlp::GRPC_BUILT,
         )?;
         Ok(settings)
     }
 
     /// Whether any signal goes out over OTLP.
-    pub(super) fn otlp_used(&self) -> bool {
+    pub(crate) fn otlp_used(&self) -> bool {
         [
             self.traces_exporter,
             self.metrics_exporter,
@@ -203,33 +192,11 @@ impl Settings {
     }
 }
 
-/// Variables the SDK's exporters read themselves, checked here so that a
-/// bad value is an error that names it, not silently ignored (the SDK
-/// falls back on an unparsable timeout or interval) or an exporter error.
-fn check_exporter_vars() -> Result<(), BuildError> {
-    env::resolve_with(
-        None,
-        env::OTEL_EXPORTER_OTLP_COMPRESSION,
-        (),
-        |value| match value.trim() {
-            "gzip" => Ok(()),
-            _ => Err("gzip (or unset, for no compression)".to_owned()),
-        },
-    )?;
-    for var in [
-        env::OTEL_EXPORTER_OTLP_TIMEOUT,
-        env::OTEL_METRIC_EXPORT_INTERVAL,
-    ] {
-        env::resolve_millis(None, var, std::time::Duration::ZERO)?;
-    }
-    Ok(())
-}
-
 /// The CA given in code, else the file `OTEL_EXPORTER_OTLP_CERTIFICATE`
 /// names, checked to hold a PEM certificate.
 fn otlp_certificate(b: &TelemetryBuilder) -> Result<Option<Vec<u8>>, BuildError> {
     if let Some(pem) = &b.otlp_certificate {
-        super::otlp::certificate(pem)?;
+        otlp::certificate(pem)?;
         return Ok(Some(pem.clone()));
     }
     let Some(path) = env::var(env::OTEL_EXPORTER_OTLP_CERTIFICATE) else {
@@ -244,7 +211,7 @@ fn otlp_certificate(b: &TelemetryBuilder) -> Result<Option<Vec<u8>>, BuildError>
     if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
         return Err(invalid("no PEM certificate in it".to_owned()));
     }
-    super::otlp::certificate(&pem).map_err(|e| invalid(e.to_string()))?;
+    otlp::certificate(&pem).map_err(|e| invalid(e.to_string()))?;
     Ok(Some(pem))
 }
 
@@ -253,7 +220,7 @@ fn span_queue() -> Result<usize, BuildError> {
     Ok(env::resolve_with(
         None,
         env::OTEL_BSP_MAX_QUEUE_SIZE,
-        super::DEFAULT_SPAN_QUEUE,
+        DEFAULT_SPAN_QUEUE,
         |value| {
             value
                 .trim()

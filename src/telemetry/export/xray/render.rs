@@ -39,7 +39,7 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
         out.extend_from_slice(b"\"type\":\"subsegment\",");
     }
     out.extend_from_slice(b"\"name\":");
-    json::string(out, plan.name);
+    crate::json::string(out, plan.name);
     out.extend_from_slice(b",\"id\":");
     json::id(out, span.span_context.span_id());
     if top {
@@ -52,7 +52,7 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
     json::float(out, plan.end);
     if let Some(user) = shown(fields.user) {
         out.extend_from_slice(b",\"user\":");
-        json::string(out, user);
+        crate::json::string(out, user);
     }
     if top && span.parent_span_id != SpanId::INVALID {
         out.extend_from_slice(b",\"parent_id\":");
@@ -118,7 +118,7 @@ fn http(out: &mut Vec<u8>, fields: &Fields<'_>) {
     out.extend_from_slice(b",\"http\":{");
     if let Some(method) = method {
         out.extend_from_slice(b"\"request\":{\"method\":");
-        json::string(out, method);
+        crate::json::string(out, method);
         out.push(b'}');
     }
     if let Some(status) = fields.status {
@@ -138,7 +138,7 @@ fn aws(out: &mut Vec<u8>, plan: &Plan<'_>) {
     out.extend_from_slice(b",\"aws\":{");
     if let Some(account) = shown(fields.account_id) {
         out.extend_from_slice(b"\"account_id\":");
-        json::string(out, account);
+        crate::json::string(out, account);
         out.push(b',');
     }
     out.extend_from_slice(b"\"xray\":{\"sdk\":");
@@ -152,13 +152,13 @@ fn aws(out: &mut Vec<u8>, plan: &Plan<'_>) {
     );
     if let Some(version) = shown(fields.sdk_version) {
         out.extend_from_slice(b",\"sdk_version\":");
-        json::string(out, version);
+        crate::json::string(out, version);
     }
     out.push(b'}');
     if plan.kind == Kind::Subsegment {
         if let Some(operation) = shown(fields.rpc_method) {
             out.extend_from_slice(b",\"operation\":");
-            json::string(out, operation);
+            crate::json::string(out, operation);
         }
     }
     for (name, value) in [
@@ -168,7 +168,7 @@ fn aws(out: &mut Vec<u8>, plan: &Plan<'_>) {
     ] {
         if let Some(value) = shown(value) {
             out.extend_from_slice(name);
-            json::string(out, value);
+            crate::json::string(out, value);
         }
     }
     if let Some(names) = fields.table_names.filter(|n| attributes::shown(n)) {

@@ -20,11 +20,11 @@ pub struct XrayIds {
 }
 
 /// The random part of an X-Ray trace id.
-pub(super) const RANDOM_BITS: u32 = 96;
+pub(crate) const RANDOM_BITS: u32 = 96;
 
 /// The start time, in seconds since the epoch, an X-Ray trace id carries in
 /// its first 32 bits.
-pub(super) fn start_seconds(id: TraceId) -> u64 {
+pub(crate) fn start_seconds(id: TraceId) -> u64 {
     (u128::from_be_bytes(id.to_bytes()) >> RANDOM_BITS) as u64
 }
 
