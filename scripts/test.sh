@@ -97,6 +97,9 @@ forbidden perfmon-lambda "lambda,tracing,grpc" "aws-sdk-[a-z]*" aws-config tokio
 log "the Lambda binaries hold nothing of the lab"
 forbidden perfmon-chat aws clap indicatif tokio-tungstenite rsa
 
+log "modules import one way: no import cycle in any crate"
+python3 scripts/layers.py
+
 log "the examples build"
 cargo build -p perfmon-lambda --examples
 

@@ -14,14 +14,17 @@ mod demo;
 mod fault;
 mod load;
 mod load_report;
+mod options;
 mod paired;
 mod report;
+mod round;
 mod serve;
 
 pub use demo::{run_demo, DemoOptions};
 pub use fault::FaultPlan;
-pub use load::{monitored, run_load, LoadOptions};
+pub use load::{monitored, run_load};
 pub use load_report::{LoadReport, Round};
+pub use options::LoadOptions;
 pub use report::DemoReport;
 pub use serve::{
     serve, serve_with, ServeLimits, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::load::LoadOptions;
+use crate::options::LoadOptions;
 use perfmon_chat::local::FaultKind;
 
 /// One round's result.

@@ -13,42 +13,21 @@
 //! the monitored side has more of them (the X-Ray daemon's stand-in).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{oneshot, Barrier};
 
-use crate::load::{round, LoadOptions};
 use crate::load_report::Round;
+use crate::options::LoadOptions;
+use crate::round::{round, Side};
 
 /// Thread name prefix of the monitored side.
 const ON: &str = "load-on";
 /// Thread name prefix of the unmonitored side.
 const OFF: &str = "load-off";
-/// How long one side waits for the other to be ready.
-const START_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// One side of a paired round.
-#[derive(Debug)]
-pub(super) struct Side {
-    /// Prefix of the names of this side's threads: its CPU is theirs.
-    pub threads: &'static str,
-    /// Both sides start their clocks once both have their clients ready.
-    start: Arc<Barrier>,
-}
-
-impl Side {
-    /// Waits for the other side to be ready too.
-    pub(super) async fn start_together(&self) -> Result<(), String> {
-        tokio::time::timeout(START_TIMEOUT, self.start.wait())
-            .await
-            .map(drop)
-            .map_err(|_| "the other side of the paired round did not start".to_owned())
-    }
-}
 
 /// One paired round: the monitored side's result, then the unmonitored
 /// one's, each with [`LoadOptions::clients_per_side`] clients.
-pub(super) async fn round_pair(
+pub(crate) async fn round_pair(
     options: &LoadOptions,
     emf: Option<std::fs::File>,
 ) -> Result<(Round, Round), String> {
@@ -78,7 +57,7 @@ fn spawn_side(
     std::thread::Builder::new()
         .name(format!("{threads}-main"))
         .spawn(move || {
-            let side = Side { threads, start };
+            let side = Side::new(threads, start);
             let outcome = tokio::runtime::Builder::new_multi_thread()
                 .thread_name(threads)
                 .enable_all()

@@ -1,22 +1,29 @@
 //! `Telemetry`: the tracer and meter providers, configured in the order
 //! code, then the standard `OTEL_*` variables, then defaults.
 //!
-//! Three rooms, importing one way (`setup` → `pipeline`, `export`):
+//! Rooms, importing one way (`setup` → `export` → `pipeline` → `data`):
 //!
 //! - [`setup`]: the builder, and the one resolution of code, environment
 //!   and defaults into a [`setup::plan::Plan`]; the providers are assembled
 //!   from the plan alone;
-//! - [`pipeline`]: what stands between the SDK and an exporter: X-Ray ids,
-//!   the privacy rules, loss accounting and same-thread (inline) export;
-//! - [`export`]: one exporter each (OTLP, EMF, X-Ray, console, OTLP logs),
-//!   and the one reading of exported metric points.
+//! - [`export`]: one exporter each (OTLP, EMF, X-Ray, console, OTLP logs);
+//! - [`pipeline`]: what stands between the SDK and an exporter: the privacy
+//!   rules, loss accounting and same-thread (inline) export;
+//! - [`data`]: how perfmon reads the SDK's data: metric points, histogram
+//!   buckets, X-Ray trace ids.
 //!
-//! This file holds the handle, [`Telemetry`]: flush, shutdown, statistics.
+//! This file holds the handle, [`Telemetry`]: flush, shutdown, statistics;
+//! beside it, what the handle reports: [`Settings`] (with [`ExporterKind`]
+//! and [`Propagators`]), [`TelemetryStats`] and the errors.
 
+pub(crate) mod data;
 mod error;
 pub(crate) mod export;
+pub(crate) mod exporter;
 mod flush;
 pub(crate) mod pipeline;
+pub(crate) mod propagators;
+pub(crate) mod settings;
 pub(crate) mod setup;
 mod stats;
 
@@ -32,20 +39,20 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
+pub use data::histogram::Distribution;
+pub use data::ids::XrayIds;
+pub use data::points::{metric_points, MetricPoint, PointValue};
 pub use error::{BuildError, Signal, TelemetryError};
 pub use export::emf::Invocation;
-pub use export::histogram::Distribution;
 pub use export::otlp::OtlpProtocol;
-pub use export::points::{metric_points, MetricPoint, PointValue};
 pub use export::xray::xray_trace_id;
-pub use pipeline::ids::XrayIds;
+pub use exporter::ExporterKind;
 pub use pipeline::inline::MAX_BUFFERED_SPANS;
 pub use pipeline::loss::DEFAULT_SPAN_QUEUE;
+pub use propagators::Propagators;
+pub use settings::Settings;
 pub use setup::builder::TelemetryBuilder;
-pub use setup::exporter::ExporterKind;
-pub use setup::propagators::Propagators;
 pub use setup::sampling::{XrayDefaultSampler, XRAY_DEFAULT_RATE, XRAY_DEFAULT_RESERVOIR};
-pub use setup::settings::Settings;
 pub use stats::TelemetryStats;
 
 use flush::{Flushable, Worker};
@@ -97,12 +104,6 @@ impl std::fmt::Debug for Telemetry {
 }
 
 impl Telemetry {
-    /// A builder; every setting left unset comes from the environment, then
-    /// from its default (see [`crate::env`]).
-    pub fn builder() -> TelemetryBuilder {
-        TelemetryBuilder::default()
-    }
-
     /// The resolved configuration.
     pub fn settings(&self) -> &Settings {
         &self.settings

@@ -236,7 +236,7 @@ impl Line<'_> {
 /// allocating.
 fn push_xray_trace_id(out: &mut String, id: TraceId) {
     out.extend(
-        crate::telemetry::pipeline::ids::xray_form(id)
+        crate::telemetry::data::ids::xray_form(id)
             .into_iter()
             .map(char::from),
     );

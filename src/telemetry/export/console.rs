@@ -13,7 +13,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-use crate::telemetry::export::points::{metric_points, PointValue};
+use crate::telemetry::data::points::{metric_points, PointValue};
 
 /// Where console output goes.
 pub(crate) type Sink = Arc<Mutex<dyn Write + Send>>;
@@ -208,7 +208,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::monitor::PerformanceMonitor;
-    use crate::telemetry::setup::exporter::ExporterKind;
+    use crate::telemetry::exporter::ExporterKind;
     use crate::telemetry::Telemetry;
 
     #[test]

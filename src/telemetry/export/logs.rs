@@ -11,23 +11,15 @@ use opentelemetry_sdk::Resource;
 
 use crate::telemetry::error::BuildError;
 use crate::telemetry::export::otlp::OtlpTarget;
-use crate::telemetry::setup::exporter::ExporterKind;
-use crate::telemetry::setup::settings::Settings;
 
-/// The logger provider `settings` ask for, if any.
+/// A logger provider whose records go to `target` in batches.
 pub(crate) fn logger_provider(
-    settings: &Settings,
     target: &OtlpTarget,
     resource: Resource,
-) -> Result<Option<SdkLoggerProvider>, BuildError> {
-    if settings.logs_exporter != ExporterKind::Otlp {
-        return Ok(None);
-    }
+) -> Result<SdkLoggerProvider, BuildError> {
     let exporter = target.log_exporter()?;
-    Ok(Some(
-        SdkLoggerProvider::builder()
-            .with_resource(resource)
-            .with_log_processor(BatchLogProcessor::builder(exporter).build())
-            .build(),
-    ))
+    Ok(SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_log_processor(BatchLogProcessor::builder(exporter).build())
+        .build())
 }

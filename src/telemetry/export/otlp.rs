@@ -25,7 +25,6 @@ use opentelemetry_sdk::Resource;
 use tokio::runtime::Handle;
 
 use crate::telemetry::error::BuildError;
-use crate::telemetry::setup::plan::OtlpPlan;
 
 /// OTLP transport (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -171,17 +170,36 @@ fn grpc_not_built() -> BuildError {
     }
 }
 
+/// Where and how OTLP goes, for every signal, as the plan resolved it.
+#[derive(Debug, Clone)]
+pub(crate) struct OtlpConfig {
+    pub protocol: OtlpProtocol,
+    /// Whether failed exports are retried with backoff.
+    pub retry: bool,
+    /// Each signal's full endpoint.
+    pub traces_endpoint: String,
+    pub metrics_endpoint: String,
+    pub logs_endpoint: String,
+    /// How long an export waits for an answer.
+    pub timeout: Duration,
+    /// Whether bodies are gzip-compressed.
+    pub gzip: bool,
+    /// A PEM certificate to trust besides the platform's roots, already
+    /// checked to parse.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
 /// Where and how to send OTLP: the plan's, and the private runtime gRPC
 /// runs on.
 #[derive(Debug, Clone)]
 pub(crate) struct OtlpTarget {
-    plan: OtlpPlan,
+    plan: OtlpConfig,
     /// The private runtime's handle, for gRPC.
     runtime: Option<Handle>,
 }
 
 impl OtlpTarget {
-    pub(crate) fn new(plan: OtlpPlan, runtime: Option<Handle>) -> Self {
+    pub(crate) fn new(plan: OtlpConfig, runtime: Option<Handle>) -> Self {
         OtlpTarget { plan, runtime }
     }
 

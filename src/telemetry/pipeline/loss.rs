@@ -210,7 +210,7 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
 
 /// Data points in an export.
 pub(crate) fn data_points(metrics: &ResourceMetrics) -> u64 {
-    crate::telemetry::export::points::metric_points(metrics).count() as u64
+    crate::telemetry::data::points::metric_points(metrics).count() as u64
 }
 
 #[cfg(test)]

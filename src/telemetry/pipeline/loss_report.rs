@@ -22,8 +22,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use crate::telemetry::export::emf::LOSS_REPEAT_MS;
 use crate::telemetry::pipeline::loss::Loss;
+
+/// An unchanged `TelemetryLost` total is observed (and written) again
+/// after this long, so a one-minute graph or alarm always has a datapoint.
+pub const LOSS_REPEAT_MS: u64 = 60_000;
 
 /// The totals last observed, one slot per reported signal, with when.
 #[derive(Debug)]

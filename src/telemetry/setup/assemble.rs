@@ -3,7 +3,7 @@
 //! exporter each signal goes to, the catalog views, the resource, the
 //! `TelemetryLost` gauge, and how each signal is flushed.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -11,28 +11,24 @@ use opentelemetry::metrics::{MeterProvider as _, ObservableGauge};
 use opentelemetry::KeyValue;
 use opentelemetry_aws::detector::LambdaResourceDetector;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter, SpanProcessor,
-    TracerProviderBuilder,
-};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 
 use crate::names::{self, dim};
+use crate::telemetry::data::ids::XrayIds;
 use crate::telemetry::error::{BuildError, Signal};
 use crate::telemetry::export::otlp::{GrpcRuntime, OtlpProtocol, OtlpTarget};
 use crate::telemetry::export::{console, emf, logs, xray};
+use crate::telemetry::exporter::ExporterKind;
 use crate::telemetry::flush::Worker;
-use crate::telemetry::pipeline::ids::XrayIds;
 use crate::telemetry::pipeline::inline;
-use crate::telemetry::pipeline::loss::{
-    BoundedQueue, CountingMetricExporter, CountingSpanExporter, Loss,
-};
+use crate::telemetry::pipeline::loss::{CountingMetricExporter, CountingSpanExporter};
 use crate::telemetry::pipeline::loss_report::LossReport;
-use crate::telemetry::pipeline::privacy::PrivacyProcessor;
-use crate::telemetry::setup::exporter::ExporterKind;
-use crate::telemetry::setup::plan::{Parts, Plan};
-use crate::telemetry::setup::settings::Settings;
+use crate::telemetry::pipeline::pipe::SpanPipe;
+use crate::telemetry::settings::Settings;
+use crate::telemetry::setup::builder::Parts;
+use crate::telemetry::setup::plan::Plan;
 use crate::telemetry::setup::views;
 use crate::telemetry::stats::Counters;
 use crate::telemetry::{SignalFlush, Telemetry, SCOPE};
@@ -80,7 +76,9 @@ pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
         &invocation,
         resource.clone(),
     )?;
-    let logger_provider = logs::logger_provider(&settings, &target, resource)?;
+    let logger_provider = (settings.logs_exporter == ExporterKind::Otlp)
+        .then(|| logs::logger_provider(&target, resource))
+        .transpose()?;
     let lost = telemetry_lost(&meter_provider, &settings, &counters, one_reader);
     let mut signals = vec![
         if matches!(
@@ -126,42 +124,6 @@ struct XrayTarget {
     log_groups: Vec<String>,
 }
 
-/// Installs a caller's span exporter on the builder (`with_span_exporter`).
-pub(crate) type SpanPipeline =
-    Box<dyn FnOnce(TracerProviderBuilder, &SpanPipe) -> TracerProviderBuilder>;
-/// Installs a caller's metric exporter on the builder (`with_metric_exporter`).
-pub(crate) type MetricPipeline =
-    Box<dyn FnOnce(MeterProviderBuilder, &Arc<Loss>) -> MeterProviderBuilder>;
-
-/// What every span pipeline shares: the privacy rules in front, and a
-/// bounded, loss-counting batch processor for exporters that may block.
-pub(crate) struct SpanPipe {
-    allow_personal_data: bool,
-    dropped: Arc<AtomicU64>,
-    loss: Arc<Loss>,
-    queue: usize,
-}
-
-impl SpanPipe {
-    pub(crate) fn wrap<P>(&self, processor: P) -> PrivacyProcessor<P> {
-        PrivacyProcessor::new(processor, self.allow_personal_data, self.dropped.clone())
-    }
-
-    /// `exporter` behind the privacy rules, a queue of `queue` spans and the
-    /// SDK's batch processor; every span is exported or counted lost.
-    pub(crate) fn batch<E: SpanExporter + 'static>(&self, exporter: E) -> impl SpanProcessor {
-        let processor =
-            BatchSpanProcessor::builder(CountingSpanExporter::queued(exporter, self.loss.clone()))
-                .with_batch_config(
-                    BatchConfigBuilder::default()
-                        .with_max_queue_size(self.queue)
-                        .build(),
-                )
-                .build();
-        self.wrap(BoundedQueue::new(processor, self.queue, self.loss.clone()))
-    }
-}
-
 /// The tracer provider: X-Ray ids, the resource, and the selected span
 /// exporter behind the span pipe.
 #[allow(clippy::too_many_arguments)]
@@ -175,12 +137,12 @@ fn tracer_provider(
     counters: &Counters,
     resource: Resource,
 ) -> Result<SdkTracerProvider, BuildError> {
-    let pipe = SpanPipe {
-        allow_personal_data: settings.export_personal_data,
-        dropped: counters.attributes_dropped.clone(),
-        loss: counters.loss.clone(),
-        queue: settings.span_queue,
-    };
+    let pipe = SpanPipe::new(
+        settings.export_personal_data,
+        counters.attributes_dropped.clone(),
+        counters.loss.clone(),
+        settings.span_queue,
+    );
     let mut tracer = SdkTracerProvider::builder()
         .with_id_generator(XrayIds::default())
         .with_resource(resource);

@@ -1,6 +1,6 @@
 //! [`TelemetryBuilder`]: each `with_*` overrides the variable it names;
-//! [`build`](TelemetryBuilder::build) resolves the rest into one
-//! [`Plan`] and assembles the pipeline from it.
+//! [`build`](TelemetryBuilder::build) (in `setup`) resolves the rest into
+//! one plan and assembles the pipeline from it.
 
 use std::time::Duration;
 
@@ -8,17 +8,32 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::trace::SpanExporter;
 
 use crate::catalog::Catalog;
-use crate::env;
 use crate::memory::MemorySource;
-use crate::telemetry::error::BuildError;
 use crate::telemetry::export::console;
 use crate::telemetry::export::otlp::OtlpProtocol;
+use crate::telemetry::exporter::ExporterKind;
 use crate::telemetry::pipeline::loss::CountingMetricExporter;
-use crate::telemetry::setup::assemble::{assemble, MetricPipeline, SpanPipeline};
-use crate::telemetry::setup::exporter::ExporterKind;
-use crate::telemetry::setup::plan::{Parts, Plan};
-use crate::telemetry::setup::propagators::Propagators;
+use crate::telemetry::pipeline::pipe::{MetricPipeline, SpanPipeline};
+use crate::telemetry::propagators::Propagators;
 use crate::telemetry::Telemetry;
+
+/// The parts a [`TelemetryBuilder`] owns, taken once resolution succeeds.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub span_pipeline: Option<SpanPipeline>,
+    pub metric_pipeline: Option<MetricPipeline>,
+    pub console: Option<console::Sink>,
+    pub emf_writer: Option<Box<dyn std::io::Write + Send>>,
+    pub emf_copy: Option<Box<dyn std::io::Write + Send>>,
+}
+
+impl Telemetry {
+    /// A builder; every setting left unset comes from the environment, then
+    /// from its default (see [`crate::env`]).
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+}
 
 /// Configures a [`Telemetry`]. Each `with_*` overrides the variable it names.
 #[derive(Default)]
@@ -211,29 +226,6 @@ impl TelemetryBuilder {
     pub(crate) fn with_console_sink(mut self, sink: console::Sink) -> Self {
         self.console = Some(sink);
         self
-    }
-
-    /// Resolves the configuration into one plan and starts the pipeline
-    /// it describes.
-    pub fn build(mut self) -> Result<Telemetry, BuildError> {
-        assemble(Plan::resolve(&mut self)?)
-    }
-
-    /// Like [`build`](Self::build), but a telemetry setting in the
-    /// environment that is not valid never stops the process: the pipeline
-    /// is built as if no `OTEL_*` or `PERFMON_*` variable were set (the
-    /// collector-less defaults on Lambda: EMF and X-Ray), keeping what code
-    /// set, and the error is returned beside it, to be logged. An error
-    /// that remains without the variables (a catalog given in code that is
-    /// not valid, a thread that cannot start) is returned as the error.
-    pub fn build_or_fallback(mut self) -> Result<(Telemetry, Option<BuildError>), BuildError> {
-        match Plan::resolve(&mut self) {
-            Ok(plan) => Ok((assemble(plan)?, None)),
-            Err(error) => env::without_telemetry_vars(|| {
-                let plan = Plan::resolve(&mut self)?;
-                Ok((assemble(plan)?, Some(error)))
-            }),
-        }
     }
 
     /// The parts this builder owns, for the plan.

@@ -12,11 +12,9 @@ use opentelemetry_sdk::trace::Sampler;
 
 use crate::env;
 use crate::telemetry::error::BuildError;
-use crate::telemetry::export::console;
-use crate::telemetry::export::otlp::OtlpProtocol;
-use crate::telemetry::setup::assemble::{MetricPipeline, SpanPipeline};
-use crate::telemetry::setup::builder::TelemetryBuilder;
-use crate::telemetry::setup::settings::Settings;
+use crate::telemetry::export::otlp::{OtlpConfig, OtlpProtocol};
+use crate::telemetry::settings::Settings;
+use crate::telemetry::setup::builder::{Parts, TelemetryBuilder};
 
 /// OTLP's default endpoint over HTTP, before the signal's path.
 const OTLP_HTTP_DEFAULT: &str = "http://localhost:4318";
@@ -29,7 +27,7 @@ pub(crate) struct Plan {
     /// shows them.
     pub settings: Settings,
     /// Where and how OTLP goes, for every signal.
-    pub otlp: OtlpPlan,
+    pub otlp: OtlpConfig,
     /// The X-Ray daemon's UDP address.
     pub xray_daemon: SocketAddr,
     /// The function's log group, for segments' `aws.log_group`.
@@ -41,35 +39,6 @@ pub(crate) struct Plan {
     pub sampler: Option<Sampler>,
     /// What the builder owned: exporters and writers set in code.
     pub parts: Parts,
-}
-
-/// The parts a [`TelemetryBuilder`] owns, taken once resolution succeeds.
-#[derive(Default)]
-pub(crate) struct Parts {
-    pub span_pipeline: Option<SpanPipeline>,
-    pub metric_pipeline: Option<MetricPipeline>,
-    pub console: Option<console::Sink>,
-    pub emf_writer: Option<Box<dyn std::io::Write + Send>>,
-    pub emf_copy: Option<Box<dyn std::io::Write + Send>>,
-}
-
-/// Where and how OTLP goes.
-#[derive(Debug, Clone)]
-pub(crate) struct OtlpPlan {
-    pub protocol: OtlpProtocol,
-    /// Whether failed exports are retried with backoff.
-    pub retry: bool,
-    /// Each signal's full endpoint.
-    pub traces_endpoint: String,
-    pub metrics_endpoint: String,
-    pub logs_endpoint: String,
-    /// How long an export waits for an answer.
-    pub timeout: Duration,
-    /// Whether bodies are gzip-compressed.
-    pub gzip: bool,
-    /// A PEM certificate to trust besides the platform's roots, already
-    /// checked to parse.
-    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// The OTLP endpoints, as code and the variables give them.
@@ -154,7 +123,7 @@ impl Plan {
         )?;
         let xray_daemon = daemon_address(b.xray_daemon, daemon_variable)?;
         let protocol = settings.otlp_protocol;
-        let otlp = OtlpPlan {
+        let otlp = OtlpConfig {
             protocol,
             retry: settings.otlp_retry,
             traces_endpoint: endpoints.resolve(protocol, &endpoints.traces, "/v1/traces"),

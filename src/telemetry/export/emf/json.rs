@@ -3,7 +3,7 @@
 //! distributions split into chunks of at most 100 pairs).
 
 use super::MAX_VALUES_PER_METRIC;
-use crate::telemetry::export::histogram::Distribution;
+use crate::telemetry::data::histogram::Distribution;
 
 /// One metric value in a line.
 pub(super) enum Datum {

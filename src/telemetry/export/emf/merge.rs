@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::json::Datum;
-use super::{Dimensions, LOSS_REPEAT_MS};
+use super::Dimensions;
 use crate::names;
+use crate::telemetry::pipeline::loss_report::LOSS_REPEAT_MS;
 
 /// Points of one group: a metric's name, its value and what the caller
 /// keeps beside them.

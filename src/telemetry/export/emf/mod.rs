@@ -45,7 +45,7 @@ mod merge;
 mod significant;
 
 use crate::catalog::Catalog;
-use crate::telemetry::export::points::{metric_points, PointValue};
+use crate::telemetry::data::points::{metric_points, PointValue};
 use json::Datum;
 use merge::{drop_unchanged_loss, merge, LossReported};
 use opentelemetry::KeyValue;
@@ -65,9 +65,6 @@ pub const MAX_VALUES_PER_METRIC: usize = 100;
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Longest dimension value CloudWatch accepts.
 const MAX_DIMENSION_VALUE: usize = 1024;
-/// An unchanged `TelemetryLost` total is written again after this long, so
-/// a one-minute graph or alarm always has a datapoint.
-pub const LOSS_REPEAT_MS: u64 = 60_000;
 
 /// The invocation the current lines belong to, for log correlation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

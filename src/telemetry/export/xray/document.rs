@@ -19,6 +19,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::attributes::{self, Declined, Fields, Kind};
 use super::nesting;
 use super::render::{self, Batch, Rendered};
+use super::span_plan::Plan;
 
 /// Writes segment documents for the spans it covers.
 #[derive(Debug)]
@@ -32,21 +33,6 @@ pub(crate) struct DocumentWriter {
     /// subsegments; `None` when the resource has a key only the translator
     /// writes.
     rendered: Option<[Rendered; 2]>,
-}
-
-/// One span, ready to write.
-#[derive(Debug)]
-pub(super) struct Plan<'a> {
-    pub span: &'a SpanData,
-    pub kind: Kind,
-    pub name: &'a str,
-    pub fields: Fields<'a>,
-    /// Attributes written as annotations, by position.
-    pub annotations: u64,
-    /// Attributes written as metadata, by position.
-    pub metadata: u64,
-    pub start: f64,
-    pub end: f64,
 }
 
 /// The header every datagram to the X-Ray daemon starts with.

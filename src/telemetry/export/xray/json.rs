@@ -6,7 +6,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, StringValue, Value};
 
 use crate::json::string;
-use crate::telemetry::pipeline::ids;
+use crate::telemetry::data::ids;
 use crate::words::escape_free;
 
 /// Appends the concatenation of `parts` as one JSON string.

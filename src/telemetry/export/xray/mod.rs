@@ -26,6 +26,7 @@ mod document;
 mod json;
 mod nesting;
 mod render;
+mod span_plan;
 mod translator_keys;
 
 use std::future::Future as _;
@@ -56,7 +57,7 @@ use crate::telemetry::pipeline::loss::Loss;
 /// assert_eq!(perfmon_lambda::xray_trace_id(id), "1-5759e988-bd862e3fe1be46a994272793");
 /// ```
 pub fn xray_trace_id(id: opentelemetry::trace::TraceId) -> String {
-    crate::telemetry::pipeline::ids::xray_form(id)
+    crate::telemetry::data::ids::xray_form(id)
         .into_iter()
         .map(char::from)
         .collect()
@@ -136,7 +137,7 @@ const MAX_TRACE_ID_SKEW_SECS: u64 = 5 * 60;
 /// Whether X-Ray accepts a trace whose id is `id` at `now` (seconds since
 /// the epoch): the id's first 32 bits are its start time.
 fn accepted_by_xray(id: opentelemetry::trace::TraceId, now: u64) -> bool {
-    let time = crate::telemetry::pipeline::ids::start_seconds(id);
+    let time = crate::telemetry::data::ids::start_seconds(id);
     time + MAX_TRACE_ID_AGE_SECS > now && time < now + MAX_TRACE_ID_SKEW_SECS
 }
 
@@ -230,7 +231,7 @@ mod tests {
         let now = 1_764_400_000;
         let id = |time: u64| {
             opentelemetry::trace::TraceId::from(
-                (time as u128) << crate::telemetry::pipeline::ids::RANDOM_BITS | 0xabc,
+                (time as u128) << crate::telemetry::data::ids::RANDOM_BITS | 0xabc,
             )
         };
         assert!(accepted_by_xray(id(now), now));

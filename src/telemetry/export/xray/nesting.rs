@@ -10,7 +10,7 @@
 use opentelemetry::trace::{SpanId, TraceId};
 
 use super::attributes::{Declined, Kind};
-use super::document::Plan;
+use super::span_plan::Plan;
 
 /// The placement of a batch's spans, by their positions in the batch.
 #[derive(Debug)]

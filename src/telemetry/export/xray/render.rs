@@ -9,9 +9,9 @@ use opentelemetry_sdk::trace::SpanData;
 use opentelemetry::StringValue;
 
 use super::attributes::{self, Fields, Kind};
-use super::document::Plan;
 use super::json;
 use super::nesting::Placement;
+use super::span_plan::Plan;
 
 /// The resource's share of a document, written once.
 #[derive(Debug, Default)]

@@ -5,7 +5,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 
-use crate::telemetry::export::histogram::Distribution;
+use crate::telemetry::data::histogram::Distribution;
 
 /// One exported data point, in a plain form.
 #[derive(Debug, Clone, PartialEq)]
