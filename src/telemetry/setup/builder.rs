@@ -53,11 +53,8 @@ pub struct TelemetryBuilder {
     pub(crate) memory_source: Option<MemorySource>,
     pub(crate) personal_data: Option<bool>,
     pub(crate) metric_interval: Option<Duration>,
-    pub(crate) span_pipeline: Option<SpanPipeline>,
-    pub(crate) metric_pipeline: Option<MetricPipeline>,
-    pub(crate) console: Option<console::Sink>,
-    pub(crate) emf_writer: Option<Box<dyn std::io::Write + Send>>,
-    pub(crate) emf_copy: Option<Box<dyn std::io::Write + Send>>,
+    /// What the builder owns rather than configures; the plan takes it.
+    pub(crate) parts: Parts,
     pub(crate) xray_daemon: Option<std::net::SocketAddr>,
     pub(crate) sampler: Option<opentelemetry_sdk::trace::Sampler>,
 }
@@ -175,7 +172,7 @@ impl TelemetryBuilder {
     /// privacy rules), instead of the selected exporter.
     pub fn with_span_exporter<E: SpanExporter + 'static>(mut self, exporter: E) -> Self {
         self.traces = Some(ExporterKind::Custom);
-        self.span_pipeline = Some(Box::new(move |builder, pipe| {
+        self.parts.span_pipeline = Some(Box::new(move |builder, pipe| {
             builder.with_span_processor(pipe.batch(exporter))
         }));
         self
@@ -185,7 +182,7 @@ impl TelemetryBuilder {
     /// selected exporter.
     pub fn with_metric_exporter<E: PushMetricExporter>(mut self, exporter: E) -> Self {
         self.metrics = Some(ExporterKind::Custom);
-        self.metric_pipeline = Some(Box::new(move |builder, loss| {
+        self.parts.metric_pipeline = Some(Box::new(move |builder, loss| {
             builder.with_periodic_exporter(CountingMetricExporter::new(exporter, loss.clone()))
         }));
         self
@@ -194,7 +191,7 @@ impl TelemetryBuilder {
     /// Where EMF lines go instead of stdout (on Lambda, stdout is what the
     /// log pipeline reads).
     pub fn with_emf_writer(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
-        self.emf_writer = Some(Box::new(writer));
+        self.parts.emf_writer = Some(Box::new(writer));
         self
     }
 
@@ -202,7 +199,7 @@ impl TelemetryBuilder {
     /// whatever the metrics exporter: the lines the Lambda path would
     /// print, kept e.g. for `perfmon dashboards preview`.
     pub fn with_emf_copy(mut self, writer: impl std::io::Write + Send + 'static) -> Self {
-        self.emf_copy = Some(Box::new(writer));
+        self.parts.emf_copy = Some(Box::new(writer));
         self
     }
 
@@ -224,18 +221,12 @@ impl TelemetryBuilder {
 
     #[cfg(test)]
     pub(crate) fn with_console_sink(mut self, sink: console::Sink) -> Self {
-        self.console = Some(sink);
+        self.parts.console = Some(sink);
         self
     }
 
     /// The parts this builder owns, for the plan.
     pub(crate) fn take_parts(&mut self) -> Parts {
-        Parts {
-            span_pipeline: self.span_pipeline.take(),
-            metric_pipeline: self.metric_pipeline.take(),
-            console: self.console.take(),
-            emf_writer: self.emf_writer.take(),
-            emf_copy: self.emf_copy.take(),
-        }
+        std::mem::take(&mut self.parts)
     }
 }
