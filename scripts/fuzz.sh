@@ -7,7 +7,7 @@
 #
 # Targets (fuzz/fuzz_targets/): frame, jwt, catalog, emf. cargo-fuzz needs
 # the nightly toolchain; it is installed into target/tools when missing.
-# Without a nightly toolchain the property tests (tests/no_panic.rs) run
+# Without a nightly toolchain the property tests (app/tests/no_panic.rs) run
 # instead, with more cases, and the script says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."

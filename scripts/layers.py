@@ -39,6 +39,43 @@ def strip(text):
     return text
 
 
+def expand_groups(text):
+    """`use a::b::{c, d::E, f::{g, h}}` written out as one path per item,
+    so that each item counts, nested groups included."""
+    out = []
+    for m in re.finditer(r"\buse ([^;]*);", text):
+        for path in flatten(m.group(1).strip()):
+            out.append(f"use {path};")
+    return text + "\n" + "\n".join(out)
+
+
+def flatten(tree):
+    """The paths of a use tree."""
+    tree = tree.strip()
+    if "{" not in tree:
+        return [tree]
+    head, rest = tree.split("{", 1)
+    inner = rest[: rest.rindex("}")]
+    items, depth, start = [], 0, 0
+    for i, c in enumerate(inner):
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            items.append(inner[start:i])
+            start = i + 1
+    items.append(inner[start:])
+    paths = []
+    for item in items:
+        item = item.strip()
+        if not item or item == "self":
+            paths.append(head.rstrip(":"))
+            continue
+        paths += [head + p for p in flatten(item)]
+    return paths
+
+
 def edges_of(root):
     modules = {}
     for path in glob.glob(os.path.join(root, "**", "*.rs"), recursive=True):
@@ -63,6 +100,7 @@ def edges_of(root):
             # Re-exports are not dependencies.
             text = re.sub(r"\bpub(\([^)]*\))? use [^;]*;", "", text)
             targets = []
+            text = expand_groups(text)
             for m in re.finditer(r"\b(crate|super|self)((?:::[a-z_][a-z0-9_]*)+)", text):
                 names = m.group(2).split("::")[1:]
                 if m.group(1) == "crate":

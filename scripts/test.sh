@@ -23,7 +23,7 @@ log() { printf '\n== %s\n' "$*"; }
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 ldconfig -p | grep -q 'libpython3\.11\.so\.1\.0' || missing+=(libpython3.11)
-# Headless Chromium opens the dashboard preview (app/tests/preview_browser.rs).
+# Headless Chromium opens the dashboard preview (lab/tests/preview_browser.rs).
 command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     log "installing ${missing[*]}"
@@ -81,11 +81,15 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 log "the runtime crate builds alone: no AWS SDK crate, no tooling, none of the app's or lab's dependencies"
 cargo check -p perfmon-lambda --no-default-features --lib
-forbidden() { # PACKAGE FEATURES CRATE...
+forbidden() { # PACKAGE FEATURES CRATE...   (FEATURES: a list, or "all")
     local package=$1 features=$2 crate
     shift 2
     local tree
-    tree=$(cargo tree -p "$package" --features "$features" -e normal --prefix none)
+    if [[ $features == all ]]; then
+        tree=$(cargo tree -p "$package" --all-features -e normal --prefix none)
+    else
+        tree=$(cargo tree -p "$package" --features "$features" -e normal --prefix none)
+    fi
     for crate in "$@"; do
         if grep -q "^$crate v" <<<"$tree"; then
             echo "$package (features: $features) depends on $crate" >&2
@@ -93,7 +97,7 @@ forbidden() { # PACKAGE FEATURES CRATE...
         fi
     done
 }
-forbidden perfmon-lambda "lambda,tracing,grpc" "aws-sdk-[a-z]*" aws-config tokio-tungstenite rsa indicatif clap plotters perfmon-tools
+forbidden perfmon-lambda all "aws-sdk-[a-z]*" aws-config tokio-tungstenite rsa indicatif clap plotters
 log "the Lambda binaries hold nothing of the lab"
 forbidden perfmon-chat aws clap indicatif tokio-tungstenite rsa
 

@@ -10,7 +10,7 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | unset | OTLP backend; setting it selects `otlp` |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` | `http/protobuf`, `http/json` or `grpc` (with the `grpc` feature) |
 //! | `OTEL_EXPORTER_OTLP_CERTIFICATE` | unset | PEM file of a CA trusted besides the platform's roots (TLS is rustls, for HTTP and gRPC) |
-//! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC) |
+//! | `OTEL_EXPORTER_OTLP_COMPRESSION` | unset | `gzip` compresses OTLP bodies (HTTP and gRPC); `none` does not |
 //! | `OTEL_EXPORTER_OTLP_TIMEOUT` | `10000` | time an OTLP export may take, ms |
 //! | `OTEL_TRACES_SAMPLER` | parent-based, always on (on Lambda the invocation's `Sampled=` flag decides), unless the code sets a default sampler | read by the OpenTelemetry SDK (with `OTEL_TRACES_SAMPLER_ARG`); wins over a sampler set in code |
 //! | `OTEL_PROPAGATORS` | `xray,tracecontext,baggage` | trace-context formats read from invocations (an X-Ray header wins over `traceparent`) and written by the global propagator |
@@ -37,6 +37,8 @@
 //! |---|---|---|
 //! | `OTEL_LOGS_EXPORTER` | `none` | `otlp` also sends each log line as an OTel log record |
 //! | `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` | `OTEL_EXPORTER_OTLP_ENDPOINT` | OTLP endpoint for logs only |
+//! | `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_TIMEOUT` | `OTEL_EXPORTER_OTLP_TIMEOUT` | one signal's export timeout, ms |
+//! | `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_COMPRESSION` | `OTEL_EXPORTER_OTLP_COMPRESSION` | one signal's compression, `gzip` or `none` |
 //! | `AWS_LAMBDA_LOG_FORMAT` | `Text` | `JSON` prints JSON lines (Lambda's advanced logging controls) |
 //! | `AWS_LAMBDA_LOG_LEVEL` | unset | `TRACE`..`FATAL`; when set it wins over `RUST_LOG` |
 //! | `RUST_LOG` | `info` | `tracing` filter directives |
@@ -125,10 +127,17 @@ pub const PERFMON_FLUSH_INTERVAL_MS_DEFAULT: std::time::Duration =
 /// `xray`, `tracecontext`, `baggage`, or `none`.
 pub const OTEL_PROPAGATORS: &str = "OTEL_PROPAGATORS";
 
-/// `gzip` compresses OTLP bodies; unset, they are not compressed.
+/// `gzip` compresses OTLP bodies; `none` or unset, they are not compressed.
 pub const OTEL_EXPORTER_OTLP_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_COMPRESSION";
+/// [`OTEL_EXPORTER_OTLP_COMPRESSION`] for traces only.
+pub const OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION";
+/// [`OTEL_EXPORTER_OTLP_COMPRESSION`] for metrics only.
+pub const OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION";
+/// [`OTEL_EXPORTER_OTLP_COMPRESSION`] for logs only.
+pub const OTEL_EXPORTER_OTLP_LOGS_COMPRESSION: &str = "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION";
 
-/// Periodic metric export, ms (read by the SDK; checked here).
+/// Periodic metric export, ms, more than zero (perfmon hands it to the
+/// SDK's periodic readers).
 pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// Default `OTEL_METRIC_EXPORT_INTERVAL`, as the SDK's.
 pub const OTEL_METRIC_EXPORT_INTERVAL_DEFAULT: std::time::Duration =
@@ -138,9 +147,15 @@ pub const OTEL_METRIC_EXPORT_INTERVAL_DEFAULT: std::time::Duration =
 /// roots (a collector behind a private CA).
 pub const OTEL_EXPORTER_OTLP_CERTIFICATE: &str = "OTEL_EXPORTER_OTLP_CERTIFICATE";
 
-/// Time an OTLP export may take, ms (read by the exporters; perfmon reads it
-/// for the HTTP client it builds when a CA is configured).
+/// Time an OTLP export may take, ms (perfmon hands it to each exporter, and
+/// to the HTTP client it builds when a CA is configured).
 pub const OTEL_EXPORTER_OTLP_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
+/// [`OTEL_EXPORTER_OTLP_TIMEOUT`] for traces only.
+pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+/// [`OTEL_EXPORTER_OTLP_TIMEOUT`] for metrics only.
+pub const OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+/// [`OTEL_EXPORTER_OTLP_TIMEOUT`] for logs only.
+pub const OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT";
 /// Default of [`OTEL_EXPORTER_OTLP_TIMEOUT`], the specification's.
 pub const OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT: std::time::Duration =
     std::time::Duration::from_secs(10);

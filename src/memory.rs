@@ -2,7 +2,7 @@
 //!
 //! `MemoryUsage` is the process's *current* memory, never its peak since
 //! start (which `getrusage` gives, and which never goes down). Two sources
-//! are cheap enough for every operation; `benches/memory.rs` measures them:
+//! are cheap enough for every operation:
 //!
 //! - [`CountingAllocator`]: opt-in global allocator that counts live heap
 //!   bytes. Reading it is one atomic load (about a nanosecond); it adds one

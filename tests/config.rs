@@ -16,6 +16,12 @@ const VARS: &[&str] = &[
     "OTEL_BSP_MAX_QUEUE_SIZE",
     "OTEL_EXPORTER_OTLP_COMPRESSION",
     "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
     "OTEL_METRIC_EXPORT_INTERVAL",
     "OTEL_EXPORTER_OTLP_CERTIFICATE",
     "OTEL_PROPAGATORS",
@@ -202,6 +208,13 @@ const BAD_VALUES: &[(&str, &str)] = &[
     ("OTEL_EXPORTER_OTLP_COMPRESSION", "zip"),
     ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
     ("OTEL_METRIC_EXPORT_INTERVAL", "1m"),
+    ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+    ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon"),
+    ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "-1"),
+    ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "1.5"),
+    ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
+    ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "deflate"),
+    ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "yes"),
     ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/nonexistent/ca.pem"),
     ("OTEL_PROPAGATORS", "b3"),
     ("PERFMON_OTLP_RETRY", "sometimes"),
@@ -226,6 +239,35 @@ fn bad_environment_values_name_the_variable() {
             assert!(text.contains(var) && text.contains(value), "{text}");
         });
     }
+}
+
+#[test]
+fn the_daemon_address_is_checked_only_where_segments_go_to_the_daemon() {
+    let bad = [("AWS_XRAY_DAEMON_ADDRESS", "nowhere")];
+    with_env(&bad, || {
+        // Traces over OTLP, metrics to the console: the address is unused.
+        let telemetry = Telemetry::builder()
+            .with_traces_exporter(ExporterKind::Otlp)
+            .with_metrics_exporter(ExporterKind::Console)
+            .with_otlp_endpoint("http://127.0.0.1:9")
+            .build()
+            .expect("an unused daemon address stops nothing");
+        assert_eq!(telemetry.settings().traces_exporter, ExporterKind::Otlp);
+        // Segments to the daemon: the address must parse, and the error
+        // names it.
+        match Telemetry::builder()
+            .with_traces_exporter(ExporterKind::Xray)
+            .build()
+        {
+            Err(BuildError::InvalidEnv { var, value, .. }) => {
+                assert_eq!(
+                    (var, value.as_str()),
+                    ("AWS_XRAY_DAEMON_ADDRESS", "nowhere")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    });
 }
 
 #[test]

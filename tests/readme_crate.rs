@@ -81,7 +81,8 @@ fn the_readme_function_builds_and_answers_under_the_emulator() {
     let Some(emulator) = Emulator::runtime_api("readme-function") else {
         return;
     };
-    // As a newcomer deploys it: nothing set but what Lambda sets.
+    // As a newcomer deploys it: nothing set but what Lambda sets for a
+    // function that logs JSON (its advanced logging controls).
     let function = Function::start(
         &executable,
         "readme-function",

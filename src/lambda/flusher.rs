@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
 
-use super::{flush_timeout, FlushMode};
+use super::flush_mode::FlushMode;
+use super::invocation::flush_timeout;
 use crate::telemetry::Telemetry;
 
 /// The flush state every invocation shares.

@@ -97,13 +97,14 @@ impl Drop for GrpcRuntime {
 }
 
 /// Builds the SDK's exporter for `$builder` over the target's transport:
-/// the plan's endpoint for the signal (`$endpoint`), timeout, compression,
+/// the signal's endpoint, timeout and compression (`$signal`), the
 /// retry policy and TLS, then the signal's own `$extra` settings. The SDK's
 /// span, metric and log builders share these methods but no trait.
 macro_rules! build_exporter {
-    ($target:expr, $builder:expr, $endpoint:expr $(, $extra:ident($arg:expr))*) => {{
+    ($target:expr, $builder:expr, $signal:expr $(, $extra:ident($arg:expr))*) => {{
         let target: &OtlpTarget = $target;
-        let endpoint: &str = $endpoint;
+        let signal: &OtlpSignal = $signal;
+        let endpoint: &str = &signal.endpoint;
         match target.plan.protocol {
             OtlpProtocol::HttpProtobuf | OtlpProtocol::HttpJson => {
                 let b = $builder
@@ -111,14 +112,14 @@ macro_rules! build_exporter {
                     .with_protocol(target.http_protocol())
                     .with_retry_policy(target.retry_policy())
                     .with_endpoint(endpoint)
-                    .with_timeout(target.plan.timeout)
+                    .with_timeout(signal.timeout)
                     $(.$extra($arg))*;
-                let b = if target.plan.gzip {
+                let b = if signal.gzip {
                     b.with_compression(opentelemetry_otlp::Compression::Gzip)
                 } else {
                     b
                 };
-                match target.http_client()? {
+                match target.http_client(signal.timeout)? {
                     Some(client) => b.with_http_client(client).build()?,
                     None => b.build()?,
                 }
@@ -129,9 +130,9 @@ macro_rules! build_exporter {
                     .with_tonic()
                     .with_retry_policy(target.retry_policy())
                     .with_endpoint(endpoint)
-                    .with_timeout(target.plan.timeout)
+                    .with_timeout(signal.timeout)
                     $(.$extra($arg))*;
-                let b = if target.plan.gzip {
+                let b = if signal.gzip {
                     b.with_compression(opentelemetry_otlp::Compression::Gzip)
                 } else {
                     b
@@ -176,17 +177,23 @@ pub(crate) struct OtlpConfig {
     pub protocol: OtlpProtocol,
     /// Whether failed exports are retried with backoff.
     pub retry: bool,
-    /// Each signal's full endpoint.
-    pub traces_endpoint: String,
-    pub metrics_endpoint: String,
-    pub logs_endpoint: String,
+    pub traces: OtlpSignal,
+    pub metrics: OtlpSignal,
+    pub logs: OtlpSignal,
+    /// A PEM certificate to trust besides the platform's roots, already
+    /// checked to parse.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// One signal's OTLP export.
+#[derive(Debug, Clone)]
+pub(crate) struct OtlpSignal {
+    /// The full endpoint.
+    pub endpoint: String,
     /// How long an export waits for an answer.
     pub timeout: Duration,
     /// Whether bodies are gzip-compressed.
     pub gzip: bool,
-    /// A PEM certificate to trust besides the platform's roots, already
-    /// checked to parse.
-    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// Where and how to send OTLP: the plan's, and the private runtime gRPC
@@ -221,12 +228,14 @@ impl OtlpTarget {
 
     /// The HTTP client to use instead of the exporter's own: one that also
     /// trusts the configured CA. `None` without one.
-    fn http_client(&self) -> Result<Option<reqwest::blocking::Client>, BuildError> {
+    fn http_client(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<reqwest::blocking::Client>, BuildError> {
         let Some(pem) = &self.plan.ca_pem else {
             return Ok(None);
         };
         let ca = certificate(pem)?;
-        let timeout = self.plan.timeout;
         // The blocking client starts a runtime of its own, which cannot be
         // built on a thread that is inside another one.
         let built = std::thread::spawn(move || {
@@ -271,7 +280,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::SpanExporter::builder(),
-                &self.plan.traces_endpoint
+                &self.plan.traces
             ),
             runtime: self.runtime.clone(),
         })
@@ -283,7 +292,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::MetricExporter::builder(),
-                &self.plan.metrics_endpoint,
+                &self.plan.metrics,
                 with_temporality(Temporality::Delta)
             ),
             runtime: self.runtime.clone(),
@@ -296,7 +305,7 @@ impl OtlpTarget {
             inner: build_exporter!(
                 self,
                 opentelemetry_otlp::LogExporter::builder(),
-                &self.plan.logs_endpoint
+                &self.plan.logs
             ),
             runtime: self.runtime.clone(),
         })

@@ -12,7 +12,8 @@ use opentelemetry_sdk::trace::Sampler;
 
 use crate::env;
 use crate::telemetry::error::BuildError;
-use crate::telemetry::export::otlp::{OtlpConfig, OtlpProtocol};
+use crate::telemetry::export::otlp::{OtlpConfig, OtlpProtocol, OtlpSignal};
+use crate::telemetry::exporter::ExporterKind;
 use crate::telemetry::settings::Settings;
 use crate::telemetry::setup::builder::{Parts, TelemetryBuilder};
 
@@ -121,31 +122,68 @@ impl Plan {
             endpoints.configured(),
             b.xray_daemon.is_some() || daemon_variable.is_some(),
         )?;
-        let xray_daemon = daemon_address(b.xray_daemon, daemon_variable)?;
+        // The address is checked only where segments go to the daemon, as
+        // a bad one would otherwise stop pipelines that never use it.
+        let xray_daemon = match settings.traces_exporter {
+            ExporterKind::Xray => daemon_address(b.xray_daemon, daemon_variable)?,
+            _ => b
+                .xray_daemon
+                .unwrap_or(env::AWS_XRAY_DAEMON_ADDRESS_DEFAULT),
+        };
         let protocol = settings.otlp_protocol;
+        let timeout = env::resolve_millis(
+            None,
+            env::OTEL_EXPORTER_OTLP_TIMEOUT,
+            env::OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
+        )?;
+        let gzip = compression(env::OTEL_EXPORTER_OTLP_COMPRESSION, false)?;
+        let signal = |endpoint: &Option<String>,
+                      path: &str,
+                      timeout_var: &'static str,
+                      compression_var: &'static str|
+         -> Result<OtlpSignal, BuildError> {
+            Ok(OtlpSignal {
+                endpoint: endpoints.resolve(protocol, endpoint, path),
+                timeout: env::resolve_millis(None, timeout_var, timeout)?,
+                gzip: compression(compression_var, gzip)?,
+            })
+        };
         let otlp = OtlpConfig {
             protocol,
             retry: settings.otlp_retry,
-            traces_endpoint: endpoints.resolve(protocol, &endpoints.traces, "/v1/traces"),
-            metrics_endpoint: endpoints.resolve(protocol, &endpoints.metrics, "/v1/metrics"),
-            logs_endpoint: endpoints.resolve(protocol, &endpoints.logs, "/v1/logs"),
-            timeout: env::resolve_millis(
-                None,
-                env::OTEL_EXPORTER_OTLP_TIMEOUT,
-                env::OTEL_EXPORTER_OTLP_TIMEOUT_DEFAULT,
+            traces: signal(
+                &endpoints.traces,
+                "/v1/traces",
+                env::OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
+                env::OTEL_EXPORTER_OTLP_TRACES_COMPRESSION,
             )?,
-            gzip: env::resolve_with(None, env::OTEL_EXPORTER_OTLP_COMPRESSION, false, |value| {
-                match value.trim() {
-                    "gzip" => Ok(true),
-                    _ => Err("gzip (or unset, for no compression)".to_owned()),
-                }
-            })?,
+            metrics: signal(
+                &endpoints.metrics,
+                "/v1/metrics",
+                env::OTEL_EXPORTER_OTLP_METRICS_TIMEOUT,
+                env::OTEL_EXPORTER_OTLP_METRICS_COMPRESSION,
+            )?,
+            logs: signal(
+                &endpoints.logs,
+                "/v1/logs",
+                env::OTEL_EXPORTER_OTLP_LOGS_TIMEOUT,
+                env::OTEL_EXPORTER_OTLP_LOGS_COMPRESSION,
+            )?,
             ca_pem: settings.otlp_certificate.clone(),
         };
-        let metric_interval = env::resolve_millis(
+        let metric_interval = env::resolve_with(
             b.metric_interval,
             env::OTEL_METRIC_EXPORT_INTERVAL,
             env::OTEL_METRIC_EXPORT_INTERVAL_DEFAULT,
+            |value| {
+                value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis)
+                    .ok_or_else(|| "a positive whole number of milliseconds".to_owned())
+            },
         )?;
         // The SDK reads OTEL_TRACES_SAMPLER itself; the caller's default
         // applies only without it.
@@ -166,6 +204,21 @@ impl Plan {
             parts: b.take_parts(),
         })
     }
+}
+
+/// Whether `var` asks for gzip (`gzip`) or none (`none`); `default` when
+/// it is unset.
+fn compression(var: &'static str, default: bool) -> Result<bool, BuildError> {
+    Ok(env::resolve_with(
+        None,
+        var,
+        default,
+        |value| match value.trim() {
+            "gzip" => Ok(true),
+            "none" => Ok(false),
+            _ => Err("gzip or none (unset: no compression)".to_owned()),
+        },
+    )?)
 }
 
 /// The daemon address: code, then `AWS_XRAY_DAEMON_ADDRESS` (Lambda may
