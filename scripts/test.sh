@@ -111,7 +111,16 @@ log "cargo doc: every crate's docs, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
 
 log "the publishable crates package and build from their packaged files alone"
-cargo publish --dry-run --allow-dirty --quiet -p perfmon-lambda -p perfmon-tools
+# Cargo takes a package of an unchanged name and version for an unchanged
+# one: it would verify against an earlier run's files, unpacked into
+# $CARGO_HOME/registry/src/-HASH/ and built in the target directory. Both are
+# dropped first. The verification builds in a target directory of its own,
+# so that only perfmon's packages are built again there.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+rm -rf "$cargo_home"/registry/src/-*/perfmon-lambda-* "$cargo_home"/registry/src/-*/perfmon-tools-* \
+    target/publish/debug/.fingerprint/perfmon-* target/publish/debug/deps/*perfmon_* \
+    target/publish/debug/build/perfmon-*
+CARGO_TARGET_DIR=target/publish cargo publish --dry-run --allow-dirty --quiet -p perfmon-lambda -p perfmon-tools
 
 log "cfn-lint on the dashboards template and the deployment template"
 .venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml
