@@ -55,6 +55,11 @@ pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
 pub const OTEL_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
 /// OTLP endpoint for every signal.
 pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+/// Default [`OTEL_EXPORTER_OTLP_ENDPOINT`] over HTTP, before the signal's
+/// path (the specification's).
+pub const OTEL_EXPORTER_OTLP_ENDPOINT_HTTP_DEFAULT: &str = "http://localhost:4318";
+/// Default [`OTEL_EXPORTER_OTLP_ENDPOINT`] over gRPC (the specification's).
+pub const OTEL_EXPORTER_OTLP_ENDPOINT_GRPC_DEFAULT: &str = "http://localhost:4317";
 /// OTLP endpoint for traces only.
 pub const OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 /// OTLP endpoint for metrics only.

@@ -58,7 +58,7 @@ fn defaults_off_lambda_are_console_dev_and_the_core_catalog() {
         assert_eq!(s.otlp_protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(s.memory_source, MemorySource::Auto);
         assert!(!s.export_personal_data);
-        assert!(!s.on_lambda);
+        assert!(!s.on_lambda());
     });
 }
 
@@ -67,7 +67,7 @@ fn on_lambda_without_an_endpoint_metrics_go_to_emf_and_traces_to_the_daemon() {
     with_env(&[("AWS_LAMBDA_FUNCTION_NAME", "ws-conversation")], || {
         let t = Telemetry::builder().build().unwrap();
         let s = t.settings();
-        assert!(s.on_lambda);
+        assert!(s.on_lambda());
         assert_eq!(s.service_name, "ws-conversation");
         assert_eq!(s.metrics_exporter, ExporterKind::Emf);
         assert_eq!(

@@ -10,7 +10,6 @@ use opentelemetry::Context;
 use perfmon_lambda::testing::TestTelemetry;
 use serde_json::{json, Value};
 
-use crate::handlers::App;
 use crate::local::LocalApp;
 use crate::metrics::ChatMonitor;
 use crate::store::{Connection, ConnectionStore, MemoryStore, StoreError};
@@ -20,11 +19,6 @@ use crate::store::{Connection, ConnectionStore, MemoryStore, StoreError};
 pub const CONNECTION: &str = "SlRtFcbfoAMCJRg=";
 /// When the fixtures' connection was opened (ms since the epoch).
 pub const CONNECTED_AT: i64 = 1707503007396;
-
-/// Test telemetry on the chat catalog.
-pub fn chat_telemetry() -> TestTelemetry {
-    TestTelemetry::with_catalog(crate::metrics::catalog())
-}
 
 /// The chat monitor on `t`'s pipeline.
 pub fn chat(t: &TestTelemetry) -> ChatMonitor {
@@ -46,11 +40,6 @@ impl TestApp {
         let local = LocalApp::new(ChatMonitor::new(t.monitor.clone()).expect("the chat catalog"));
         let replies = local.poster.register(CONNECTION);
         TestApp { local, replies }
-    }
-
-    /// The handlers.
-    pub fn app(&mut self) -> &mut App {
-        &mut self.local.app
     }
 
     /// Every reply posted so far, parsed.

@@ -240,7 +240,7 @@ fn cases(issuer: &DevIssuer) -> Vec<Case> {
 
 #[tokio::test]
 async fn every_forged_or_bad_token_gets_its_outcome() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let issuer = DevIssuer::new();
     let auth = AuthenticationService::local(&issuer, common::chat(&t));
     for case in cases(&issuer) {
@@ -259,7 +259,7 @@ async fn every_forged_or_bad_token_gets_its_outcome() {
 
 #[tokio::test]
 async fn rejections_are_typed() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let issuer = DevIssuer::new();
     let auth = AuthenticationService::local(&issuer, common::chat(&t));
     let none = format!(
@@ -294,7 +294,7 @@ impl JwksSource for Rotating {
 
 #[tokio::test]
 async fn unknown_kids_refresh_the_keys_at_most_once_per_interval() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let old = DevIssuer::new();
     let source = Rotating(Arc::new(Mutex::new((old.jwks_json(), 0))));
     let config = AuthConfig {
@@ -329,7 +329,7 @@ async fn unknown_kids_refresh_the_keys_at_most_once_per_interval() {
 
 #[tokio::test]
 async fn a_rotated_key_is_found_by_refreshing() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let old = DevIssuer::new();
     let new = DevIssuer::new();
     let source = Rotating(Arc::new(Mutex::new((old.jwks_json(), 0))));
@@ -365,7 +365,7 @@ async fn an_unreachable_jwks_is_not_the_clients_fault() {
             Err("connection refused".into())
         }
     }
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let issuer = DevIssuer::new();
     let auth = AuthenticationService::new(AuthConfig::dev(), Down, common::chat(&t));
     let error = auth

@@ -26,7 +26,7 @@ async fn message(app: &mut TestApp) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_message_after_the_tokens_exp_asks_to_authenticate_again() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     let cx = opentelemetry::Context::new();
     app.local.app.handle(fixture("connect")).await.unwrap();

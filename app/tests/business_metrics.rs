@@ -17,7 +17,7 @@ const CHAT: &str = "chat_message_processing";
 
 #[test]
 fn every_recorder_emits_its_catalog_metric() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let chat = common::chat(&t);
     let b = chat.business();
     b.message(MessageType::Auth);

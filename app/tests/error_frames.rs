@@ -44,7 +44,7 @@ fn exception_message(span: &SpanData) -> String {
 
 #[tokio::test]
 async fn a_storage_failure_reaches_the_span_not_the_client() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.connections = Arc::new(FailingConnections::new().failing(
         "GetItem",
@@ -64,7 +64,7 @@ async fn a_storage_failure_reaches_the_span_not_the_client() {
 
 #[tokio::test]
 async fn an_unreachable_jwks_is_a_generic_frame() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.auth = Arc::new(AuthenticationService::new(
         AuthConfig::dev(),
@@ -84,7 +84,7 @@ async fn an_unreachable_jwks_is_a_generic_frame() {
 
 #[tokio::test]
 async fn a_client_error_keeps_its_explanation() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     let _ = app.local.app.handle(fixture("default-message")).await;
     let replies = app.drain();

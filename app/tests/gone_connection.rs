@@ -23,7 +23,7 @@ impl Poster for Gone {
 
 #[tokio::test]
 async fn a_failed_cleanup_after_gone_never_fails_the_request() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let app = TestApp::new(&t);
     let messages = app.local.store.clone();
     let chat = ChatService::new(

@@ -19,7 +19,7 @@ fn conversation_counts(t: &TestTelemetry, metric: &str, key: &str, value: &str) 
 
 #[tokio::test]
 async fn a_full_session_connect_auth_message_ping_disconnect() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     let cx = opentelemetry::Context::new();
 
@@ -154,7 +154,7 @@ async fn a_full_session_connect_auth_message_ping_disconnect() {
 
 #[tokio::test]
 async fn a_message_before_auth_is_unauthenticated() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     let response = app
@@ -190,7 +190,7 @@ async fn bad_frames_get_typed_error_frames_and_are_recorded() {
         ("default-malformed", "INVALID_MESSAGE_FORMAT"),
         ("default-unknown-action", "UNKNOWN_ACTION"),
     ] {
-        let t = common::chat_telemetry();
+        let t = common::telemetry();
         let mut app = TestApp::new(&t);
         app.local.app.handle(fixture("connect")).await.unwrap();
         let event = fixture(fixture_name);
@@ -217,7 +217,7 @@ async fn bad_frames_get_typed_error_frames_and_are_recorded() {
 
 #[tokio::test]
 async fn an_oversized_frame_is_refused_without_panicking() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     let body = json!({"action": "message", "message": "x".repeat(100_000)}).to_string();
@@ -231,7 +231,7 @@ async fn an_oversized_frame_is_refused_without_panicking() {
 
 #[tokio::test]
 async fn auth_failures_are_answered_with_the_guide_codes() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     let expired = app.local.issuer.id_token("s", "u", "e@x.io", -3600);
@@ -276,7 +276,7 @@ async fn auth_failures_are_answered_with_the_guide_codes() {
 
 #[tokio::test]
 async fn a_failed_cleanup_completes_with_a_warning() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.connections =
         std::sync::Arc::new(FailingConnections::new().failing("DeleteItem", "throttled"));
@@ -296,7 +296,7 @@ async fn a_failed_cleanup_completes_with_a_warning() {
 
 #[tokio::test]
 async fn a_connect_that_cannot_be_stored_fails_the_invocation_with_its_code() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let app = TestApp::new(&t);
     let mut event = common::app::fixture_json("connect");
     event["requestContext"]["connectionId"] = json!("");
@@ -324,7 +324,7 @@ async fn a_connection_gone_while_answering_is_cleaned_up_not_crashed() {
             Err(PostError::Gone)
         }
     }
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let app = TestApp::new(&t);
     let store = app.local.store.clone();
     let chat = ChatService::new(

@@ -21,7 +21,7 @@ async fn say(app: &mut TestApp, text: &str, id: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn a_retried_message_is_stored_once_and_answered_the_same() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     assert_eq!(app.sign_in("sub-1").await["type"], "auth_success");

@@ -39,7 +39,7 @@ async fn a_failed_fetch_is_retried_by_the_next_request() {
     let issuer = DevIssuer::new();
     let token = issuer.id_token("a", "a", "a@x.io", 600);
     let endpoint = Endpoint::start(Mode::Status(503));
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let auth = service(&endpoint, &t);
     let err = verify(&auth, &token).await.unwrap_err();
     assert_eq!(err.error_code(), "JWKS_UNAVAILABLE", "{err}");
@@ -67,7 +67,7 @@ async fn a_stalled_endpoint_costs_two_bounded_attempts_shared_by_every_waiting_r
     let issuer = DevIssuer::new();
     let token = issuer.id_token("a", "a", "a@x.io", 600);
     let endpoint = Endpoint::start(Mode::Stall);
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let auth = Arc::new(service(&endpoint, &t));
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -95,7 +95,7 @@ async fn an_oversized_body_is_refused_with_or_without_a_length() {
     let big = issuer.jwks_json().replacen('{', &format!("{{{padding}"), 1);
     for mode in [Mode::Serve(big.clone()), Mode::Chunked(big.clone())] {
         let endpoint = Endpoint::start(mode);
-        let t = common::chat_telemetry();
+        let t = common::telemetry();
         let auth = service(&endpoint, &t);
         match verify(&auth, &token).await {
             Err(AuthError::KeysUnavailable(message)) => {
@@ -131,7 +131,7 @@ async fn each_bad_key_is_skipped_on_its_own() {
         jwk(&issuer, json!({})),
     ]});
     let endpoint = Endpoint::start(Mode::Serve(set.to_string()));
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let auth = service(&endpoint, &t);
     verify(&auth, &token).await.unwrap();
     assert_eq!(auth.jwks().skipped_keys(), 5);
@@ -167,7 +167,7 @@ async fn each_bad_key_is_skipped_on_its_own() {
 async fn a_prefetch_at_init_spares_the_first_user_the_fetch() {
     let issuer = DevIssuer::new();
     let endpoint = Endpoint::start(Mode::Serve(issuer.jwks_json()));
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let auth = service(&endpoint, &t);
     auth.prefetch().await;
     assert_eq!(endpoint.requests(), 1);

@@ -33,7 +33,7 @@ fn service(t: &TestTelemetry, pool: &Value, client_id: &str) -> AuthenticationSe
 async fn moto_issued_tokens_verify_and_forgeries_do_not() {
     let Some(moto) = Moto::start() else { return };
     let pool = moto.cognito();
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let client_id = pool["client_id"].as_str().unwrap();
     let auth = service(&t, &pool, client_id);
     let cx = Context::new();

@@ -25,7 +25,7 @@ async fn the_store_round_trips_and_traces_every_call() {
     let Some(moto) = Moto::start() else { return };
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         tables,
@@ -154,7 +154,7 @@ async fn the_store_round_trips_and_traces_every_call() {
 async fn posting_to_a_connection_uses_the_management_api() {
     let Some(moto) = Moto::start() else { return };
     let sdk = common::app::sdk_config(&moto).await;
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     // moto serves the Management API without a stage prefix.
     let poster = ApiGatewayPoster::new(&sdk, &moto.endpoint, t.telemetry.tracer());
     poster
@@ -184,7 +184,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     let pool = moto.cognito();
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         tables,

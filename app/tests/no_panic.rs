@@ -86,7 +86,7 @@ fn set_nth_string(v: &mut serde_json::Value, n: usize, value: &str, seen: &mut u
 
 #[test]
 fn jwt_handling_never_panics_on_mutated_tokens() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let issuer = DevIssuer::new();
     let auth = AuthenticationService::local(&issuer, common::chat(&t));
     let valid = issuer.id_token("sub", "user", "u@example.com", 600);

@@ -41,7 +41,7 @@ fn class_of(operation: &str, code: &str) -> (ErrorClass, Option<u16>) {
 }
 
 fn run(v: Variant) {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let op = t.monitor.start(v.operation, v.start.clone());
     match v.end {
         End::Ok => op.complete(true, v.attrs.clone()),
@@ -369,7 +369,7 @@ fn chat_error() {
 
 #[test]
 fn complete_false_without_a_code_is_unspecified() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     t.monitor
         .start(operation::CHAT_MESSAGE_PROCESSING, [])
         .complete(false, []);
@@ -387,7 +387,7 @@ fn complete_false_without_a_code_is_unspecified() {
 
 #[test]
 fn many_operations_aggregate_into_one_point_per_dimension_set() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     for i in 0..10 {
         let op = t.monitor.start(operation::WEBSOCKET_CONVERSATION, []);
         if i % 5 == 0 {

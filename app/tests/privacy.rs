@@ -72,7 +72,7 @@ fn everything_exported(t: &TestTelemetry) -> String {
 
 #[test]
 fn no_token_email_or_username_reaches_any_exporter() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     exercise(&t);
     let exported = everything_exported(&t);
     assert!(!exported.contains("eyJ"), "a token leaked");
@@ -93,7 +93,7 @@ fn no_token_email_or_username_reaches_any_exporter() {
 
 #[test]
 fn no_id_ever_becomes_a_metric_attribute() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     exercise(&t);
     let chat = common::chat(&t);
     let business = chat.business();
@@ -126,7 +126,7 @@ fn no_id_ever_becomes_a_metric_attribute() {
 
 #[test]
 fn the_metric_views_drop_foreign_keys_recorded_on_catalog_metrics() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let meter = t.telemetry.meter();
     let invocations = meter.u64_counter("Invocations").build();
     invocations.add(

@@ -25,7 +25,7 @@ async fn say(app: &mut TestApp, session: &str) -> (bool, serde_json::Value) {
 
 #[tokio::test]
 async fn another_users_session_is_refused_and_stays_untouched() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     sign_in(&mut app, "alice").await;
@@ -57,7 +57,7 @@ async fn another_users_session_is_refused_and_stays_untouched() {
 
 #[tokio::test]
 async fn a_bad_session_id_is_the_clients_error() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let mut app = TestApp::new(&t);
     app.local.app.handle(fixture("connect")).await.unwrap();
     sign_in(&mut app, "alice").await;

@@ -23,7 +23,7 @@ fn duplicates(span: &SpanData) -> Vec<String> {
 
 #[tokio::test]
 async fn no_span_of_any_operation_variant_repeats_a_key() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let app = TestApp::new(&t);
     let issuer = &app.local.issuer;
     let auth = |token: &str| json!({"action": "auth", "token": token}).to_string();

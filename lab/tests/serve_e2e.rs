@@ -26,7 +26,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_chats_over_a_real_websocket() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let local = Arc::new(LocalApp::new(common::chat(&t)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

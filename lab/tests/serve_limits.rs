@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// A server within `limits`; stopped when the sender drops.
 async fn server(limits: ServeLimits) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let local = Arc::new(LocalApp::new(common::chat(&t)));
     server_for(local, limits).await
 }
@@ -170,7 +170,7 @@ async fn only_loopback_or_allowed_origins_may_connect() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_reads_is_dropped_with_its_registry_entry() {
-    let t = common::chat_telemetry();
+    let t = common::telemetry();
     let local = Arc::new(LocalApp::new(common::chat(&t)));
     let (addr, _stop) = server_for(
         local.clone(),

@@ -139,7 +139,7 @@ impl LambdaMonitoring {
 /// production: today, the `Environment` dimension left at `dev` on Lambda,
 /// which files the function's metrics, dashboards and alarms under `dev`.
 fn warn_of_misleading_defaults(settings: &Settings) {
-    if settings.on_lambda && settings.environment_is_default {
+    if settings.on_lambda() && settings.environment_is_default {
         tracing::warn!(
             variable = crate::env::PERFMON_ENVIRONMENT,
             default = crate::env::PERFMON_ENVIRONMENT_DEFAULT,

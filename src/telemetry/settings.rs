@@ -39,8 +39,6 @@ pub struct Settings {
     pub memory_source: MemorySource,
     /// Whether email and user-name attributes may be exported.
     pub export_personal_data: bool,
-    /// Whether this process runs on AWS Lambda.
-    pub on_lambda: bool,
     /// The Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`), on Lambda.
     pub function_name: Option<String>,
     /// Capacity of the span queue in front of a batching exporter.
@@ -52,6 +50,11 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Whether this process runs on AWS Lambda: Lambda names the function.
+    pub fn on_lambda(&self) -> bool {
+        self.function_name.is_some()
+    }
+
     /// Whether any signal goes out over OTLP.
     pub(crate) fn otlp_used(&self) -> bool {
         [

@@ -11,4 +11,4 @@ pub mod xray_map;
 
 pub use perfmon_testkit::*;
 
-pub use perfmon_chat::testing::{chat, chat_telemetry};
+pub use perfmon_chat::testing::chat;

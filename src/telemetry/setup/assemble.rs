@@ -28,7 +28,7 @@ use crate::telemetry::pipeline::loss_report::LossReport;
 use crate::telemetry::pipeline::pipe::SpanPipe;
 use crate::telemetry::settings::Settings;
 use crate::telemetry::setup::builder::Parts;
-use crate::telemetry::setup::plan::Plan;
+use crate::telemetry::setup::plan::{Plan, XrayTarget};
 use crate::telemetry::setup::views;
 use crate::telemetry::stats::Counters;
 use crate::telemetry::{SignalFlush, Telemetry, SCOPE};
@@ -38,8 +38,7 @@ pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
     let Plan {
         settings,
         otlp,
-        xray_daemon,
-        log_groups,
+        xray,
         metric_interval,
         sampler,
         mut parts,
@@ -52,16 +51,12 @@ pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
     let resource = resource(&settings);
     let counters = Arc::new(Counters::default());
     let invocation = emf::InvocationSlot::default();
-    let xray = XrayTarget {
-        daemon: xray_daemon,
-        log_groups,
-    };
     let tracer_provider = tracer_provider(
         &settings,
         &mut parts,
         sampler,
         &target,
-        &xray,
+        xray.as_ref(),
         &console,
         &counters,
         resource.clone(),
@@ -118,12 +113,6 @@ pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
     })
 }
 
-/// Where X-Ray segments go, and the log group they name.
-struct XrayTarget {
-    daemon: std::net::SocketAddr,
-    log_groups: Vec<String>,
-}
-
 /// The tracer provider: X-Ray ids, the resource, and the selected span
 /// exporter behind the span pipe.
 #[allow(clippy::too_many_arguments)]
@@ -132,7 +121,7 @@ fn tracer_provider(
     parts: &mut Parts,
     sampler: Option<opentelemetry_sdk::trace::Sampler>,
     target: &OtlpTarget,
-    xray: &XrayTarget,
+    xray: Option<&XrayTarget>,
     console: &console::Sink,
     counters: &Counters,
     resource: Resource,
@@ -149,12 +138,14 @@ fn tracer_provider(
     if let Some(sampler) = sampler {
         tracer = tracer.with_sampler(sampler);
     }
-    tracer = match (settings.traces_exporter, parts.span_pipeline.take()) {
-        (ExporterKind::Custom, Some(pipeline)) => pipeline(tracer, &pipe),
-        (ExporterKind::Otlp, _) => tracer.with_span_processor(pipe.batch(target.span_exporter()?)),
-        (ExporterKind::Console, _) => tracer
+    tracer = match (settings.traces_exporter, parts.span_pipeline.take(), xray) {
+        (ExporterKind::Custom, Some(pipeline), _) => pipeline(tracer, &pipe),
+        (ExporterKind::Otlp, _, _) => {
+            tracer.with_span_processor(pipe.batch(target.span_exporter()?))
+        }
+        (ExporterKind::Console, _, _) => tracer
             .with_span_processor(pipe.batch(console::ConsoleSpanExporter::new(console.clone()))),
-        (ExporterKind::Xray, _) => {
+        (ExporterKind::Xray, _, Some(xray)) => {
             let exporter = xray::exporter(
                 xray.daemon,
                 &settings.catalog.indexed_attributes,
@@ -289,7 +280,7 @@ fn reader_for<E: PushMetricExporter>(exporter: E, interval: Duration) -> Periodi
 
 fn resource(settings: &Settings) -> Resource {
     let mut builder = Resource::builder();
-    if settings.on_lambda {
+    if settings.on_lambda() {
         builder = builder.with_detector(Box::new(LambdaResourceDetector));
     }
     builder

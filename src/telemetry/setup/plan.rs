@@ -17,11 +17,6 @@ use crate::telemetry::exporter::ExporterKind;
 use crate::telemetry::settings::Settings;
 use crate::telemetry::setup::builder::{Parts, TelemetryBuilder};
 
-/// OTLP's default endpoint over HTTP, before the signal's path.
-const OTLP_HTTP_DEFAULT: &str = "http://localhost:4318";
-/// OTLP's default endpoint over gRPC.
-const OTLP_GRPC_DEFAULT: &str = "http://localhost:4317";
-
 /// What a [`Telemetry`](crate::Telemetry) is assembled from.
 pub(crate) struct Plan {
     /// The settings, as [`Telemetry::settings`](crate::Telemetry::settings)
@@ -29,10 +24,8 @@ pub(crate) struct Plan {
     pub settings: Settings,
     /// Where and how OTLP goes, for every signal.
     pub otlp: OtlpConfig,
-    /// The X-Ray daemon's UDP address.
-    pub xray_daemon: SocketAddr,
-    /// The function's log group, for segments' `aws.log_group`.
-    pub log_groups: Vec<String>,
+    /// Where X-Ray segments go, when traces go to the daemon.
+    pub xray: Option<XrayTarget>,
     /// How often metrics are exported by a periodic reader.
     pub metric_interval: Duration,
     /// The default sampler set in code, unless `OTEL_TRACES_SAMPLER` names
@@ -40,6 +33,14 @@ pub(crate) struct Plan {
     pub sampler: Option<Sampler>,
     /// What the builder owned: exporters and writers set in code.
     pub parts: Parts,
+}
+
+/// Where X-Ray segments go, and the log group they name.
+pub(crate) struct XrayTarget {
+    /// The daemon's UDP address.
+    pub daemon: SocketAddr,
+    /// The function's log group, for segments' `aws.log_group`.
+    pub log_groups: Vec<String>,
 }
 
 /// The OTLP endpoints, as code and the variables give them.
@@ -102,8 +103,8 @@ impl Endpoints {
         }
         match (&self.generic, protocol) {
             (Some(generic), _) => with_path(generic),
-            (None, OtlpProtocol::Grpc) => OTLP_GRPC_DEFAULT.to_owned(),
-            (None, _) => with_path(OTLP_HTTP_DEFAULT),
+            (None, OtlpProtocol::Grpc) => env::OTEL_EXPORTER_OTLP_ENDPOINT_GRPC_DEFAULT.to_owned(),
+            (None, _) => with_path(env::OTEL_EXPORTER_OTLP_ENDPOINT_HTTP_DEFAULT),
         }
     }
 }
@@ -122,13 +123,16 @@ impl Plan {
             endpoints.configured(),
             b.xray_daemon.is_some() || daemon_variable.is_some(),
         )?;
-        // The address is checked only where segments go to the daemon, as
-        // a bad one would otherwise stop pipelines that never use it.
-        let xray_daemon = match settings.traces_exporter {
-            ExporterKind::Xray => daemon_address(b.xray_daemon, daemon_variable)?,
-            _ => b
-                .xray_daemon
-                .unwrap_or(env::AWS_XRAY_DAEMON_ADDRESS_DEFAULT),
+        // Resolved only where segments go to the daemon: a bad address
+        // would otherwise stop pipelines that never use it.
+        let xray = match settings.traces_exporter {
+            ExporterKind::Xray => Some(XrayTarget {
+                daemon: daemon_address(b.xray_daemon, daemon_variable)?,
+                log_groups: env::var(env::AWS_LAMBDA_LOG_GROUP_NAME)
+                    .into_iter()
+                    .collect(),
+            }),
+            _ => None,
         };
         let protocol = settings.otlp_protocol;
         let timeout = env::resolve_millis(
@@ -191,14 +195,10 @@ impl Plan {
             Some(_) => None,
             None => b.sampler.clone(),
         };
-        let log_groups = env::var(env::AWS_LAMBDA_LOG_GROUP_NAME)
-            .into_iter()
-            .collect();
         Ok(Plan {
             settings,
             otlp,
-            xray_daemon,
-            log_groups,
+            xray,
             metric_interval,
             sampler,
             parts: b.take_parts(),

@@ -126,7 +126,6 @@ impl Settings {
             namespace,
             traces_exporter,
             metrics_exporter,
-            on_lambda,
             function_name,
         };
         // Here, not at assembly: an unbuilt transport chosen by a variable
