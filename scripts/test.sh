@@ -105,7 +105,7 @@ log "modules import one way: no import cycle in any crate"
 python3 scripts/layers.py
 
 log "the examples build"
-cargo build -p perfmon-lambda --examples
+cargo build -p perfmon-lambda --examples --all-features
 
 log "cargo doc: every crate's docs, warnings denied"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet

@@ -27,3 +27,29 @@ pub const PERF_EVENT_METRIC: &str = "metric";
 pub const PERF_EVENT_LIMIT: &str = "limit";
 /// Breach event attribute: the measured value.
 pub const PERF_EVENT_VALUE: &str = "value";
+
+/// What invoked the function: `http`, `pubsub`, `datasource`, `timer` or
+/// `other` (semantic convention).
+pub const FAAS_TRIGGER: &str = "faas.trigger";
+/// The request's HTTP method, upper case; `_OTHER` for a method HTTP does
+/// not define (semantic convention).
+pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+/// The route template the request matched, e.g. `/orders/{id}`; never a
+/// raw path (semantic convention).
+pub const HTTP_ROUTE: &str = "http.route";
+/// The response's status code (semantic convention).
+pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// The request's path, without its query string (semantic convention).
+pub const URL_PATH: &str = "url.path";
+/// The host the request was sent to, without its port (semantic convention).
+pub const SERVER_ADDRESS: &str = "server.address";
+/// The caller's address as the front door saw it (semantic convention).
+pub const CLIENT_ADDRESS: &str = "client.address";
+/// The caller's `User-Agent` (semantic convention).
+pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
+
+/// The longest value, in bytes, that perfmon takes from a request into a
+/// span attribute (a path, a route, a host, a `User-Agent`): a longer one is
+/// cut at a character boundary. Whatever a caller sends, a span stays well
+/// inside X-Ray's 64 KiB segment document.
+pub const MAX_REQUEST_VALUE_BYTES: usize = 1024;

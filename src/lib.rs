@@ -59,6 +59,8 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `lambda` | yes | [`lambda`]: the per-invocation Lambda layer (root span, cold starts, bounded flush); turns on `tracing` |
+//! | `http` | no | `lambda_http` functions: the [`lambda`] layer reads every `LambdaRequest` form and the status of its `LambdaResponse`; turns on `lambda` |
+//! | `axum` | no | [`axum`](mod@crate::axum): one operation per request, named by its route template, with its status class |
 //! | `tracing` | yes | [`tracing`](mod@crate::tracing): the `tracing` bridge onto perfmon's traces, and log lines correlated with them |
 //! | `grpc` | yes | OTLP over gRPC (tonic), besides OTLP over HTTP |
 //! | `testing` | no | `testing`: telemetry on the SDK's in-memory exporters, for a function's tests |
@@ -69,9 +71,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod attributes;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 pub mod catalog;
 pub mod clock;
 pub mod env;
+#[cfg(any(feature = "lambda", feature = "axum"))]
+mod http_request;
 mod json;
 #[cfg(feature = "lambda")]
 #[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]

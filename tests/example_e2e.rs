@@ -19,20 +19,6 @@ fn fixture() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The example's executable, built as `scripts/test.sh` builds it.
-fn example(name: &str) -> std::path::PathBuf {
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "-p", "perfmon-lambda", "--example", name])
-        .current_dir(common::root())
-        .status()
-        .unwrap();
-    assert!(status.success(), "the example builds");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| common::root().join("target"));
-    target.join("debug/examples").join(name)
-}
-
 /// The EMF lines the function printed.
 fn emf_lines(log: &str) -> Vec<Value> {
     log.lines()
@@ -52,7 +38,7 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
         return;
     };
     let function = Function::start(
-        &example("http_api"),
+        &common::emulator::example("http_api"),
         "http_api",
         &emulator,
         &[

@@ -35,7 +35,7 @@ fn fixture() -> Value {
 /// `tenant` baggage.
 async fn invoke<T>(t: &TestTelemetry, event: T, xray: Option<&str>) -> (String, String, String)
 where
-    T: serde::de::DeserializeOwned + Send + 'static,
+    T: serde::de::DeserializeOwned + perfmon_lambda::lambda::InvocationEvent + Send + 'static,
 {
     let layer = PerformanceLayer::new(
         t.telemetry.clone(),

@@ -48,6 +48,19 @@ impl Problems {
         }
     }
 
+    /// An operation is named as a metric is, or by the route template an
+    /// HTTP layer names it after (`/orders/{id}`, `/files/{*path}`).
+    fn operation_name(&mut self, field: &str, name: &str) {
+        let route = name.starts_with('/')
+            && name.len() <= MAX_NAME_LEN
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-/{}*+:".contains(c));
+        if !route {
+            self.name(field, name);
+        }
+    }
+
     fn short_name(&mut self, field: &str, name: &str) {
         let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
             && name
@@ -125,7 +138,7 @@ fn operations(catalog: &Catalog, p: &mut Problems) {
     let mut seen = HashSet::new();
     for (i, op) in catalog.operations.iter().enumerate() {
         let at = format!("operations[{i}]");
-        p.name(&format!("{at}.name"), &op.name);
+        p.operation_name(&format!("{at}.name"), &op.name);
         if !seen.insert(op.name.as_str()) {
             p.add(format!("{at}.name"), &op.name, "duplicate operation name");
         }

@@ -20,15 +20,17 @@ use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::context::WithContext;
 use opentelemetry::trace::TraceContextExt;
-use opentelemetry::Context;
+use opentelemetry::{Context, KeyValue};
 
+use super::event::status_code;
 use super::flusher::Flusher;
 use crate::catalog::ErrorClass;
 use crate::monitor::{Failure, RootOutcome};
+use serde::Serialize;
 
 /// `error.type` of an invocation whose handler returned an error and whose
 /// operations recorded none.
-pub const HANDLER_ERROR: &str = "handler_error";
+pub const HANDLER_ERROR: &str = crate::monitor::HANDLER_ERROR;
 
 /// A panic's payload.
 type Panic = Box<dyn Any + Send>;
@@ -75,7 +77,7 @@ impl<F: Future> PerformanceFuture<F> {
 impl<F, R, E> Future for PerformanceFuture<F>
 where
     F: Future<Output = Result<R, E>>,
-    R: Unpin,
+    R: Serialize + Unpin,
     E: Unpin,
 {
     type Output = Result<R, E>;
@@ -152,33 +154,35 @@ fn resume<T>(outcome: std::thread::Result<T>) -> T {
 /// answered; an `Err` from the handler is a service error (with the
 /// operation's code, else [`HANDLER_ERROR`]); a panic is the service error
 /// `panic`, whose `exception` message passes the privacy rules like every
-/// other attribute. Success leaves the status Unset (semantic conventions).
-fn end_root<R, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
+/// other attribute. An HTTP response's status is
+/// `http.response.status_code`; when no operation recorded a failure, a
+/// 4xx is a client error and a 5xx a service error, each with the status
+/// as its code. Success leaves the status Unset (semantic conventions).
+fn end_root<R: Serialize, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
     let mut span = cx.span();
     let recorded = cx.get::<RootOutcome>().and_then(RootOutcome::take);
+    let status = match outcome {
+        Ok(Ok(response)) => status_code(response),
+        _ => None,
+    };
     let failure = match outcome {
-        Ok(Ok(_)) => recorded,
+        Ok(Ok(_)) => recorded.or_else(|| status.and_then(Failure::http)),
         Ok(Err(_)) => Some(match recorded {
             Some(failure) if failure.class == ErrorClass::Service => failure,
             Some(failure) => Failure::service(failure.code, failure.message),
             None => Failure::service(HANDLER_ERROR, None),
         }),
-        Err(panic) => Some(Failure::service(
-            "panic",
-            Some(panic_message(panic.as_ref()).to_owned()),
-        )),
+        Err(panic) => Some(Failure::panic(panic.as_ref())),
     };
-    if let Some(failure) = failure {
+    if let Some(failure) = &failure {
         failure.mark(&mut span);
     }
+    // The status the caller got, unless the failure reports its own.
+    if let Some(status) = status.filter(|_| failure.as_ref().is_none_or(|f| f.status.is_none())) {
+        span.set_attribute(KeyValue::new(
+            crate::attributes::HTTP_RESPONSE_STATUS_CODE,
+            i64::from(status),
+        ));
+    }
     span.end();
-}
-
-/// The text a panic was raised with, if it was text.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("the handler panicked")
 }

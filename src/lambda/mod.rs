@@ -3,15 +3,19 @@
 //!
 //! Per invocation it
 //! 1. starts a root SERVER span named after the function, with `faas.*`
-//!    attributes, `faas.coldstart` and `faas.trigger` read from the event,
-//!    parented to the invocation's X-Ray
-//!    trace header (`Context.xray_trace_id`), so the function's spans join
-//!    the segment Lambda created, or, without one, to the W3C `traceparent`
-//!    the event's HTTP headers carry (`OTEL_PROPAGATORS` says which formats
-//!    are read; see [`parent_context`]);
+//!    attributes, `faas.coldstart`, and `faas.trigger` with the attributes
+//!    the event gives ([`InvocationEvent`]: the HTTP request's method,
+//!    path, route, addresses), parented to the invocation's X-Ray trace
+//!    header (`Context.xray_trace_id`), so the function's spans join the
+//!    segment Lambda created, or, without one, to the trace context the
+//!    event's carrier holds (`traceparent`, `X-Amzn-Trace-Id`;
+//!    `OTEL_PROPAGATORS` says which formats are read; see
+//!    [`parent_context`]);
 //! 2. runs the handler with that span as the current context;
-//! 3. drops the handler's future and ends the root span (an `Err` is an
-//!    error status);
+//! 3. drops the handler's future and ends the root span: an `Err` or a
+//!    panic is a service error, and an HTTP response's status (its
+//!    `statusCode`) is `http.response.status_code`, a 4xx a client error
+//!    and a 5xx a service error;
 //! 4. flushes traces, metrics and logs as the [`FlushMode`] says: before the
 //!    response (`sync`), after it (`after-response`, the default, through
 //!    the runtime-level [`FlushLayer`]), or at most every interval under
@@ -46,17 +50,17 @@ use crate::monitor::PerformanceMonitor;
 use crate::monitor::RootOutcome;
 use crate::telemetry::{Invocation, Telemetry};
 
+mod event;
 mod flush_layer;
 mod flush_mode;
 mod flusher;
 mod future;
-mod headers;
 mod invocation;
 mod run;
 mod shutdown;
-mod trigger;
 
 pub use crate::xray_trace_id;
+pub use event::{Carrier, InvocationEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
 pub use future::{PerformanceFuture, HANDLER_ERROR};
@@ -180,8 +184,8 @@ pub struct PerformanceService<S> {
 impl<S, T, R, E> Service<LambdaEvent<T>> for PerformanceService<S>
 where
     S: Service<LambdaEvent<T>, Response = R, Error = E>,
-    T: 'static,
-    R: Unpin,
+    T: InvocationEvent,
+    R: serde::Serialize + Unpin,
     E: Unpin,
 {
     type Response = R;
@@ -201,30 +205,29 @@ where
         if coldstart {
             shared.monitor.record_cold_start(&function);
         }
+        let payload = &event.payload;
         let parent = parent_context(
             &shared.propagator,
             lambda.xray_trace_id.as_deref(),
-            &headers::Headers::of(&event.payload),
+            &event::carrier(payload),
         );
+        let mut attributes = vec![
+            KeyValue::new("faas.invocation_id", lambda.request_id.clone()),
+            KeyValue::new("faas.coldstart", coldstart),
+            KeyValue::new("faas.name", function.clone()),
+            KeyValue::new("faas.version", lambda.env_config.version.clone()),
+        ];
+        attributes.extend(arn_attributes(&lambda.invoked_function_arn));
+        event::attributes(payload, &mut attributes);
         let root = shared
             .tracer
             .span_builder(if function.is_empty() {
                 "lambda".to_owned()
             } else {
-                function.clone()
+                function
             })
             .with_kind(SpanKind::Server)
-            .with_attributes(
-                [
-                    KeyValue::new("faas.invocation_id", lambda.request_id.clone()),
-                    KeyValue::new("faas.coldstart", coldstart),
-                    KeyValue::new("faas.name", function),
-                    KeyValue::new("faas.version", lambda.env_config.version.clone()),
-                ]
-                .into_iter()
-                .chain(arn_attributes(&lambda.invoked_function_arn))
-                .chain(trigger::attributes(&event.payload)),
-            )
+            .with_attributes(attributes)
             .start_with_context(&shared.tracer, &parent);
         // The invocation's context: its root span, and the fields its log
         // lines carry.

@@ -9,7 +9,9 @@ use lambda_runtime::tower::{Layer as _, Service};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
-use super::{shutdown_on_sigterm, PerformanceFuture, PerformanceLayer, SHUTDOWN_BUDGET};
+use super::{
+    shutdown_on_sigterm, InvocationEvent, PerformanceFuture, PerformanceLayer, SHUTDOWN_BUDGET,
+};
 use crate::catalog::Catalog;
 use crate::monitor::PerformanceMonitor;
 use crate::telemetry::{BuildError, Settings, Telemetry, TelemetryBuilder};
@@ -107,6 +109,14 @@ impl LambdaMonitoring {
         &self.telemetry
     }
 
+    /// The axum layer on this function's telemetry and monitor: one
+    /// operation per request, named by its route (see [`crate::axum`]).
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn route_layer(&self) -> crate::axum::RouteLayer {
+        crate::axum::RouteLayer::new(&self.telemetry, self.monitor.clone())
+    }
+
     /// The layer, to compose with other tower layers.
     pub fn layer(&self) -> PerformanceLayer {
         self.layer.clone()
@@ -119,7 +129,7 @@ impl LambdaMonitoring {
     pub async fn run<S, T, R, E>(self, handler: S) -> Result<(), lambda_runtime::Error>
     where
         S: Service<LambdaEvent<T>, Response = R, Error = E>,
-        T: for<'de> Deserialize<'de> + Send + 'static,
+        T: for<'de> Deserialize<'de> + InvocationEvent + Send + 'static,
         R: Serialize + Send + Sync + Unpin + 'static,
         E: Into<Diagnostic> + std::fmt::Debug + Unpin,
         PerformanceFuture<S::Future>: Future<Output = Result<R, E>>,
@@ -132,6 +142,23 @@ impl LambdaMonitoring {
         let result = runtime.run().await;
         let _ = self.telemetry.shutdown(SHUTDOWN_BUDGET);
         result
+    }
+
+    /// Runs a `lambda_http` function, such as an axum `Router`, as
+    /// [`run`](Self::run) runs a handler: `lambda_http`'s adapter turns each
+    /// API Gateway, ALB or function URL event into an `http::Request`, and
+    /// the layer reads the event's HTTP attributes and the response's
+    /// status.
+    #[cfg(feature = "http")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+    pub async fn run_http<S, R, E>(self, handler: S) -> Result<(), lambda_runtime::Error>
+    where
+        S: Service<lambda_http::Request, Response = R, Error = E>,
+        S::Future: Send + 'static,
+        R: lambda_http::IntoResponse,
+        E: Into<Diagnostic> + std::fmt::Debug + Unpin,
+    {
+        self.run(lambda_http::Adapter::from(handler)).await
     }
 }
 

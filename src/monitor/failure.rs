@@ -19,11 +19,14 @@ use std::sync::{Arc, Mutex};
 use opentelemetry::trace::{SpanId, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
-use crate::attributes as attr;
+use crate::attributes::{self as attr, HTTP_RESPONSE_STATUS_CODE};
 use crate::catalog::{ErrorClass, ErrorSpec};
 
-/// `http.response.status_code` (semantic convention).
-const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// `error.type` of an operation or invocation whose handler panicked.
+pub(crate) const PANIC: &str = "panic";
+/// `error.type` of an invocation or request whose handler returned an
+/// error and whose operations recorded none.
+pub(crate) const HANDLER_ERROR: &str = "handler_error";
 /// The span event X-Ray reads a `cause` from (semantic convention).
 const EXCEPTION: &str = "exception";
 
@@ -53,6 +56,34 @@ impl Failure {
             },
             None => Failure::service(code, message),
         }
+    }
+
+    /// The failure an HTTP response's `status` reports: a 4xx is a client
+    /// error and a 5xx a service error, each with the status (`"404"`) as
+    /// its code, so that `ErrorType` stays within the few hundred codes
+    /// HTTP has; any other status is no failure.
+    pub(crate) fn http(status: u16) -> Option<Self> {
+        let class = match status {
+            400..=499 => ErrorClass::Client,
+            500..=599 => ErrorClass::Service,
+            _ => return None,
+        };
+        Some(Failure {
+            code: super::intern::intern(itoa::Buffer::new().format(status)),
+            class,
+            status: Some(status),
+            message: None,
+        })
+    }
+
+    /// The service error `panic`, with the text the panic was raised with.
+    pub(crate) fn panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("the handler panicked");
+        Failure::service(PANIC, Some(message.to_owned()))
     }
 
     /// A service error with no status.

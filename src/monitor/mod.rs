@@ -8,6 +8,8 @@ pub use custom::{Counter, Gauge, Histogram};
 pub(crate) use instruments::Instruments;
 pub use metric_error::MetricError;
 mod failure;
+mod intern;
+pub(crate) use intern::intern;
 mod operation;
 pub(crate) mod thresholds;
 
@@ -27,6 +29,8 @@ use crate::memory::MemorySampler;
 #[cfg(feature = "lambda")]
 pub(crate) use failure::Failure;
 pub(crate) use failure::RootOutcome;
+#[cfg(feature = "lambda")]
+pub(crate) use failure::HANDLER_ERROR;
 use operation::Started;
 pub use operation::{ErrorCode, OperationMonitor, ABANDONED, UNSPECIFIED_ERROR};
 use thresholds::ErrorWindow;
@@ -172,6 +176,37 @@ impl PerformanceMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
+        self.start_as(operation, parent, None, attributes)
+    }
+
+    /// Starts `operation` as an HTTP request's operation: INTERNAL under a
+    /// local span (the Lambda layer's root), else the request's SERVER
+    /// span, parented to the remote context in `parent` if any.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn start_request<I>(
+        &self,
+        operation: &str,
+        parent: &Context,
+        attributes: I,
+    ) -> OperationMonitor
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        self.start_as(operation, parent, Some(SpanKind::Server), attributes)
+    }
+
+    /// Starts `operation` under `parent`, as `kind` or as the catalog
+    /// declares it (see [`kind_under`]).
+    fn start_as<I>(
+        &self,
+        operation: &str,
+        parent: &Context,
+        kind: Option<SpanKind>,
+        attributes: I,
+    ) -> OperationMonitor
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
         let state = self.inner.state(operation);
         let started = Started::now();
         // Room for the attributes the end adds, so that the span's list
@@ -187,7 +222,7 @@ impl PerformanceMonitor {
             .inner
             .tracer
             .span_builder(state.span_name(operation))
-            .with_kind(kind_under(&state.kind, parent))
+            .with_kind(kind_under(kind.as_ref().unwrap_or(&state.kind), parent))
             .with_start_time(started.wall);
         builder.attributes = Some(start_attributes);
         let span = builder.start_with_context(&self.inner.tracer, parent);
@@ -354,20 +389,4 @@ impl OperationState {
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Interns operation names and environments: they live for the whole
-/// process and are few (catalog + `MAX_UNLISTED_OPERATIONS` per distinct
-/// name), so each distinct string is leaked once and every later clone of a
-/// span name or attribute value is free.
-pub(crate) fn intern(s: &str) -> &'static str {
-    static INTERNED: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut interned = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = interned.get(s) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    interned.insert(leaked);
-    leaked
 }

@@ -7,7 +7,7 @@ use opentelemetry::trace::{Span as _, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span;
 
-use super::failure::{Failure, MarkSpan, RootOutcome};
+use super::failure::{Failure, MarkSpan, RootOutcome, HANDLER_ERROR};
 use super::{thresholds, OperationState};
 use crate::attributes as attr;
 use crate::names::dim;
@@ -129,8 +129,8 @@ impl OperationMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        let error = (!success).then_some((UNSPECIFIED_ERROR, None));
-        self.finish(error, attributes);
+        let failure = (!success).then(|| self.classify(UNSPECIFIED_ERROR, None));
+        self.finish(failure, attributes);
     }
 
     /// Completes the operation as failed with a typed error code.
@@ -138,10 +138,39 @@ impl OperationMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.finish(
-            Some((error.error_code(), error.error_message())),
-            attributes,
-        );
+        let failure = self.classify(error.error_code(), error.error_message());
+        self.finish(Some(failure), attributes);
+    }
+
+    /// Completes the operation with the HTTP `status` it answered: its
+    /// `http.response.status_code`, and for a 4xx a client error, for a
+    /// 5xx a service error, with the status as the code.
+    // The HTTP layers call it.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn complete_http<I>(mut self, status: u16, attributes: I)
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        let failure = Failure::http(status);
+        let status = KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status));
+        self.finish(failure, attributes.into_iter().chain([status]));
+    }
+
+    /// Completes the operation as a service error, whatever the catalog
+    /// declares: `panic` with the panic's text, when `panic` holds one's
+    /// payload, else [`HANDLER_ERROR`].
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn fail_service(mut self, panic: Option<&(dyn std::any::Any + Send)>) {
+        let failure = match panic {
+            Some(payload) => Failure::panic(payload),
+            None => Failure::service(HANDLER_ERROR, None),
+        };
+        self.finish(Some(failure), std::iter::empty());
+    }
+
+    /// `code` in this operation's catalog classes.
+    fn classify(&self, code: &'static str, message: Option<String>) -> Failure {
+        Failure::classify(code, message, &self.state.errors)
     }
 
     /// The operation's name.
@@ -207,15 +236,13 @@ impl OperationMonitor {
         }
     }
 
-    fn finish<I>(&mut self, error: Option<(&'static str, Option<String>)>, attributes: I)
+    fn finish<I>(&mut self, failure: Option<Failure>, attributes: I)
     where
         I: IntoIterator<Item = KeyValue>,
     {
         let Some(slot) = self.span.take() else {
             return;
         };
-        let failure =
-            error.map(|(code, message)| Failure::classify(code, message, &self.state.errors));
         let error = failure.as_ref().map(|f| f.code);
         let now = Instant::now();
         let elapsed = now.saturating_duration_since(self.started.monotonic);
@@ -296,7 +323,8 @@ impl OperationMonitor {
 impl Drop for OperationMonitor {
     fn drop(&mut self) {
         if self.span.is_some() {
-            self.finish(Some((ABANDONED, None)), std::iter::empty());
+            let failure = self.classify(ABANDONED, None);
+            self.finish(Some(failure), std::iter::empty());
         }
     }
 }

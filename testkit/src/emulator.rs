@@ -110,17 +110,57 @@ impl Emulator {
     /// Invokes `function` with `event` and returns its answer. The first
     /// call compiles the function, so it may take minutes.
     pub fn invoke(&self, function: &str, event: &serde_json::Value) -> serde_json::Value {
-        let body = event.to_string();
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        let (head, payload) = self.request("POST", &path, &[], &event.to_string());
+        serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{e}: {head}\n{payload}"))
+    }
+
+    /// Sends `method PATH` with `headers` to `function`'s function URL, as
+    /// a caller on the internet would (the emulator turns it into the
+    /// function URL event), and returns the status and the body.
+    pub fn function_url(
+        &self,
+        function: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, String) {
+        let (head, body) = self.request(
+            method,
+            &format!("/lambda-url/{function}{path}"),
+            headers,
+            "",
+        );
+        let status = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("a status line: {head}"));
+        (status, body)
+    }
+
+    /// One HTTP/1.1 exchange with the emulator: the response's head and body.
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (String, String) {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(900)))
             .unwrap();
-        write!(
-            stream,
-            "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
             body.len()
-        )
-        .unwrap();
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).unwrap();
         let mut response = String::new();
         stream
             .read_to_string(&mut response)
@@ -134,7 +174,7 @@ impl Emulator {
         } else {
             payload.to_owned()
         };
-        serde_json::from_str(&payload).unwrap_or_else(|e| panic!("{e}: {head}\n{payload}"))
+        (head.to_owned(), payload)
     }
 
     /// Everything the emulator and the function printed so far.
@@ -155,6 +195,29 @@ fn dechunk(mut rest: &str) -> String {
         rest = after[size..].trim_start_matches("\r\n");
     }
     out
+}
+
+/// The executable of perfmon's example `name`, built as `scripts/test.sh`
+/// builds the examples (every feature, so that the library is built once
+/// for the examples and the tests).
+pub fn example(name: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-p",
+            "perfmon-lambda",
+            "--all-features",
+            "--example",
+            name,
+        ])
+        .current_dir(crate::root())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the example {name} builds");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    target.join("debug/examples").join(name)
 }
 
 /// A function's executable running against an emulator's Runtime API,

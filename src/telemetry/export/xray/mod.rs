@@ -23,6 +23,7 @@ mod attributes;
 #[cfg(test)]
 mod differential_tests;
 mod document;
+mod fit;
 mod json;
 mod nesting;
 mod render;
@@ -160,6 +161,7 @@ impl SpanExporter for UdpExporter {
         if batch.is_empty() {
             return Ok(());
         }
+        batch.iter_mut().for_each(fit::fit);
         let written = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut datagram = self.datagram.lock().unwrap_or_else(|e| e.into_inner());
             self.writer.write(&batch, &mut datagram, |bytes| {

@@ -293,3 +293,58 @@ fn batches_only_the_translator_writes_are_declined() {
         .push(Event::new("log", now(), vec![kv("message", "hi")], 0));
     same(&local(), &[], &[logged]);
 }
+
+#[test]
+fn fitted_http_spans_are_all_translated() {
+    let path: &'static str = Box::leak(format!("/orders/{}", "y".repeat(20_000)).into_boxed_str());
+    let agent: &'static str = Box::leak("a".repeat(2_000).into_boxed_str());
+    let mut batch = vec![
+        span(
+            1,
+            0,
+            SpanKind::Server,
+            "axum_api",
+            (0, 100),
+            vec![
+                kv("http.request.method", "GET"),
+                kv("url.path", path),
+                kv("server.address", "abc.lambda-url.us-east-1.on.aws"),
+                kv("client.address", "203.0.113.7"),
+                kv("user_agent.original", agent),
+                kv("http.response.status_code", 404_i64),
+            ],
+        ),
+        span(
+            2,
+            1,
+            SpanKind::Internal,
+            "/orders/{id}",
+            (10, 90),
+            vec![kv("http.route", "/orders/{id}")],
+        ),
+    ];
+    for span in &mut batch {
+        super::fit::fit(span);
+    }
+    let documents = translated(&resource(&lambda()), &[], &batch).join("\n");
+    for id in [1_u64, 2] {
+        assert!(
+            documents.contains(&format!("\"id\":\"{id:016x}\"")),
+            "span {id} is translated: {documents}"
+        );
+    }
+    assert!(documents.contains("\"name\":\"/orders/id\""), "{documents}");
+    let document: serde_json::Value = serde_json::from_str(&documents).unwrap();
+    let url = document["http"]["request"]["url"].as_str().unwrap();
+    assert!(
+        url.len() <= 250 && url.starts_with("http://abc.lambda-url"),
+        "{url}"
+    );
+    assert_eq!(
+        document["http"]["request"]["user_agent"]
+            .as_str()
+            .unwrap()
+            .len(),
+        250
+    );
+}

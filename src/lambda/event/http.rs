@@ -1,0 +1,179 @@
+//! HTTP events: API Gateway REST (v1), HTTP API (v2) and WebSocket APIs,
+//! ALB target groups, function URLs, and `lambda_http`'s `LambdaRequest`,
+//! which wraps the first four. Each gives `faas.trigger=http`, the OTel
+//! HTTP server attributes it carries ([`HttpRequest`]) and its headers as
+//! the trace carrier.
+//!
+//! Where the front door names the route, it is `http.route`: the REST
+//! API's `resource` (`/orders/{id}`), the HTTP API's `routeKey` without its
+//! method, the WebSocket API's route key (`$connect`, `sendmessage`). A
+//! function URL or an ALB names none.
+
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest,
+};
+use aws_lambda_events::http::HeaderMap;
+use aws_lambda_events::{
+    alb::AlbTargetGroupRequest, lambda_function_urls::LambdaFunctionUrlRequest,
+};
+use opentelemetry::KeyValue;
+
+use super::{Carrier, InvocationEvent, Trigger};
+use crate::http_request::{header, HttpRequest};
+
+/// The parts every form reads from its headers when its context lacks them.
+fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
+    HttpRequest {
+        host: header(headers, "host"),
+        client: header(headers, "x-forwarded-for"),
+        user_agent: header(headers, "user-agent"),
+        ..HttpRequest::default()
+    }
+}
+
+impl InvocationEvent for ApiGatewayProxyRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        let context = &self.request_context;
+        let headers = from_headers(&self.headers);
+        HttpRequest {
+            method: Some(self.http_method.as_str()),
+            path: self.path.as_deref(),
+            route: self.resource.as_deref(),
+            host: context.domain_name.as_deref().or(headers.host),
+            client: context.identity.source_ip.as_deref().or(headers.client),
+            user_agent: context
+                .identity
+                .user_agent
+                .as_deref()
+                .or(headers.user_agent),
+        }
+        .attributes(attributes)
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        Some(Carrier::Headers(&self.headers))
+    }
+}
+
+impl InvocationEvent for ApiGatewayV2httpRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        let context = &self.request_context;
+        let headers = from_headers(&self.headers);
+        HttpRequest {
+            method: Some(context.http.method.as_str()),
+            path: self.raw_path.as_deref().or(context.http.path.as_deref()),
+            route: self.route_key.as_deref().or(context.route_key.as_deref()),
+            host: context.domain_name.as_deref().or(headers.host),
+            client: context.http.source_ip.as_deref().or(headers.client),
+            user_agent: context.http.user_agent.as_deref().or(headers.user_agent),
+        }
+        .attributes(attributes)
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        Some(Carrier::Headers(&self.headers))
+    }
+}
+
+impl InvocationEvent for LambdaFunctionUrlRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        let context = &self.request_context;
+        let headers = from_headers(&self.headers);
+        HttpRequest {
+            method: context.http.method.as_deref(),
+            path: self.raw_path.as_deref().or(context.http.path.as_deref()),
+            route: None,
+            host: context.domain_name.as_deref().or(headers.host),
+            client: context.http.source_ip.as_deref().or(headers.client),
+            user_agent: context.http.user_agent.as_deref().or(headers.user_agent),
+        }
+        .attributes(attributes)
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        Some(Carrier::Headers(&self.headers))
+    }
+}
+
+impl InvocationEvent for ApiGatewayWebsocketProxyRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        let context = &self.request_context;
+        let headers = from_headers(&self.headers);
+        HttpRequest {
+            // Only `$connect` is an HTTP request (a GET upgrade); frames
+            // have no method.
+            method: self.http_method.as_ref().map(|m| m.as_str()),
+            path: None,
+            route: context.route_key.as_deref(),
+            host: context.domain_name.as_deref().or(headers.host),
+            client: context.identity.source_ip.as_deref().or(headers.client),
+            user_agent: context
+                .identity
+                .user_agent
+                .as_deref()
+                .or(headers.user_agent),
+        }
+        .attributes(attributes)
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        Some(Carrier::Headers(&self.headers))
+    }
+}
+
+impl InvocationEvent for AlbTargetGroupRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        HttpRequest {
+            method: Some(self.http_method.as_str()),
+            path: self.path.as_deref(),
+            ..from_headers(&self.headers)
+        }
+        .attributes(attributes)
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        Some(Carrier::Headers(&self.headers))
+    }
+}
+
+/// `lambda_http`'s event: each form as the event type it wraps. A form
+/// perfmon does not know (VPC Lattice, pass-through, when the function
+/// turns them on) is an `http` trigger with no attributes.
+#[cfg(feature = "http")]
+impl InvocationEvent for lambda_http::request::LambdaRequest {
+    fn trigger(&self) -> Trigger {
+        Trigger::Http
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        use lambda_http::request::LambdaRequest;
+        #[allow(unreachable_patterns)]
+        match self {
+            LambdaRequest::ApiGatewayV1(e) => e.attributes(attributes),
+            LambdaRequest::ApiGatewayV2(e) => e.attributes(attributes),
+            LambdaRequest::Alb(e) => e.attributes(attributes),
+            LambdaRequest::WebSocket(e) => e.attributes(attributes),
+            _ => {}
+        }
+    }
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        use lambda_http::request::LambdaRequest;
+        #[allow(unreachable_patterns)]
+        match self {
+            LambdaRequest::ApiGatewayV1(e) => e.carrier(),
+            LambdaRequest::ApiGatewayV2(e) => e.carrier(),
+            LambdaRequest::Alb(e) => e.carrier(),
+            LambdaRequest::WebSocket(e) => e.carrier(),
+            _ => None,
+        }
+    }
+}

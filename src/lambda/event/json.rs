@@ -1,0 +1,91 @@
+//! An untyped event (`serde_json::Value`), known by the fields each source
+//! always sets: `requestContext` for HTTP (API Gateway v1, v2 and
+//! WebSocket, function URLs; an ALB's holds `elb`), `Records[].eventSource`
+//! for SQS, SNS, DynamoDB, Kinesis and S3, `detail-type` and `source` for
+//! EventBridge. It gives the same attributes as the typed event would.
+
+use opentelemetry::KeyValue;
+use serde_json::Value;
+
+use super::records::{batch, eventbridge_trigger};
+use super::{Carrier, InvocationEvent, Trigger};
+use crate::http_request::HttpRequest;
+
+fn text(value: &Value) -> Option<&str> {
+    value.as_str()
+}
+
+/// The first record's source.
+fn record_source(event: &Value) -> Option<&str> {
+    let record = &event["Records"][0];
+    record
+        .get("eventSource")
+        .or_else(|| record.get("EventSource"))
+        .and_then(Value::as_str)
+}
+
+fn records(event: &Value) -> usize {
+    event["Records"].as_array().map_or(0, Vec::len)
+}
+
+/// A header of the event's `headers` object, by any case.
+fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    event["headers"]
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))?
+        .1
+        .as_str()
+}
+
+impl InvocationEvent for Value {
+    fn trigger(&self) -> Trigger {
+        if self["requestContext"].is_object() {
+            return Trigger::Http;
+        }
+        match record_source(self) {
+            Some("aws:sqs" | "aws:sns") => return Trigger::PubSub,
+            Some("aws:dynamodb" | "aws:kinesis" | "aws:s3") => return Trigger::Datasource,
+            _ => {}
+        }
+        match (text(&self["detail-type"]), self.get("source")) {
+            (Some(detail_type), Some(_)) => eventbridge_trigger(detail_type),
+            _ => Trigger::Other,
+        }
+    }
+
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        let context = &self["requestContext"];
+        if context.is_object() {
+            let http = &context["http"];
+            let identity = &context["identity"];
+            HttpRequest {
+                method: text(&self["httpMethod"]).or_else(|| text(&http["method"])),
+                path: text(&self["rawPath"])
+                    .or_else(|| text(&self["path"]))
+                    .or_else(|| text(&http["path"])),
+                route: text(&self["resource"])
+                    .or_else(|| text(&self["routeKey"]))
+                    .or_else(|| text(&context["routeKey"])),
+                host: text(&context["domainName"]).or_else(|| header(self, "host")),
+                client: text(&http["sourceIp"])
+                    .or_else(|| text(&identity["sourceIp"]))
+                    .or_else(|| header(self, "x-forwarded-for")),
+                user_agent: text(&http["userAgent"])
+                    .or_else(|| text(&identity["userAgent"]))
+                    .or_else(|| header(self, "user-agent")),
+            }
+            .attributes(attributes);
+            return;
+        }
+        match record_source(self) {
+            Some("aws:sqs") => batch("aws_sqs", records(self), attributes),
+            Some("aws:sns") => batch("aws_sns", records(self), attributes),
+            _ => {}
+        }
+    }
+
+    fn carrier(&self) -> Option<Carrier<'_>> {
+        self["headers"].as_object().map(Carrier::Json)
+    }
+}
