@@ -89,6 +89,15 @@ fn the_axum_api_example_serves_its_function_url_with_routes_as_operations() {
     let crashed = call("GET", "/orders/crash", &[]).0;
     assert!(crashed >= 500, "{crashed}");
     assert_eq!(call("GET", "/orders/42", &[]).0, 200, "it keeps serving");
+    // An event that is not HTTP: a clear error, and the function goes on.
+    let sqs = serde_json::json!({"Records": [{"messageId": "1", "eventSource": "aws:sqs", "body": "{}"}]});
+    let answer = emulator.invoke("_", &sqs);
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("deserializ")),
+        "{answer}"
+    );
     let long = format!("/orders/{}", "y".repeat(20_000));
     assert_eq!(call("GET", &long, &[]).0, 404);
     assert_eq!(call("GET", "/nowhere", &[]).0, 404);

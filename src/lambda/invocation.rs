@@ -56,10 +56,10 @@ pub fn arn_attributes(invoked_arn: &str) -> Vec<KeyValue> {
 }
 
 /// The parent context of an invocation, through `propagators`: Lambda's
-/// X-Ray `header` (the `Context.xray_trace_id`) when there is one, else
-/// what the event's `headers` carry (a W3C `traceparent`, an
-/// `X-Amzn-Trace-Id`); W3C `baggage` from the headers either way. A
-/// malformed header is no context: the invocation starts a new trace.
+/// X-Ray `header` (the `Context.xray_trace_id`) when there is one, else a
+/// W3C `traceparent` in the event's `headers`; W3C `baggage` from the
+/// headers either way. A malformed header is no context: the invocation
+/// starts a new trace.
 pub fn parent_context(
     propagators: &TextMapCompositePropagator,
     header: Option<&str>,
@@ -72,16 +72,16 @@ pub fn parent_context(
     impl Extractor for Carrier<'_> {
         fn get(&self, key: &str) -> Option<&str> {
             if key.eq_ignore_ascii_case(XRAY_HEADER) {
-                // Lambda's header first: the one its segment belongs to.
-                return self.xray.or_else(|| self.headers.get(key));
+                // Lambda's header only: the one its segment belongs to.
+                // (On Lambda it continues the trace of the header the
+                // caller sent, when the front door passes one.)
+                return self.xray;
             }
             self.headers.get(key)
         }
         fn keys(&self) -> Vec<&str> {
             let mut keys = self.headers.keys();
-            if self.xray.is_some() && self.headers.get(XRAY_HEADER).is_none() {
-                keys.push(XRAY_HEADER);
-            }
+            keys.extend(self.xray.map(|_| XRAY_HEADER));
             keys
         }
     }

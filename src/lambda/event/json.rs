@@ -59,14 +59,25 @@ impl InvocationEvent for Value {
         if context.is_object() {
             let http = &context["http"];
             let identity = &context["identity"];
+            // A WebSocket message has a connection, a route key and no
+            // path, as its typed event reads.
+            let websocket = context.get("connectionId").is_some();
+            let (path, route) = if websocket {
+                (None, text(&context["routeKey"]))
+            } else {
+                (
+                    text(&self["rawPath"])
+                        .or_else(|| text(&self["path"]))
+                        .or_else(|| text(&http["path"])),
+                    text(&self["resource"])
+                        .or_else(|| text(&self["routeKey"]))
+                        .or_else(|| text(&context["routeKey"])),
+                )
+            };
             HttpRequest {
                 method: text(&self["httpMethod"]).or_else(|| text(&http["method"])),
-                path: text(&self["rawPath"])
-                    .or_else(|| text(&self["path"]))
-                    .or_else(|| text(&http["path"])),
-                route: text(&self["resource"])
-                    .or_else(|| text(&self["routeKey"]))
-                    .or_else(|| text(&context["routeKey"])),
+                path,
+                route,
                 host: text(&context["domainName"]).or_else(|| header(self, "host")),
                 client: text(&http["sourceIp"])
                     .or_else(|| text(&identity["sourceIp"]))
