@@ -34,7 +34,19 @@ pub(crate) struct HttpRequest<'a> {
     pub(crate) user_agent: Option<&'a str>,
 }
 
-impl HttpRequest<'_> {
+impl<'a> HttpRequest<'a> {
+    /// This request, each part it lacks taken from `fallback`.
+    pub(crate) fn or(self, fallback: HttpRequest<'a>) -> Self {
+        HttpRequest {
+            method: self.method.or(fallback.method),
+            path: self.path.or(fallback.path),
+            route: self.route.or(fallback.route),
+            host: self.host.or(fallback.host),
+            client: self.client.or(fallback.client),
+            user_agent: self.user_agent.or(fallback.user_agent),
+        }
+    }
+
     /// Appends the request's attributes to `out`.
     pub(crate) fn attributes(&self, out: &mut Vec<KeyValue>) {
         if let Some(method) = self.method {

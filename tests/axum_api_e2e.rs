@@ -109,7 +109,7 @@ fn the_axum_api_example_serves_its_function_url_with_routes_as_operations() {
     // Everything flushed: every invocation's core metrics are printed.
     let deadline = Instant::now() + Duration::from_secs(60);
     let lines = loop {
-        let lines = emf_lines(&function.output());
+        let lines = common::emf::lines_in(&function.output());
         let invocations: u64 = sum(&lines, "Invocations", |_| true);
         if invocations >= 1_007 || Instant::now() > deadline {
             break lines;
@@ -230,14 +230,6 @@ fn the_axum_api_example_serves_its_function_url_with_routes_as_operations() {
     for line in &lines {
         common::emf::check_line(line, &catalog, common::emf::now_ms());
     }
-}
-
-/// The EMF lines the function printed.
-fn emf_lines(log: &str) -> Vec<Value> {
-    log.lines()
-        .filter_map(|l| l.find("{\"_aws\"").map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// The sum of `metric` over the lines `pick` keeps.

@@ -19,14 +19,6 @@ fn fixture() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The EMF lines the function printed.
-fn emf_lines(log: &str) -> Vec<Value> {
-    log.lines()
-        .filter_map(|l| l.find("{\"_aws\"").map(|i| &l[i..]))
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 #[test]
 fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -73,7 +65,7 @@ fn the_http_api_example_emits_emf_and_xray_under_the_emulator() {
     // EMF: the lines the function printed, on the same trace.
     let deadline = Instant::now() + Duration::from_secs(30);
     let lines = loop {
-        let lines = emf_lines(&function.output());
+        let lines = common::emf::lines_in(&function.output());
         if lines.iter().any(|l| l.get("OrdersPlaced").is_some()) || Instant::now() > deadline {
             break lines;
         }

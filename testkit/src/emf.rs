@@ -17,6 +17,15 @@ pub fn lines(buffer: &SharedBuffer) -> Vec<Value> {
         .collect()
 }
 
+/// The EMF lines in what a function printed (its other lines skipped).
+pub fn lines_in(output: &str) -> Vec<Value> {
+    output
+        .lines()
+        .filter_map(|l| l.find("{\"_aws\"").map(|i| &l[i..]))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 const UNITS: &[&str] = &[
     "Seconds",
     "Microseconds",

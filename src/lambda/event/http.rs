@@ -21,7 +21,7 @@ use opentelemetry::KeyValue;
 use super::{Carrier, InvocationEvent, Trigger};
 use crate::http_request::{header, HttpRequest};
 
-/// The parts every form reads from its headers when its context lacks them.
+/// What every form reads from its headers when its context lacks it.
 fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
     HttpRequest {
         host: header(headers, "host"),
@@ -31,118 +31,105 @@ fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
     }
 }
 
-impl InvocationEvent for ApiGatewayProxyRequest {
-    fn trigger(&self) -> Trigger {
-        Trigger::Http
-    }
-    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+/// What an HTTP event's own fields say of its request.
+trait Described {
+    fn described(&self) -> HttpRequest<'_>;
+}
+
+/// Every HTTP event is an `http` trigger with its request's attributes
+/// (its fields first, then its headers), its headers the carrier.
+macro_rules! http_events {
+    ($($event:ty),* $(,)?) => {$(
+        impl InvocationEvent for $event {
+            fn trigger(&self) -> Trigger {
+                Trigger::Http
+            }
+            fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+                self.described()
+                    .or(from_headers(&self.headers))
+                    .attributes(attributes)
+            }
+            fn carrier(&self) -> Option<Carrier<'_>> {
+                Some(Carrier::Headers(&self.headers))
+            }
+        }
+    )*};
+}
+
+http_events!(
+    ApiGatewayProxyRequest,
+    ApiGatewayV2httpRequest,
+    LambdaFunctionUrlRequest,
+    ApiGatewayWebsocketProxyRequest,
+    AlbTargetGroupRequest,
+);
+
+impl Described for ApiGatewayProxyRequest {
+    fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
-        let headers = from_headers(&self.headers);
         HttpRequest {
             method: Some(self.http_method.as_str()),
             path: self.path.as_deref(),
             route: self.resource.as_deref(),
-            host: context.domain_name.as_deref().or(headers.host),
-            client: context.identity.source_ip.as_deref().or(headers.client),
-            user_agent: context
-                .identity
-                .user_agent
-                .as_deref()
-                .or(headers.user_agent),
+            host: context.domain_name.as_deref(),
+            client: context.identity.source_ip.as_deref(),
+            user_agent: context.identity.user_agent.as_deref(),
         }
-        .attributes(attributes)
-    }
-    fn carrier(&self) -> Option<Carrier<'_>> {
-        Some(Carrier::Headers(&self.headers))
     }
 }
 
-impl InvocationEvent for ApiGatewayV2httpRequest {
-    fn trigger(&self) -> Trigger {
-        Trigger::Http
-    }
-    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+impl Described for ApiGatewayV2httpRequest {
+    fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
-        let headers = from_headers(&self.headers);
         HttpRequest {
             method: Some(context.http.method.as_str()),
             path: self.raw_path.as_deref().or(context.http.path.as_deref()),
             route: self.route_key.as_deref().or(context.route_key.as_deref()),
-            host: context.domain_name.as_deref().or(headers.host),
-            client: context.http.source_ip.as_deref().or(headers.client),
-            user_agent: context.http.user_agent.as_deref().or(headers.user_agent),
+            host: context.domain_name.as_deref(),
+            client: context.http.source_ip.as_deref(),
+            user_agent: context.http.user_agent.as_deref(),
         }
-        .attributes(attributes)
-    }
-    fn carrier(&self) -> Option<Carrier<'_>> {
-        Some(Carrier::Headers(&self.headers))
     }
 }
 
-impl InvocationEvent for LambdaFunctionUrlRequest {
-    fn trigger(&self) -> Trigger {
-        Trigger::Http
-    }
-    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+impl Described for LambdaFunctionUrlRequest {
+    fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
-        let headers = from_headers(&self.headers);
         HttpRequest {
             method: context.http.method.as_deref(),
             path: self.raw_path.as_deref().or(context.http.path.as_deref()),
             route: None,
-            host: context.domain_name.as_deref().or(headers.host),
-            client: context.http.source_ip.as_deref().or(headers.client),
-            user_agent: context.http.user_agent.as_deref().or(headers.user_agent),
+            host: context.domain_name.as_deref(),
+            client: context.http.source_ip.as_deref(),
+            user_agent: context.http.user_agent.as_deref(),
         }
-        .attributes(attributes)
-    }
-    fn carrier(&self) -> Option<Carrier<'_>> {
-        Some(Carrier::Headers(&self.headers))
     }
 }
 
-impl InvocationEvent for ApiGatewayWebsocketProxyRequest {
-    fn trigger(&self) -> Trigger {
-        Trigger::Http
-    }
-    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+impl Described for ApiGatewayWebsocketProxyRequest {
+    fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
-        let headers = from_headers(&self.headers);
         HttpRequest {
             // Only `$connect` is an HTTP request (a GET upgrade); frames
-            // have no method.
+            // have no method and no path.
             method: self.http_method.as_ref().map(|m| m.as_str()),
             path: None,
             route: context.route_key.as_deref(),
-            host: context.domain_name.as_deref().or(headers.host),
-            client: context.identity.source_ip.as_deref().or(headers.client),
-            user_agent: context
-                .identity
-                .user_agent
-                .as_deref()
-                .or(headers.user_agent),
+            host: context.domain_name.as_deref(),
+            client: context.identity.source_ip.as_deref(),
+            user_agent: context.identity.user_agent.as_deref(),
         }
-        .attributes(attributes)
-    }
-    fn carrier(&self) -> Option<Carrier<'_>> {
-        Some(Carrier::Headers(&self.headers))
     }
 }
 
-impl InvocationEvent for AlbTargetGroupRequest {
-    fn trigger(&self) -> Trigger {
-        Trigger::Http
-    }
-    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+/// An ALB says only the method and path; the rest is in its headers.
+impl Described for AlbTargetGroupRequest {
+    fn described(&self) -> HttpRequest<'_> {
         HttpRequest {
             method: Some(self.http_method.as_str()),
             path: self.path.as_deref(),
-            ..from_headers(&self.headers)
+            ..HttpRequest::default()
         }
-        .attributes(attributes)
-    }
-    fn carrier(&self) -> Option<Carrier<'_>> {
-        Some(Carrier::Headers(&self.headers))
     }
 }
 

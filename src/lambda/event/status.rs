@@ -46,6 +46,52 @@ macro_rules! reject {
     };
 }
 
+/// The sequences, tuples and enum variants no probe accepts.
+macro_rules! reject_compound {
+    () => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, NoStatus> {
+            Err(NoStatus)
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NoStatus> {
+            Err(NoStatus)
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NoStatus> {
+            Err(NoStatus)
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, NoStatus> {
+            Err(NoStatus)
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, NoStatus> {
+            Err(NoStatus)
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, NoStatus> {
+            Err(NoStatus)
+        }
+    };
+}
+
 /// The response itself: a struct or a map, holding `statusCode`.
 struct Top;
 
@@ -98,37 +144,7 @@ impl ser::Serializer for Top {
     ) -> Result<Self::Ok, NoStatus> {
         value.serialize(Top)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Self::Ok, NoStatus> {
-        Err(NoStatus)
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NoStatus> {
-        Err(NoStatus)
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NoStatus> {
-        Err(NoStatus)
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, NoStatus> {
-        Err(NoStatus)
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, NoStatus> {
-        Err(NoStatus)
-    }
+    reject_compound!();
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NoStatus> {
         Ok(Fields {
             status: None,
@@ -144,15 +160,6 @@ impl ser::Serializer for Top {
             status: None,
             at_status: false,
         })
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, NoStatus> {
-        Err(NoStatus)
     }
 }
 
@@ -228,37 +235,7 @@ macro_rules! scalar_probe {
             ) -> Result<$ok, NoStatus> {
                 value.serialize(self)
             }
-            fn serialize_newtype_variant<T: Serialize + ?Sized>(
-                self,
-                _: &'static str,
-                _: u32,
-                _: &'static str,
-                _: &T,
-            ) -> Result<$ok, NoStatus> {
-                Err(NoStatus)
-            }
-            fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, NoStatus> {
-                Err(NoStatus)
-            }
-            fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, NoStatus> {
-                Err(NoStatus)
-            }
-            fn serialize_tuple_struct(
-                self,
-                _: &'static str,
-                _: usize,
-            ) -> Result<Self::SerializeTupleStruct, NoStatus> {
-                Err(NoStatus)
-            }
-            fn serialize_tuple_variant(
-                self,
-                _: &'static str,
-                _: u32,
-                _: &'static str,
-                _: usize,
-            ) -> Result<Self::SerializeTupleVariant, NoStatus> {
-                Err(NoStatus)
-            }
+            reject_compound!();
             fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, NoStatus> {
                 Err(NoStatus)
             }
@@ -267,15 +244,6 @@ macro_rules! scalar_probe {
                 _: &'static str,
                 _: usize,
             ) -> Result<Self::SerializeStruct, NoStatus> {
-                Err(NoStatus)
-            }
-            fn serialize_struct_variant(
-                self,
-                _: &'static str,
-                _: u32,
-                _: &'static str,
-                _: usize,
-            ) -> Result<Self::SerializeStructVariant, NoStatus> {
                 Err(NoStatus)
             }
         }
