@@ -34,6 +34,11 @@ pub const FAAS_TRIGGER: &str = "faas.trigger";
 /// The request's HTTP method, upper case; `_OTHER` for a method HTTP does
 /// not define (semantic convention).
 pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+/// The method as the request sent it, when `http.request.method` differs
+/// from it (semantic convention).
+pub const HTTP_REQUEST_METHOD_ORIGINAL: &str = "http.request.method_original";
+/// `http` or `https` (semantic convention).
+pub const URL_SCHEME: &str = "url.scheme";
 /// The route template the request matched, e.g. `/orders/{id}`; never a
 /// raw path (semantic convention).
 pub const HTTP_ROUTE: &str = "http.route";

@@ -3,8 +3,9 @@
 //! ALB or function URL event, the axum layer from an `http::Request`.
 //!
 //! Every value taken from the request is bounded by
-//! [`MAX_REQUEST_VALUE_BYTES`]; a method HTTP does not define is `_OTHER`;
-//! the path never carries its query string.
+//! [`MAX_REQUEST_VALUE_BYTES`]; a method HTTP does not define is `_OTHER`,
+//! and a method sent otherwise than its name is also
+//! `http.request.method_original`; the path never carries its query string.
 
 use http::HeaderMap;
 #[cfg(feature = "axum")]
@@ -12,8 +13,8 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry::KeyValue;
 
 use crate::attributes::{
-    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_ROUTE, MAX_REQUEST_VALUE_BYTES, SERVER_ADDRESS,
-    URL_PATH, USER_AGENT_ORIGINAL,
+    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE,
+    MAX_REQUEST_VALUE_BYTES, SERVER_ADDRESS, URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 
 /// What a request says about itself; each part is optional, as each event
@@ -22,6 +23,8 @@ use crate::attributes::{
 pub(crate) struct HttpRequest<'a> {
     /// The method as sent.
     pub(crate) method: Option<&'a str>,
+    /// `http` or `https`.
+    pub(crate) scheme: Option<&'a str>,
     /// The path, possibly with a query string.
     pub(crate) path: Option<&'a str>,
     /// The route template, when the front door names one.
@@ -36,9 +39,11 @@ pub(crate) struct HttpRequest<'a> {
 
 impl<'a> HttpRequest<'a> {
     /// This request, each part it lacks taken from `fallback`.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
     pub(crate) fn or(self, fallback: HttpRequest<'a>) -> Self {
         HttpRequest {
             method: self.method.or(fallback.method),
+            scheme: self.scheme.or(fallback.scheme),
             path: self.path.or(fallback.path),
             route: self.route.or(fallback.route),
             host: self.host.or(fallback.host),
@@ -50,7 +55,14 @@ impl<'a> HttpRequest<'a> {
     /// Appends the request's attributes to `out`.
     pub(crate) fn attributes(&self, out: &mut Vec<KeyValue>) {
         if let Some(method) = self.method {
-            out.push(KeyValue::new(HTTP_REQUEST_METHOD, method_name(method)));
+            let name = method_name(method);
+            out.push(KeyValue::new(HTTP_REQUEST_METHOD, name));
+            if name != method {
+                out.push(KeyValue::new(HTTP_REQUEST_METHOD_ORIGINAL, bounded(method)));
+            }
+        }
+        if let Some(scheme) = self.scheme.filter(|s| !s.is_empty()) {
+            out.push(KeyValue::new(URL_SCHEME, bounded(scheme)));
         }
         if let Some(path) = self.path.filter(|p| !p.is_empty()) {
             let path = path.split_once('?').map_or(path, |(path, _)| path);
@@ -170,6 +182,7 @@ mod tests {
     fn the_path_loses_its_query_and_the_route_its_method() {
         let attrs = attributes(HttpRequest {
             method: Some("get"),
+            scheme: Some("https"),
             path: Some("/orders/42?token=secret"),
             route: Some("GET /orders/{id}"),
             host: Some("api.example.com:443"),
@@ -177,7 +190,9 @@ mod tests {
             user_agent: Some("curl/8.5"),
         });
         assert_eq!(value(&attrs, HTTP_REQUEST_METHOD).unwrap(), "GET");
+        assert_eq!(value(&attrs, HTTP_REQUEST_METHOD_ORIGINAL).unwrap(), "get");
         assert_eq!(value(&attrs, URL_PATH).unwrap(), "/orders/42");
+        assert_eq!(value(&attrs, URL_SCHEME).unwrap(), "https");
         assert_eq!(value(&attrs, HTTP_ROUTE).unwrap(), "/orders/{id}");
         assert_eq!(value(&attrs, SERVER_ADDRESS).unwrap(), "api.example.com");
         assert_eq!(value(&attrs, CLIENT_ADDRESS).unwrap(), "203.0.113.7");
@@ -193,6 +208,7 @@ mod tests {
             ..HttpRequest::default()
         });
         assert_eq!(value(&attrs, HTTP_REQUEST_METHOD).unwrap(), "_OTHER");
+        assert_eq!(value(&attrs, HTTP_REQUEST_METHOD_ORIGINAL).unwrap(), "BREW");
         assert_eq!(value(&attrs, HTTP_ROUTE), None);
         assert_eq!(value(&attrs, SERVER_ADDRESS).unwrap(), "[::1]");
     }

@@ -167,6 +167,10 @@ fn the_axum_api_example_serves_its_function_url_with_routes_as_operations() {
     assert_eq!(order["http"]["response"]["status"], 201);
     let url = order["http"]["request"]["url"].as_str().unwrap();
     assert!(url.ends_with("/orders"), "the path, never its query: {url}");
+    assert!(
+        url.starts_with("https://"),
+        "a function URL is HTTPS: {url}"
+    );
     assert_eq!(order["metadata"]["faas.trigger"], "http");
     let operation = &order["subsegments"][0];
     assert_eq!(operation["name"], "/orders", "{order:#}");

@@ -26,7 +26,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanKind, Status};
 use perfmon_lambda::axum::RouteLayer;
-use perfmon_lambda::lambda::{Carrier, InvocationEvent, PerformanceLayer, Trigger};
+use perfmon_lambda::lambda::{Carrier, InvocationEvent, OtherEvent, PerformanceLayer, Trigger};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
@@ -137,6 +137,7 @@ async fn every_http_form_gives_the_http_server_attributes() {
         &t,
         fixture("apigw-rest-order.json"),
         &order(&[
+            ("url.scheme", "https"),
             ("http.route", "/orders/{id}"),
             (
                 "server.address",
@@ -151,6 +152,7 @@ async fn every_http_form_gives_the_http_server_attributes() {
         &t,
         fixture("apigw-http-order.json"),
         &order(&[
+            ("url.scheme", "https"),
             ("http.route", "/orders/{id}"),
             (
                 "server.address",
@@ -166,6 +168,7 @@ async fn every_http_form_gives_the_http_server_attributes() {
         &t,
         fixture("function-url-order.json"),
         &order(&[
+            ("url.scheme", "https"),
             ("server.address", "abcdefghij.lambda-url.us-east-1.on.aws"),
             ("client.address", "1.2.3.4"),
             ("user_agent.original", "curl/7.58.0"),
@@ -185,6 +188,7 @@ async fn every_http_form_gives_the_http_server_attributes() {
         &t,
         fixture("alb-order.json"),
         &order(&[
+            ("url.scheme", "http"),
             (
                 "server.address",
                 "lambda-test-alb-1334523864.us-east-1.elb.amazonaws.com",
@@ -245,6 +249,36 @@ async fn malformed_trace_headers_start_a_new_trace() {
     let root = root_of(&t, event, json!({"statusCode": 200})).await;
     assert_ne!(root.span_context.trace_id().to_string(), W3C_TRACE);
     assert_eq!(root.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+
+    // Lambda's own header, malformed or partial: never an error, and the
+    // invocation has a valid trace.
+    for header in [
+        "Root=garbage;Parent=zz;Sampled=1",
+        "",
+        "Root=1-5759e988-bd862e3fe1be46a994272793",
+    ] {
+        let mut service = layer(&t).layer(service_fn(|_: LambdaEvent<Value>| async {
+            Ok::<_, String>(json!({"statusCode": 200}))
+        }));
+        let request = format!("bad-xray-{}", header.len());
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(LambdaEvent::new(
+                fixture("apigw-http-order.json"),
+                lambda_context(&request, Some(header), 600_000),
+            ))
+            .await
+            .expect("a malformed header is never an error");
+        // Recorded or not (a header without `Sampled=1` samples the
+        // invocation out), its root is a valid span.
+        let root = t
+            .spans()
+            .into_iter()
+            .find(|s| span_attrs(s).get("faas.invocation_id") == Some(&request));
+        assert!(root.is_none_or(|r| r.span_context.is_valid()), "{header}");
+    }
 }
 
 #[tokio::test]
@@ -299,11 +333,62 @@ async fn a_functions_own_event_declares_its_trigger_attributes_and_carrier() {
     assert!(!attrs.contains_key("http.response.status_code"));
 }
 
-#[test]
-fn an_event_that_is_not_http_is_a_clear_error_for_an_http_function() {
-    let sqs = json!({"Records": [{"messageId": "1", "eventSource": "aws:sqs", "body": "{}"}]});
-    let error = serde_json::from_value::<LambdaRequest>(sqs).unwrap_err();
-    assert!(!error.to_string().is_empty());
+#[tokio::test]
+async fn an_alb_with_multi_value_headers_is_read_alike() {
+    let t = common::telemetry();
+    let event = fixture("alb-multivalue-headers.json");
+    let typed: AlbTargetGroupRequest = serde_json::from_value(event.clone()).unwrap();
+    let want = expected(&[
+        ("faas.trigger", "http"),
+        ("http.request.method", "GET"),
+        ("url.path", "/"),
+        ("url.scheme", "http"),
+        (
+            "server.address",
+            "lambda-test-alb-1234567.us-east-1.elb.amazonaws.com",
+        ),
+        ("client.address", "72.21.198.67"),
+        ("user_agent.original", "curl/7.54.0"),
+        ("http.response.status_code", "200"),
+    ]);
+    for root in [
+        root_of(&t, typed, json!({"statusCode": 200})).await,
+        root_of(&t, event, json!({"statusCode": 200})).await,
+    ] {
+        assert_eq!(http(&root), want);
+        assert_eq!(root.span_context.trace_id().to_string(), W3C_TRACE);
+    }
+}
+
+#[tokio::test]
+async fn only_an_http_requests_response_has_a_status() {
+    let t = common::telemetry();
+    let direct = json!({"order": 42});
+    let root = root_of(&t, direct, json!({"statusCode": 500})).await;
+    assert_eq!(
+        root.status,
+        Status::Unset,
+        "a direct invocation's answer is data"
+    );
+    assert!(!span_attrs(&root).contains_key("http.response.status_code"));
+    // A Lambda destination record has a requestContext, and is no request.
+    let destination =
+        json!({"version": "1.0", "requestContext": {"requestId": "r", "condition": "Success"}});
+    let root = root_of(&t, destination, json!({"statusCode": 500})).await;
+    assert_eq!(span_attrs(&root)["faas.trigger"], "other");
+    assert_eq!(root.status, Status::Unset);
+}
+
+#[tokio::test]
+async fn a_foreign_event_type_is_read_through_other_event() {
+    let t = common::telemetry();
+    type Foreign = std::collections::BTreeMap<String, Value>;
+    let event: OtherEvent<Foreign> = serde_json::from_value(json!({"userName": "x"})).unwrap();
+    assert_eq!(event.len(), 1, "it derefs to the event");
+    let root = root_of(&t, event, ()).await;
+    assert_eq!(span_attrs(&root)["faas.trigger"], "other");
+    let root = root_of(&t, "plain text".to_owned(), ()).await;
+    assert_eq!(span_attrs(&root)["faas.trigger"], "other");
 }
 
 /// An axum router under `lambda_http` under the Lambda layer.

@@ -39,17 +39,16 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, OriginalUri};
 use axum::http::{Request, Response};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator as _};
 use opentelemetry::trace::TraceContextExt as _;
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::attributes::{HTTP_REQUEST_METHOD, HTTP_ROUTE};
-use crate::http_request::{bounded, header, method_name, HeaderCarrier, HttpRequest};
+use crate::http_request::{header, HeaderCarrier, HttpRequest};
 use crate::monitor::PerformanceMonitor;
 use crate::telemetry::Telemetry;
 
@@ -120,18 +119,19 @@ where
             .extensions()
             .get::<MatchedPath>()
             .map(MatchedPath::as_str);
-        let method = method_name(request.method().as_str());
         let current = Context::current();
-        let mut attributes = Vec::with_capacity(8);
-        attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
-        if let Some(route) = route {
-            attributes.push(KeyValue::new(HTTP_ROUTE, bounded(route)));
-        }
+        let mut attributes = Vec::with_capacity(10);
+        let described = HttpRequest {
+            method: Some(request.method().as_str()),
+            route,
+            ..HttpRequest::default()
+        };
         let shared = &self.shared;
         let operation = route.unwrap_or(UNMATCHED_ROUTE);
         let mut operation = if current.has_active_span() {
             // Under the Lambda layer's root (or any span of the
-            // application's): that span is the request's.
+            // application's): that span describes the request.
+            described.attributes(&mut attributes);
             shared
                 .monitor
                 .start_request(operation, &current, attributes)
@@ -140,13 +140,21 @@ where
             let parent = shared
                 .propagator
                 .extract_with_context(&current, &HeaderCarrier(headers));
+            // A nested router sees its own part of the path.
+            let uri = request
+                .extensions()
+                .get::<OriginalUri>()
+                .map_or(request.uri(), |original| &original.0);
             HttpRequest {
-                method: None,
-                path: Some(request.uri().path()),
-                route: None,
-                host: header(headers, "host").or_else(|| request.uri().host()),
+                scheme: uri
+                    .scheme_str()
+                    .or_else(|| header(headers, "x-forwarded-proto"))
+                    .or(Some("http")),
+                path: Some(uri.path()),
+                host: header(headers, "host").or_else(|| uri.host()),
                 client: header(headers, "x-forwarded-for"),
                 user_agent: header(headers, "user-agent"),
+                ..described
             }
             .attributes(&mut attributes);
             shared.monitor.start_request(operation, &parent, attributes)

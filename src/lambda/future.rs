@@ -48,6 +48,8 @@ enum State<F: Future> {
         cx: Context,
         /// The invocation's deadline, ms since the epoch.
         deadline_ms: u64,
+        /// The event is an HTTP request: its response has a status.
+        http: bool,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -61,6 +63,7 @@ impl<F: Future> PerformanceFuture<F> {
         inner: Result<Pin<Box<WithContext<F>>>, Panic>,
         cx: Context,
         deadline_ms: u64,
+        http: bool,
         flusher: Arc<Flusher>,
     ) -> Self {
         PerformanceFuture {
@@ -68,6 +71,7 @@ impl<F: Future> PerformanceFuture<F> {
                 inner,
                 cx,
                 deadline_ms,
+                http,
             },
             flusher,
         }
@@ -103,6 +107,7 @@ where
                         inner,
                         cx,
                         deadline_ms,
+                        http,
                     } = std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Running above")
@@ -111,7 +116,7 @@ where
                         (Err(_), Err(panic)) => Err(panic),
                         (outcome, _) => outcome,
                     };
-                    end_root(&cx, &outcome);
+                    end_root(&cx, &outcome, http);
                     match this
                         .flusher
                         .handler_ended(cx, deadline_ms, outcome.is_err())
@@ -154,15 +159,19 @@ fn resume<T>(outcome: std::thread::Result<T>) -> T {
 /// answered; an `Err` from the handler is a service error (with the
 /// operation's code, else [`HANDLER_ERROR`]); a panic is the service error
 /// `panic`, whose `exception` message passes the privacy rules like every
-/// other attribute. An HTTP response's status is
+/// other attribute. The status of the response to an HTTP request is
 /// `http.response.status_code`; when no operation recorded a failure, a
 /// 4xx is a client error and a 5xx a service error, each with the status
 /// as its code. Success leaves the status Unset (semantic conventions).
-fn end_root<R: Serialize, E>(cx: &Context, outcome: &std::thread::Result<Result<R, E>>) {
+fn end_root<R: Serialize, E>(
+    cx: &Context,
+    outcome: &std::thread::Result<Result<R, E>>,
+    http: bool,
+) {
     let mut span = cx.span();
     let recorded = cx.get::<RootOutcome>().and_then(RootOutcome::take);
     let status = match outcome {
-        Ok(Ok(response)) => status_code(response),
+        Ok(Ok(response)) if http => status_code(response),
         _ => None,
     };
     let failure = match outcome {

@@ -7,15 +7,15 @@
 //!    the event gives ([`InvocationEvent`]: the HTTP request's method,
 //!    path, route, addresses), parented to the invocation's X-Ray trace
 //!    header (`Context.xray_trace_id`), so the function's spans join the
-//!    segment Lambda created, or, without one, to the trace context the
-//!    event's carrier holds (`traceparent`, `X-Amzn-Trace-Id`;
-//!    `OTEL_PROPAGATORS` says which formats are read; see
-//!    [`parent_context`]);
+//!    segment Lambda created (on Lambda it continues the `X-Amzn-Trace-Id`
+//!    the front door received), or, without one, to the W3C context the
+//!    event's carrier holds (`traceparent`, `baggage`; `OTEL_PROPAGATORS`
+//!    says which formats are read; see [`parent_context`]);
 //! 2. runs the handler with that span as the current context;
 //! 3. drops the handler's future and ends the root span: an `Err` or a
-//!    panic is a service error, and an HTTP response's status (its
-//!    `statusCode`) is `http.response.status_code`, a 4xx a client error
-//!    and a 5xx a service error;
+//!    panic is a service error, and the status of the response to an HTTP
+//!    request (its `statusCode`) is `http.response.status_code`, a 4xx a
+//!    client error and a 5xx a service error;
 //! 4. flushes traces, metrics and logs as the [`FlushMode`] says: before the
 //!    response (`sync`), after it (`after-response`, the default, through
 //!    the runtime-level [`FlushLayer`]), or at most every interval under
@@ -60,7 +60,7 @@ mod run;
 mod shutdown;
 
 pub use crate::xray_trace_id;
-pub use event::{Carrier, InvocationEvent, Trigger};
+pub use event::{Carrier, InvocationEvent, OtherEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
 pub use future::{PerformanceFuture, HANDLER_ERROR};
@@ -206,6 +206,7 @@ where
             shared.monitor.record_cold_start(&function);
         }
         let payload = &event.payload;
+        let http = payload.trigger() == Trigger::Http;
         let parent = parent_context(
             &shared.propagator,
             lambda.xray_trace_id.as_deref(),
@@ -252,6 +253,6 @@ where
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(event)))
                 .map(|future| Box::pin(future.with_context(cx.clone())))
         };
-        PerformanceFuture::new(inner, cx, deadline_ms, shared.flusher.clone())
+        PerformanceFuture::new(inner, cx, deadline_ms, http, shared.flusher.clone())
     }
 }

@@ -144,14 +144,30 @@ impl OperationMonitor {
 
     /// Completes the operation with the HTTP `status` it answered: its
     /// `http.response.status_code`, and for a 4xx a client error, for a
-    /// 5xx a service error, with the status as the code.
+    /// 5xx a service error, with the status as the code, unless the
+    /// catalog declares that code with another class.
     // The HTTP layers call it.
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn complete_http<I>(mut self, status: u16, attributes: I)
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        let failure = Failure::http(status);
+        // The catalog may class a status itself (a 404 the caller expects).
+        let failure = Failure::http(status).map(|failure| {
+            if self
+                .state
+                .errors
+                .iter()
+                .any(|spec| spec.code == failure.code)
+            {
+                Failure {
+                    status: Some(status),
+                    ..self.classify(failure.code, None)
+                }
+            } else {
+                failure
+            }
+        });
         let status = KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status));
         self.finish(failure, attributes.into_iter().chain([status]));
     }

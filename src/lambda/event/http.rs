@@ -21,9 +21,13 @@ use opentelemetry::KeyValue;
 use super::{Carrier, InvocationEvent, Trigger};
 use crate::http_request::{header, HttpRequest};
 
+/// API Gateway and function URLs answer HTTPS only.
+const HTTPS: &str = "https";
+
 /// What every form reads from its headers when its context lacks it.
 fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
     HttpRequest {
+        scheme: header(headers, "x-forwarded-proto"),
         host: header(headers, "host"),
         client: header(headers, "x-forwarded-for"),
         user_agent: header(headers, "user-agent"),
@@ -31,9 +35,21 @@ fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
     }
 }
 
-/// What an HTTP event's own fields say of its request.
+/// What an HTTP event's own fields say of its request, and its headers.
 trait Described {
     fn described(&self) -> HttpRequest<'_>;
+    fn headers(&self) -> &HeaderMap;
+}
+
+/// The headers of a form that sends them in one of two maps: an ALB (or
+/// an API) with multi-value headers turned on sends only
+/// `multiValueHeaders`.
+fn single_or_multi<'a>(headers: &'a HeaderMap, multi: &'a HeaderMap) -> &'a HeaderMap {
+    if headers.is_empty() {
+        multi
+    } else {
+        headers
+    }
 }
 
 /// Every HTTP event is an `http` trigger with its request's attributes
@@ -46,11 +62,11 @@ macro_rules! http_events {
             }
             fn attributes(&self, attributes: &mut Vec<KeyValue>) {
                 self.described()
-                    .or(from_headers(&self.headers))
+                    .or(from_headers(Described::headers(self)))
                     .attributes(attributes)
             }
             fn carrier(&self) -> Option<Carrier<'_>> {
-                Some(Carrier::Headers(&self.headers))
+                Some(Carrier::Headers(Described::headers(self)))
             }
         }
     )*};
@@ -68,6 +84,7 @@ impl Described for ApiGatewayProxyRequest {
     fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
         HttpRequest {
+            scheme: Some(HTTPS),
             method: Some(self.http_method.as_str()),
             path: self.path.as_deref(),
             route: self.resource.as_deref(),
@@ -76,12 +93,16 @@ impl Described for ApiGatewayProxyRequest {
             user_agent: context.identity.user_agent.as_deref(),
         }
     }
+    fn headers(&self) -> &HeaderMap {
+        single_or_multi(&self.headers, &self.multi_value_headers)
+    }
 }
 
 impl Described for ApiGatewayV2httpRequest {
     fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
         HttpRequest {
+            scheme: Some(HTTPS),
             method: Some(context.http.method.as_str()),
             path: self.raw_path.as_deref().or(context.http.path.as_deref()),
             route: self.route_key.as_deref().or(context.route_key.as_deref()),
@@ -90,12 +111,16 @@ impl Described for ApiGatewayV2httpRequest {
             user_agent: context.http.user_agent.as_deref(),
         }
     }
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
 }
 
 impl Described for LambdaFunctionUrlRequest {
     fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
         HttpRequest {
+            scheme: Some(HTTPS),
             method: context.http.method.as_deref(),
             path: self.raw_path.as_deref().or(context.http.path.as_deref()),
             route: None,
@@ -104,12 +129,16 @@ impl Described for LambdaFunctionUrlRequest {
             user_agent: context.http.user_agent.as_deref(),
         }
     }
+    fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
 }
 
 impl Described for ApiGatewayWebsocketProxyRequest {
     fn described(&self) -> HttpRequest<'_> {
         let context = &self.request_context;
         HttpRequest {
+            scheme: Some(HTTPS),
             // Only `$connect` is an HTTP request (a GET upgrade); frames
             // have no method and no path.
             method: self.http_method.as_ref().map(|m| m.as_str()),
@@ -119,6 +148,9 @@ impl Described for ApiGatewayWebsocketProxyRequest {
             client: context.identity.source_ip.as_deref(),
             user_agent: context.identity.user_agent.as_deref(),
         }
+    }
+    fn headers(&self) -> &HeaderMap {
+        single_or_multi(&self.headers, &self.multi_value_headers)
     }
 }
 
@@ -130,6 +162,9 @@ impl Described for AlbTargetGroupRequest {
             path: self.path.as_deref(),
             ..HttpRequest::default()
         }
+    }
+    fn headers(&self) -> &HeaderMap {
+        single_or_multi(&self.headers, &self.multi_value_headers)
     }
 }
 

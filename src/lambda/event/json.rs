@@ -5,10 +5,10 @@
 //! EventBridge. It gives the same attributes as the typed event would.
 
 use opentelemetry::KeyValue;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::records::{batch, eventbridge_trigger};
-use super::{Carrier, InvocationEvent, Trigger};
+use super::{json_header, Carrier, InvocationEvent, Trigger};
 use crate::http_request::HttpRequest;
 
 fn text(value: &Value) -> Option<&str> {
@@ -28,19 +28,36 @@ fn records(event: &Value) -> usize {
     event["Records"].as_array().map_or(0, Vec::len)
 }
 
-/// A header of the event's `headers` object, by any case.
-fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+/// The event's headers: `headers`, else `multiValueHeaders` (what an ALB
+/// or an API with multi-value headers turned on sends).
+fn headers(event: &Value) -> Option<&Map<String, Value>> {
     event["headers"]
-        .as_object()?
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))?
-        .1
-        .as_str()
+        .as_object()
+        .filter(|h| !h.is_empty())
+        .or_else(|| event["multiValueHeaders"].as_object())
+}
+
+/// A header of the event, by any case.
+fn header<'a>(event: &'a Value, name: &str) -> Option<&'a str> {
+    json_header(headers(event)?, name)
+}
+
+/// Whether `event` is an HTTP request: a `requestContext` with what each
+/// front door sets (a method, `http`, an ALB's `elb`, a WebSocket
+/// connection); Lambda's own records (destinations) have a
+/// `requestContext` too.
+fn is_http(event: &Value) -> bool {
+    let context = &event["requestContext"];
+    context.is_object()
+        && (event.get("httpMethod").is_some()
+            || ["http", "elb", "connectionId"]
+                .iter()
+                .any(|key| context.get(key).is_some()))
 }
 
 impl InvocationEvent for Value {
     fn trigger(&self) -> Trigger {
-        if self["requestContext"].is_object() {
+        if is_http(self) {
             return Trigger::Http;
         }
         match record_source(self) {
@@ -56,7 +73,7 @@ impl InvocationEvent for Value {
 
     fn attributes(&self, attributes: &mut Vec<KeyValue>) {
         let context = &self["requestContext"];
-        if context.is_object() {
+        if is_http(self) {
             let http = &context["http"];
             let identity = &context["identity"];
             // A WebSocket message has a connection, a route key and no
@@ -74,8 +91,15 @@ impl InvocationEvent for Value {
                         .or_else(|| text(&context["routeKey"])),
                 )
             };
+            // An ALB forwards the scheme; API Gateway answers HTTPS only.
+            let scheme = if context.get("elb").is_some() {
+                header(self, "x-forwarded-proto")
+            } else {
+                Some("https")
+            };
             HttpRequest {
                 method: text(&self["httpMethod"]).or_else(|| text(&http["method"])),
+                scheme,
                 path,
                 route,
                 host: text(&context["domainName"]).or_else(|| header(self, "host")),
@@ -97,6 +121,6 @@ impl InvocationEvent for Value {
     }
 
     fn carrier(&self) -> Option<Carrier<'_>> {
-        self["headers"].as_object().map(Carrier::Json)
+        headers(self).map(Carrier::Json)
     }
 }

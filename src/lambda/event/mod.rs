@@ -7,7 +7,9 @@
 //! [`LambdaRequest`](lambda_http::request::LambdaRequest) (feature `http`)
 //! and untyped `serde_json::Value` events implement the trait. A function's
 //! own event type implements it too, in one line when it has nothing to say
-//! (`impl InvocationEvent for Order {}`: an `other` trigger):
+//! (`impl InvocationEvent for Order {}`: an `other` trigger); the standard
+//! library's types are `other` triggers, and a type of another crate is
+//! read as one through [`OtherEvent`]:
 //!
 //! ```
 //! use perfmon_lambda::lambda::{InvocationEvent, Trigger};
@@ -30,8 +32,11 @@ use crate::http_request::header;
 
 mod http;
 mod json;
+mod other;
 mod records;
 mod status;
+
+pub use other::OtherEvent;
 
 pub(super) use status::status_code;
 
@@ -70,8 +75,8 @@ impl Trigger {
 pub enum Carrier<'a> {
     /// HTTP headers.
     Headers(&'a HeaderMap),
-    /// The `headers` object of an untyped event; names match without
-    /// regard to case.
+    /// The `headers` (or `multiValueHeaders`, first values) object of an
+    /// untyped event; names match without regard to case.
     Json(&'a Map<String, Value>),
     /// Anything else that can be read as a propagation carrier.
     Custom(&'a dyn Extractor),
@@ -87,11 +92,7 @@ impl Extractor for Carrier<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         match self {
             Carrier::Headers(map) => header(map, key),
-            Carrier::Json(map) => map
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(key))?
-                .1
-                .as_str(),
+            Carrier::Json(map) => json_header(map, key),
             Carrier::Custom(extractor) => extractor.get(key),
         }
     }
@@ -103,6 +104,16 @@ impl Extractor for Carrier<'_> {
             Carrier::Custom(extractor) => extractor.keys(),
         }
     }
+}
+
+/// The header `key` of an untyped event's headers object, by any case; a
+/// multi-value header's first value.
+pub(super) fn json_header<'a>(headers: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    let value = headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(key))?
+        .1;
+    value.as_str().or_else(|| value.get(0)?.as_str())
 }
 
 /// What an event tells the Lambda layer about the invocation it starts.

@@ -6,9 +6,11 @@
 //!   spaces and `_ . : / % & # = + - @`. Other characters are removed, as
 //!   the collector's `awsxray` exporter removes them (`/orders/{id}` is
 //!   `/orders/id` on both paths), and an empty name is `span`.
-//! - `http.request.url`, `user_agent` and `client_ip` are at most 250
-//!   bytes. The URL is built from `url.scheme`, `server.address`, a port
-//!   and `url.path`; the path is cut so that the URL fits, at a character
+//! - `http.request.url`, `method`, `user_agent` and `client_ip` are at
+//!   most 250 bytes. The translator builds the URL from `url.full` (or `http.url`),
+//!   else from `url.scheme`, a host (`url.domain`, `server.address`, or
+//!   `client.address`), a port, `url.path` and `url.query`: each part is
+//!   bounded, and the path is cut so that the URL fits, at a character
 //!   boundary.
 //!
 //! The span keeps everything else; other exporters see it unchanged.
@@ -22,10 +24,18 @@ use opentelemetry_sdk::trace::SpanData;
 const MAX_NAME: usize = 200;
 /// Longest HTTP field.
 const MAX_HTTP_FIELD: usize = 250;
-/// Longest host kept in a URL, so that a path always has room.
+/// Longest host kept (`url.domain`, `server.address`, or `client.address`,
+/// which the translator takes as the host of a span that is not SERVER).
 const MAX_HOST: usize = 100;
-/// Room for `https://` and `:65535`.
-const URL_FRAME: usize = 14;
+/// Longest `url.scheme` kept.
+const MAX_SCHEME: usize = 8;
+/// Longest `url.query` kept.
+const MAX_QUERY: usize = 40;
+/// `://`, `:65535`, the `/` before a path and the `?` before a query.
+const URL_PUNCTUATION: usize = 3 + 6 + 1 + 1;
+/// The shortest room a path is given, whatever else the URL holds.
+const MIN_PATH: usize = MAX_HTTP_FIELD - MAX_SCHEME - MAX_HOST - MAX_QUERY - URL_PUNCTUATION;
+const _: () = assert!(MIN_PATH > 0);
 /// The name of a span whose name has no character X-Ray accepts.
 const DEFAULT_NAME: &str = "span";
 
@@ -34,16 +44,30 @@ pub(super) fn fit(span: &mut SpanData) {
     if let Cow::Owned(name) = segment_name(&span.name) {
         span.name = name.into();
     }
-    let host = span
-        .attributes
-        .iter()
-        .find(|kv| kv.key.as_str() == "server.address")
-        .map_or(0, |kv| kv.value.as_str().len().min(MAX_HOST));
+    let length = |keys: &[&str]| {
+        span.attributes
+            .iter()
+            .filter(|kv| keys.contains(&kv.key.as_str()))
+            .map(|kv| kv.value.as_str().len())
+            .max()
+    };
+    // The URL the translator builds: scheme://host:port/path?query.
+    let scheme = length(&["url.scheme"]).map_or(5, |n| n.min(MAX_SCHEME));
+    let host =
+        length(&["url.domain", "server.address", "client.address"]).map_or(0, |n| n.min(MAX_HOST));
+    let query = length(&["url.query"]).map_or(0, |n| n.min(MAX_QUERY));
+    let path = MAX_HTTP_FIELD - scheme - host - query - URL_PUNCTUATION;
     for kv in span.attributes.iter_mut() {
         let limit = match kv.key.as_str() {
-            "server.address" => MAX_HOST,
-            "url.path" => MAX_HTTP_FIELD - URL_FRAME - host,
-            "url.full" | "user_agent.original" | "client.address" => MAX_HTTP_FIELD,
+            "url.scheme" => MAX_SCHEME,
+            "url.domain" | "server.address" | "client.address" => MAX_HOST,
+            "url.query" => MAX_QUERY,
+            "url.path" => path,
+            "url.full"
+            | "http.url"
+            | "user_agent.original"
+            | "http.request.method"
+            | "http.method" => MAX_HTTP_FIELD,
             _ => continue,
         };
         if let Value::String(text) = &kv.value {
