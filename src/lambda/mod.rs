@@ -50,6 +50,7 @@ use crate::monitor::PerformanceMonitor;
 use crate::monitor::RootOutcome;
 use crate::telemetry::{Invocation, Telemetry};
 
+mod batch;
 mod event;
 mod flush_layer;
 mod flush_mode;
@@ -60,6 +61,7 @@ mod run;
 mod shutdown;
 
 pub use crate::xray_trace_id;
+pub use batch::{BatchProcessor, BatchRecord};
 pub use event::{Carrier, InvocationEvent, OtherEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};

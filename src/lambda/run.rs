@@ -117,6 +117,12 @@ impl LambdaMonitoring {
         crate::axum::RouteLayer::new(&self.telemetry, self.monitor.clone())
     }
 
+    /// A processor of batches whose records are the operation `operation`
+    /// on this function's monitor (see [`BatchProcessor`](super::BatchProcessor)).
+    pub fn batch(&self, operation: &str) -> super::BatchProcessor {
+        super::BatchProcessor::new(&self.telemetry, self.monitor.clone(), operation)
+    }
+
     /// The layer, to compose with other tower layers.
     pub fn layer(&self) -> PerformanceLayer {
         self.layer.clone()

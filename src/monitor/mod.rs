@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use opentelemetry::metrics::BoundCounter;
-use opentelemetry::trace::{SpanKind, Tracer};
+use opentelemetry::trace::{Link, SpanContext, SpanKind, Tracer};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
@@ -176,7 +176,7 @@ impl PerformanceMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.start_as(operation, parent, None, attributes)
+        self.start_as(operation, parent, None, None, attributes)
     }
 
     /// Starts `operation` as an HTTP request's operation: INTERNAL under a
@@ -192,16 +192,41 @@ impl PerformanceMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.start_as(operation, parent, Some(SpanKind::Server), attributes)
+        self.start_as(operation, parent, Some(SpanKind::Server), None, attributes)
+    }
+
+    /// Starts `operation` for one record of a batch: a CONSUMER span under
+    /// `parent` (the invocation), linked to the context of the record's
+    /// producer when it carried one.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
+    pub(crate) fn start_record<I>(
+        &self,
+        operation: &str,
+        parent: &Context,
+        producer: Option<SpanContext>,
+        attributes: I,
+    ) -> OperationMonitor
+    where
+        I: IntoIterator<Item = KeyValue>,
+    {
+        let link = producer.map(Link::with_context);
+        self.start_as(
+            operation,
+            parent,
+            Some(SpanKind::Consumer),
+            link,
+            attributes,
+        )
     }
 
     /// Starts `operation` under `parent`, as `kind` or as the catalog
-    /// declares it (see [`kind_under`]).
+    /// declares it (see [`kind_under`]), with `link`.
     fn start_as<I>(
         &self,
         operation: &str,
         parent: &Context,
         kind: Option<SpanKind>,
+        link: Option<Link>,
         attributes: I,
     ) -> OperationMonitor
     where
@@ -225,6 +250,7 @@ impl PerformanceMonitor {
             .with_kind(kind_under(kind.as_ref().unwrap_or(&state.kind), parent))
             .with_start_time(started.wall);
         builder.attributes = Some(start_attributes);
+        builder.links = link.map(|link| vec![link]);
         let span = builder.start_with_context(&self.inner.tracer, parent);
         let root = RootOutcome::of_parent(parent);
         OperationMonitor::new(state, span, started, root)

@@ -56,11 +56,17 @@ impl InvocationEvent for dynamodb::Event {
     fn trigger(&self) -> Trigger {
         Trigger::Datasource
     }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        batch("aws_dynamodb_streams", self.records.len(), attributes)
+    }
 }
 
 impl InvocationEvent for kinesis::KinesisEvent {
     fn trigger(&self) -> Trigger {
         Trigger::Datasource
+    }
+    fn attributes(&self, attributes: &mut Vec<KeyValue>) {
+        batch("aws_kinesis", self.records.len(), attributes)
     }
 }
 
