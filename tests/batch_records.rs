@@ -137,15 +137,91 @@ async fn each_record_is_linked_to_its_producer_and_the_poison_is_reported() {
         Some(common::Value::Sum(3)),
         "{invocations:?}"
     );
-    let errors = t.points_named("Errors");
-    assert!(
-        errors
-            .iter()
-            .any(
-                |p| p.attributes.get("ErrorType").map(String::as_str) == Some("INVALID_RECORD")
-                    && p.value == common::Value::Sum(1)
-            ),
-        "{errors:?}"
+    let errors: Vec<_> = t
+        .points_named("Errors")
+        .into_iter()
+        .filter(|p| p.attributes.contains_key("ErrorType"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].attributes["Handler"], "process_order");
+    assert_eq!(errors[0].attributes["ErrorType"], "INVALID_RECORD");
+    assert_eq!(errors[0].value, common::Value::Sum(1));
+    assert_eq!(
+        root.status,
+        opentelemetry::trace::Status::Unset,
+        "a poison record does not fail the invocation that reported it"
+    );
+}
+
+fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fifo_queue_stops_at_its_first_failure_and_retries_the_rest() {
+    let t = common::telemetry();
+    let mut event: SqsEvent = serde_json::from_value(fixture("sqs-linked-batch.json")).unwrap();
+    for record in &mut event.records {
+        record.event_source_arn = Some("arn:aws:sqs:us-west-2:123456789012:orders.fifo".into());
+    }
+    // The poison message first.
+    event.records.rotate_right(1);
+    let response = consume(&t, event).await;
+    assert_eq!(
+        failed_ids(&response),
+        ["MessageID_3", "MessageID_1", "MessageID_2"]
+    );
+    let processed = t
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "process_order")
+        .count();
+    assert_eq!(processed, 1, "nothing after the failure is processed");
+}
+
+#[tokio::test]
+async fn a_failed_record_without_an_id_fails_the_whole_batch() {
+    let t = common::telemetry();
+    let mut event: SqsEvent = serde_json::from_value(fixture("sqs-linked-batch.json")).unwrap();
+    event.records[2].message_id = None;
+    let response = consume(&t, event).await;
+    assert_eq!(
+        failed_ids(&response),
+        [""],
+        "an empty identifier: Lambda retries the batch"
+    );
+}
+
+#[tokio::test]
+async fn an_sns_record_links_to_its_traceparent_attribute() {
+    let t = common::telemetry();
+    let mut event: aws_lambda_events::sns::SnsEvent =
+        serde_json::from_value(fixture("example-sns-event.json")).unwrap();
+    let attribute: aws_lambda_events::sns::MessageAttribute = serde_json::from_value(
+        serde_json::json!({"Type": "String", "Value": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}),
+    )
+    .unwrap();
+    event.records[0]
+        .sns
+        .message_attributes
+        .insert("TraceParent".into(), attribute);
+    let batch = BatchProcessor::new(&t.telemetry, t.monitor.clone(), "notify");
+    let failed = batch
+        .sns(&event, async |_| Ok::<(), &'static str>(()))
+        .await;
+    assert!(failed.is_empty());
+    let record = t.span("notify");
+    let attrs = span_attrs(&record);
+    assert_eq!(attrs["messaging.system"], "aws.sns");
+    assert_eq!(attrs["messaging.operation.name"], "process");
+    let link = record.links.iter().next().expect("a link, by any case");
+    assert_eq!(
+        link.span_context.trace_id().to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
     );
 }
 
@@ -183,12 +259,11 @@ async fn stream_records_are_named_by_their_sequence_numbers() {
         .iter()
         .map(|f| f.item_identifier.clone().unwrap())
         .collect();
-    let expected: Vec<_> = kinesis
-        .records
-        .iter()
-        .map(|r| r.kinesis.sequence_number.clone())
-        .collect();
-    assert_eq!(ids, expected);
+    assert_eq!(
+        ids,
+        [kinesis.records[0].kinesis.sequence_number.clone()],
+        "a shard resumes from its first failure"
+    );
     let dynamodb = fixture_of::<aws_lambda_events::dynamodb::Event>("example-dynamodb-event.json");
     let response = batch
         .dynamodb(&dynamodb, async |_| Ok::<(), &'static str>(()))
@@ -202,13 +277,19 @@ async fn stream_records_are_named_by_their_sequence_numbers() {
                 == Some("aws_dynamodb_streams")
         })
         .expect("a DynamoDB Streams record");
-    assert!(change.links.is_empty());
-    assert!(span_attrs(change).contains_key("messaging.message.id"));
+    let attrs = span_attrs(change);
+    assert_eq!(
+        attrs.get("messaging.message.id"),
+        dynamodb.records[0].change.sequence_number.as_ref()
+    );
+    assert_eq!(
+        attrs.get("messaging.destination.name").map(String::as_str),
+        Some("Example-Table"),
+        "the table of the stream's ARN"
+    );
 }
 
-/// An event of `aws_lambda_events`' own fixtures.
+/// An event of `aws_lambda_events`' own fixtures, copied to ours.
 fn fixture_of<T: serde::de::DeserializeOwned>(name: &str) -> T {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let local = dir.join(name);
-    serde_json::from_str(&std::fs::read_to_string(local).unwrap()).unwrap()
+    serde_json::from_value(fixture(name)).unwrap()
 }

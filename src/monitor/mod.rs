@@ -176,7 +176,7 @@ impl PerformanceMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.start_as(operation, parent, None, None, attributes)
+        self.start_as(operation, parent, None, None, true, attributes)
     }
 
     /// Starts `operation` as an HTTP request's operation: INTERNAL under a
@@ -192,12 +192,20 @@ impl PerformanceMonitor {
     where
         I: IntoIterator<Item = KeyValue>,
     {
-        self.start_as(operation, parent, Some(SpanKind::Server), None, attributes)
+        self.start_as(
+            operation,
+            parent,
+            Some(SpanKind::Server),
+            None,
+            true,
+            attributes,
+        )
     }
 
     /// Starts `operation` for one record of a batch: a CONSUMER span under
     /// `parent` (the invocation), linked to the context of the record's
-    /// producer when it carried one.
+    /// producer when it carried one. A failed record does not mark the
+    /// invocation: the batch answers with its partial response.
     #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
     pub(crate) fn start_record<I>(
         &self,
@@ -215,18 +223,21 @@ impl PerformanceMonitor {
             parent,
             Some(SpanKind::Consumer),
             link,
+            false,
             attributes,
         )
     }
 
     /// Starts `operation` under `parent`, as `kind` or as the catalog
-    /// declares it (see [`kind_under`]), with `link`.
+    /// declares it (see [`kind_under`]), with `link`; its failure marks
+    /// the invocation's root when `to_root` and `parent` is the root.
     fn start_as<I>(
         &self,
         operation: &str,
         parent: &Context,
         kind: Option<SpanKind>,
         link: Option<Link>,
+        to_root: bool,
         attributes: I,
     ) -> OperationMonitor
     where
@@ -252,7 +263,7 @@ impl PerformanceMonitor {
         builder.attributes = Some(start_attributes);
         builder.links = link.map(|link| vec![link]);
         let span = builder.start_with_context(&self.inner.tracer, parent);
-        let root = RootOutcome::of_parent(parent);
+        let root = RootOutcome::of_parent(parent).filter(|_| to_root);
         OperationMonitor::new(state, span, started, root)
     }
 

@@ -9,16 +9,17 @@
 //!   record is processed all the same;
 //! - the messaging semantic conventions: `messaging.system`,
 //!   `messaging.destination.name`, `messaging.message.id`,
-//!   `messaging.operation.type=process`; the root carries
+//!   `messaging.operation.type` and `.name` (`process`); the root carries
 //!   `messaging.batch.message_count`;
 //! - the core metrics of the operation (`Invocations`, `Errors{ErrorType}`,
-//!   `HandlerDuration`) count each record's outcome.
+//!   `HandlerDuration`) count each record's outcome. A failed record does
+//!   not mark the invocation: the batch answers with its partial response.
 //!
-//! Records run one after the other, in the batch's order (an SQS FIFO
-//! queue's, a shard's). The SQS, Kinesis and DynamoDB Streams helpers
-//! return the partial batch response naming the failed records
-//! (`batchItemFailures`; turn on `ReportBatchItemFailures` on the event
-//! source mapping).
+//! Records run one after the other, in the batch's order. The SQS, Kinesis
+//! and DynamoDB Streams helpers return the partial batch response naming
+//! the failed records (`batchItemFailures`; turn on
+//! `ReportBatchItemFailures` on the event source mapping); an SQS FIFO
+//! queue or a stream stops at its first failure, so that its order holds.
 //!
 //! ```no_run
 //! use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -70,6 +71,17 @@ pub struct BatchProcessor {
     shared: Arc<Shared>,
 }
 
+/// What a failure does to the records after it.
+#[derive(Debug, Clone, Copy)]
+enum Order {
+    /// Nothing: each record stands alone.
+    Any,
+    /// They are not processed, and are retried with it (an SQS FIFO queue).
+    Fifo,
+    /// They are not processed; the stream resumes from the failure.
+    Stream,
+}
+
 #[derive(Debug)]
 struct Shared {
     monitor: PerformanceMonitor,
@@ -94,9 +106,19 @@ impl BatchProcessor {
 
     /// Runs `process` on each of `records` in order, each as one operation
     /// under the current context, and returns the identifiers of the
-    /// records that failed (a failed record without one is counted, not
-    /// listed).
-    pub async fn process<R, F, E>(&self, records: &[R], mut process: F) -> Vec<String>
+    /// records that failed. A failed record without an identifier is
+    /// listed as `""`, which Lambda takes as the whole batch failed, so
+    /// that it is retried rather than lost.
+    pub async fn process<R, F, E>(&self, records: &[R], process: F) -> Vec<String>
+    where
+        R: BatchRecord,
+        F: AsyncFnMut(&R) -> Result<(), E>,
+        E: ErrorCode,
+    {
+        self.run(records, process, Order::Any).await
+    }
+
+    async fn run<R, F, E>(&self, records: &[R], mut process: F, order: Order) -> Vec<String>
     where
         R: BatchRecord,
         F: AsyncFnMut(&R) -> Result<(), E>,
@@ -104,8 +126,9 @@ impl BatchProcessor {
     {
         let shared = &*self.shared;
         let parent = Context::current();
+        let id = |record: &R| record.id().unwrap_or_default().to_owned();
         let mut failed = Vec::new();
-        for record in records {
+        for (at, record) in records.iter().enumerate() {
             // From an empty context: a record without a carrier links to
             // nothing, never to the invocation.
             let producer = shared
@@ -117,6 +140,7 @@ impl BatchProcessor {
             let mut attributes = vec![
                 KeyValue::new("messaging.system", R::SYSTEM),
                 KeyValue::new("messaging.operation.type", "process"),
+                KeyValue::new("messaging.operation.name", "process"),
             ];
             if let Some(destination) = record.destination() {
                 attributes.push(KeyValue::new(
@@ -137,21 +161,42 @@ impl BatchProcessor {
                 Ok(()) => operation.complete(true, []),
                 Err(error) => {
                     operation.fail(&error, []);
-                    failed.extend(record.id().map(str::to_owned));
+                    failed.push(id(record));
+                    match order {
+                        Order::Any => {}
+                        // Nothing after a failed FIFO message may be
+                        // processed before it: the rest are retried too.
+                        Order::Fifo => {
+                            failed.extend(records[at + 1..].iter().map(id));
+                            break;
+                        }
+                        // A stream resumes from the failed record.
+                        Order::Stream => break,
+                    }
                 }
             }
         }
         failed
     }
 
-    /// An SQS batch, and its partial batch response.
+    /// An SQS batch, and its partial batch response. From a FIFO queue
+    /// (its ARN ends in `.fifo`), the first failed message stops the
+    /// batch, and it and every message after it are retried, so that the
+    /// queue's order holds.
     pub async fn sqs<F, E>(&self, event: &SqsEvent, process: F) -> SqsBatchResponse
     where
         F: AsyncFnMut(&aws_lambda_events::sqs::SqsMessage) -> Result<(), E>,
         E: ErrorCode,
     {
+        let fifo = event.records.first().is_some_and(|record| {
+            record
+                .event_source_arn
+                .as_deref()
+                .is_some_and(|arn| arn.ends_with(".fifo"))
+        });
+        let order = if fifo { Order::Fifo } else { Order::Any };
         let mut response = SqsBatchResponse::default();
-        for id in self.process(&event.records, process).await {
+        for id in self.run(&event.records, process, order).await {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
@@ -159,14 +204,16 @@ impl BatchProcessor {
         response
     }
 
-    /// A Kinesis batch, and its partial batch response (sequence numbers).
+    /// A Kinesis batch, and its partial batch response: the first failed
+    /// record stops the batch (a shard's order), and the stream resumes
+    /// from its sequence number.
     pub async fn kinesis<F, E>(&self, event: &KinesisEvent, process: F) -> KinesisEventResponse
     where
         F: AsyncFnMut(&aws_lambda_events::kinesis::KinesisEventRecord) -> Result<(), E>,
         E: ErrorCode,
     {
         let mut response = KinesisEventResponse::default();
-        for id in self.process(&event.records, process).await {
+        for id in self.run(&event.records, process, Order::Stream).await {
             let mut failure = KinesisBatchItemFailure::default();
             failure.item_identifier = Some(id);
             response.batch_item_failures.push(failure);
@@ -174,15 +221,15 @@ impl BatchProcessor {
         response
     }
 
-    /// A DynamoDB Streams batch, and its partial batch response (sequence
-    /// numbers).
+    /// A DynamoDB Streams batch, and its partial batch response, as
+    /// [`kinesis`](Self::kinesis).
     pub async fn dynamodb<F, E>(&self, event: &dynamodb::Event, process: F) -> DynamoDbEventResponse
     where
         F: AsyncFnMut(&dynamodb::EventRecord) -> Result<(), E>,
         E: ErrorCode,
     {
         let mut response = DynamoDbEventResponse::default();
-        for id in self.process(&event.records, process).await {
+        for id in self.run(&event.records, process, Order::Stream).await {
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = Some(id);
             response.batch_item_failures.push(failure);

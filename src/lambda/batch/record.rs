@@ -3,10 +3,17 @@
 //! producer's trace context.
 //!
 //! - SQS: the `AWSTraceHeader` system attribute (the X-Ray header SQS
-//!   sets when the producer was traced) and the `traceparent`,
-//!   `tracestate` and `baggage` message attributes;
+//!   sets when the producer was traced) and the `traceparent` and
+//!   `tracestate` message attributes;
 //! - SNS: the same W3C message attributes;
 //! - Kinesis and DynamoDB Streams carry none.
+//!
+//! `messaging.system` is the semantic conventions' value for SQS
+//! (`aws_sqs`) and SNS (`aws.sns`); they name none for Kinesis and
+//! DynamoDB Streams, whose values here are perfmon's (`aws_kinesis`,
+//! `aws_dynamodb_streams`).
+
+use std::collections::HashMap;
 
 use aws_lambda_events::{dynamodb, kinesis, sns, sqs};
 use opentelemetry::propagation::Extractor;
@@ -53,6 +60,16 @@ impl<R: BatchRecord> Extractor for RecordCarrier<'_, R> {
     }
 }
 
+/// The message attribute `key`: by its exact name, else by any case.
+fn by_name<'a, V>(attributes: &'a HashMap<String, V>, key: &str) -> Option<&'a V> {
+    attributes.get(key).or_else(|| {
+        attributes
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(key))
+            .map(|(_, value)| value)
+    })
+}
+
 /// The last part of an ARN (`arn:aws:sqs:REGION:ACCOUNT:orders` is
 /// `orders`; a stream's `.../stream/orders` is `orders`).
 fn arn_name(arn: Option<&str>) -> Option<&str> {
@@ -82,17 +99,14 @@ impl BatchRecord for sqs::SqsMessage {
         if key == XRAY_HEADER {
             return self.attributes.get(AWS_TRACE_HEADER).map(String::as_str);
         }
-        self.message_attributes
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key))?
-            .1
+        by_name(&self.message_attributes, key)?
             .string_value
             .as_deref()
     }
 }
 
 impl BatchRecord for sns::SnsRecord {
-    const SYSTEM: &'static str = "aws_sns";
+    const SYSTEM: &'static str = "aws.sns";
 
     fn id(&self) -> Option<&str> {
         Some(&self.sns.message_id)
@@ -101,11 +115,7 @@ impl BatchRecord for sns::SnsRecord {
         arn_name(Some(&self.sns.topic_arn))
     }
     fn field(&self, key: &str) -> Option<&str> {
-        self.sns
-            .message_attributes
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(key))
-            .map(|(_, attribute)| attribute.value.as_str())
+        by_name(&self.sns.message_attributes, key).map(|attribute| attribute.value.as_str())
     }
 }
 

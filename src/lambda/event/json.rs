@@ -115,7 +115,7 @@ impl InvocationEvent for Value {
         }
         match record_source(self) {
             Some("aws:sqs") => batch("aws_sqs", records(self), attributes),
-            Some("aws:sns") => batch("aws_sns", records(self), attributes),
+            Some("aws:sns") => batch("aws.sns", records(self), attributes),
             _ => {}
         }
     }

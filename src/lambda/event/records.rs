@@ -42,7 +42,7 @@ impl InvocationEvent for sns::SnsEvent {
         Trigger::PubSub
     }
     fn attributes(&self, attributes: &mut Vec<KeyValue>) {
-        batch("aws_sns", self.records.len(), attributes)
+        batch("aws.sns", self.records.len(), attributes)
     }
 }
 
