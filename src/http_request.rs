@@ -38,8 +38,19 @@ pub(crate) struct HttpRequest<'a> {
 }
 
 impl<'a> HttpRequest<'a> {
+    /// What a request's headers say of it: the scheme a proxy forwarded,
+    /// the host, the caller (`X-Forwarded-For`), the user agent.
+    pub(crate) fn from_headers(headers: &'a HeaderMap) -> Self {
+        HttpRequest {
+            scheme: header(headers, "x-forwarded-proto"),
+            host: header(headers, "host"),
+            client: header(headers, "x-forwarded-for"),
+            user_agent: header(headers, "user-agent"),
+            ..HttpRequest::default()
+        }
+    }
+
     /// This request, each part it lacks taken from `fallback`.
-    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
     pub(crate) fn or(self, fallback: HttpRequest<'a>) -> Self {
         HttpRequest {
             method: self.method.or(fallback.method),
@@ -96,7 +107,7 @@ pub(crate) struct HeaderCarrier<'a>(pub(crate) &'a HeaderMap);
 #[cfg(feature = "axum")]
 impl Extractor for HeaderCarrier<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key)?.to_str().ok()
+        header(self.0, key)
     }
 
     fn keys(&self) -> Vec<&str> {
@@ -151,14 +162,7 @@ fn without_port(host: &str) -> &str {
 /// `value`, cut to at most [`MAX_REQUEST_VALUE_BYTES`] at a character
 /// boundary.
 pub(crate) fn bounded(value: &str) -> String {
-    if value.len() <= MAX_REQUEST_VALUE_BYTES {
-        return value.to_owned();
-    }
-    let mut end = MAX_REQUEST_VALUE_BYTES;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    value[..end].to_owned()
+    value[..value.floor_char_boundary(MAX_REQUEST_VALUE_BYTES)].to_owned()
 }
 
 #[cfg(test)]

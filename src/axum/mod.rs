@@ -48,7 +48,7 @@ use opentelemetry::Context;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::http_request::{header, HeaderCarrier, HttpRequest};
+use crate::http_request::{HeaderCarrier, HttpRequest};
 use crate::monitor::PerformanceMonitor;
 use crate::telemetry::Telemetry;
 
@@ -146,16 +146,16 @@ where
                 .get::<OriginalUri>()
                 .map_or(request.uri(), |original| &original.0);
             HttpRequest {
-                scheme: uri
-                    .scheme_str()
-                    .or_else(|| header(headers, "x-forwarded-proto"))
-                    .or(Some("http")),
+                scheme: uri.scheme_str(),
                 path: Some(uri.path()),
-                host: header(headers, "host").or_else(|| uri.host()),
-                client: header(headers, "x-forwarded-for"),
-                user_agent: header(headers, "user-agent"),
                 ..described
             }
+            .or(HttpRequest::from_headers(headers))
+            .or(HttpRequest {
+                scheme: Some("http"),
+                host: uri.host(),
+                ..HttpRequest::default()
+            })
             .attributes(&mut attributes);
             shared.monitor.start_request(operation, &parent, attributes)
         };

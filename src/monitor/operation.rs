@@ -154,18 +154,17 @@ impl OperationMonitor {
     {
         // The catalog may class a status itself (a 404 the caller expects).
         let failure = Failure::http(status).map(|failure| {
-            if self
+            match self
                 .state
                 .errors
                 .iter()
-                .any(|spec| spec.code == failure.code)
+                .find(|spec| spec.code == failure.code)
             {
-                Failure {
-                    status: Some(status),
-                    ..self.classify(failure.code, None)
-                }
-            } else {
-                failure
+                Some(spec) => Failure {
+                    class: spec.class,
+                    ..failure
+                },
+                None => failure,
             }
         });
         let status = KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status));

@@ -19,21 +19,10 @@ use aws_lambda_events::{
 use opentelemetry::KeyValue;
 
 use super::{Carrier, InvocationEvent, Trigger};
-use crate::http_request::{header, HttpRequest};
+use crate::http_request::HttpRequest;
 
 /// API Gateway and function URLs answer HTTPS only.
 const HTTPS: &str = "https";
-
-/// What every form reads from its headers when its context lacks it.
-fn from_headers(headers: &HeaderMap) -> HttpRequest<'_> {
-    HttpRequest {
-        scheme: header(headers, "x-forwarded-proto"),
-        host: header(headers, "host"),
-        client: header(headers, "x-forwarded-for"),
-        user_agent: header(headers, "user-agent"),
-        ..HttpRequest::default()
-    }
-}
 
 /// What an HTTP event's own fields say of its request, and its headers.
 trait Described {
@@ -62,7 +51,7 @@ macro_rules! http_events {
             }
             fn attributes(&self, attributes: &mut Vec<KeyValue>) {
                 self.described()
-                    .or(from_headers(Described::headers(self)))
+                    .or(HttpRequest::from_headers(Described::headers(self)))
                     .attributes(attributes)
             }
             fn carrier(&self) -> Option<Carrier<'_>> {

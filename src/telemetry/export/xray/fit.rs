@@ -44,39 +44,51 @@ pub(super) fn fit(span: &mut SpanData) {
     if let Cow::Owned(name) = segment_name(&span.name) {
         span.name = name.into();
     }
-    let length = |keys: &[&str]| {
-        span.attributes
-            .iter()
-            .filter(|kv| keys.contains(&kv.key.as_str()))
-            .map(|kv| kv.value.as_str().len())
-            .max()
-    };
-    // The URL the translator builds: scheme://host:port/path?query.
-    let scheme = length(&["url.scheme"]).map_or(5, |n| n.min(MAX_SCHEME));
-    let host =
-        length(&["url.domain", "server.address", "client.address"]).map_or(0, |n| n.min(MAX_HOST));
-    let query = length(&["url.query"]).map_or(0, |n| n.min(MAX_QUERY));
-    let path = MAX_HTTP_FIELD - scheme - host - query - URL_PUNCTUATION;
-    for kv in span.attributes.iter_mut() {
-        let limit = match kv.key.as_str() {
-            "url.scheme" => MAX_SCHEME,
-            "url.domain" | "server.address" | "client.address" => MAX_HOST,
-            "url.query" => MAX_QUERY,
-            "url.path" => path,
-            "url.full"
-            | "http.url"
-            | "user_agent.original"
-            | "http.request.method"
-            | "http.method" => MAX_HTTP_FIELD,
-            _ => continue,
+    // The URL the translator builds, scheme://host:port/path?query: the
+    // lengths of its parts, in one pass; most spans hold none of them.
+    let (mut scheme, mut host, mut query, mut http) = (None, 0, 0, false);
+    for kv in &span.attributes {
+        let Value::String(text) = &kv.value else {
+            continue;
         };
-        if let Value::String(text) = &kv.value {
-            if text.as_str().len() > limit {
-                let cut = cut(text.as_str(), limit).to_owned();
-                *kv = KeyValue::new(kv.key.clone(), cut);
-            }
+        let len = text.as_str().len();
+        match kv.key.as_str() {
+            "url.scheme" => scheme = Some(len.min(MAX_SCHEME)),
+            "url.domain" | "server.address" | "client.address" => host = host.max(len),
+            "url.query" => query = len.min(MAX_QUERY),
+            key if limit(key, 0).is_none() => continue,
+            _ => {}
+        }
+        http = true;
+    }
+    if !http {
+        return;
+    }
+    let path = MAX_HTTP_FIELD - scheme.unwrap_or(5) - host.min(MAX_HOST) - query - URL_PUNCTUATION;
+    for kv in span.attributes.iter_mut() {
+        let (Some(limit), Value::String(text)) = (limit(kv.key.as_str(), path), &kv.value) else {
+            continue;
+        };
+        if text.as_str().len() > limit {
+            let cut = cut(text.as_str(), limit).to_owned();
+            *kv = KeyValue::new(kv.key.clone(), cut);
         }
     }
+}
+
+/// The longest value X-Ray takes under `key`, with `path` bytes left for
+/// the URL's path; `None` for a key it does not bound.
+fn limit(key: &str, path: usize) -> Option<usize> {
+    Some(match key {
+        "url.scheme" => MAX_SCHEME,
+        "url.domain" | "server.address" | "client.address" => MAX_HOST,
+        "url.query" => MAX_QUERY,
+        "url.path" => path,
+        "url.full" | "http.url" | "user_agent.original" | "http.request.method" | "http.method" => {
+            MAX_HTTP_FIELD
+        }
+        _ => return None,
+    })
 }
 
 /// `name` as X-Ray accepts it.
@@ -100,14 +112,7 @@ fn allowed(c: char) -> bool {
 
 /// `text`, at most `limit` bytes, cut at a character boundary.
 fn cut(text: &str, limit: usize) -> &str {
-    if text.len() <= limit {
-        return text;
-    }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    &text[..text.floor_char_boundary(limit)]
 }
 
 #[cfg(test)]
