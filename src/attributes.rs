@@ -58,3 +58,9 @@ pub const USER_AGENT_ORIGINAL: &str = "user_agent.original";
 /// cut at a character boundary. Whatever a caller sends, a span stays well
 /// inside X-Ray's 64 KiB segment document.
 pub const MAX_REQUEST_VALUE_BYTES: usize = 1024;
+
+/// `value`, cut to at most [`MAX_REQUEST_VALUE_BYTES`] at a character
+/// boundary.
+pub(crate) fn bounded(value: &str) -> String {
+    value[..value.floor_char_boundary(MAX_REQUEST_VALUE_BYTES)].to_owned()
+}

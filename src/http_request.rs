@@ -3,7 +3,7 @@
 //! ALB or function URL event, the axum layer from an `http::Request`.
 //!
 //! Every value taken from the request is bounded by
-//! [`MAX_REQUEST_VALUE_BYTES`]; a method HTTP does not define is `_OTHER`,
+//! [`MAX_REQUEST_VALUE_BYTES`](crate::attributes::MAX_REQUEST_VALUE_BYTES); a method HTTP does not define is `_OTHER`,
 //! and a method sent otherwise than its name is also
 //! `http.request.method_original`; the path never carries its query string.
 
@@ -13,8 +13,8 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry::KeyValue;
 
 use crate::attributes::{
-    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE,
-    MAX_REQUEST_VALUE_BYTES, SERVER_ADDRESS, URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
+    bounded, CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_REQUEST_METHOD_ORIGINAL, HTTP_ROUTE,
+    SERVER_ADDRESS, URL_PATH, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 
 /// What a request says about itself; each part is optional, as each event
@@ -159,15 +159,10 @@ fn without_port(host: &str) -> &str {
     }
 }
 
-/// `value`, cut to at most [`MAX_REQUEST_VALUE_BYTES`] at a character
-/// boundary.
-pub(crate) fn bounded(value: &str) -> String {
-    value[..value.floor_char_boundary(MAX_REQUEST_VALUE_BYTES)].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attributes::MAX_REQUEST_VALUE_BYTES;
 
     fn attributes(request: HttpRequest<'_>) -> Vec<KeyValue> {
         let mut out = Vec::new();

@@ -94,7 +94,7 @@ pub fn build_app(
 ) -> Result<App, ConfigError> {
     let monitor = crate::ChatMonitor::on(telemetry)?;
     let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        sdk,
         config.tables.clone(),
         telemetry.tracer(),
     ));

@@ -30,8 +30,6 @@ pub mod attributes;
 pub mod auth;
 #[cfg(feature = "aws")]
 pub mod aws;
-#[cfg(feature = "aws")]
-mod aws_call;
 pub mod chat;
 pub mod env;
 pub mod error;
@@ -42,6 +40,8 @@ pub mod local;
 mod metrics;
 pub mod names;
 pub mod post;
+#[cfg(feature = "aws")]
+mod sdk_error;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

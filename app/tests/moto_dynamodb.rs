@@ -26,11 +26,7 @@ async fn the_store_round_trips_and_traces_every_call() {
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
     let t = common::telemetry();
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        tables,
-        t.telemetry.tracer(),
-    );
+    let store = DynamoStore::new(&sdk, tables, t.telemetry.tracer());
     let cx = Context::new();
 
     let connection = Connection {
@@ -185,11 +181,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     let sdk = common::app::sdk_config(&moto).await;
     let tables = common::app::create_tables(&sdk).await;
     let t = common::telemetry();
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        tables,
-        t.telemetry.tracer(),
-    ));
+    let store = Arc::new(DynamoStore::new(&sdk, tables, t.telemetry.tracer()));
     let poster = Arc::new(ApiGatewayPoster::new(
         &sdk,
         &moto.endpoint,

@@ -103,11 +103,7 @@ async fn an_invocation_with_instrumented_code_and_a_dynamodb_call_is_one_trace()
                     .with_function_name("ws-conversation"),
             ),
     );
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        tables,
-        telemetry.tracer(),
-    ));
+    let store = Arc::new(DynamoStore::new(&sdk, tables, telemetry.tracer()));
 
     let handler = {
         let monitor = monitor.clone();

@@ -1,25 +1,27 @@
 //! Frames to clients through the API Gateway Management API
 //! (`PostToConnection`), each post one CLIENT span
-//! `ApiGatewayManagementApi.PostToConnection` (see [`crate::aws_call`]). A
-//! gone connection (HTTP 410) is [`PostError::Gone`]: the caller handles it,
-//! so its span keeps the status Unset, with its 410.
+//! `ApiGatewayManagementApi.PostToConnection`, made by perfmon's SDK
+//! interceptor on the client. A gone connection (HTTP 410,
+//! `GoneException`) is [`PostError::Gone`]: the caller handles it, so its
+//! span keeps the status Unset, with its 410.
 
 use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use aws_sdk_apigatewaymanagement::Client;
+use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
+use perfmon_lambda::aws_sdk::TracingInterceptor;
 
 use super::{PostError, Poster};
-use crate::aws_call::{describe, traced, AwsCall};
+use crate::sdk_error::describe;
 
 /// Posts with the Management API of one WebSocket API stage.
 #[derive(Debug, Clone)]
 pub struct ApiGatewayPoster {
     client: Client,
-    tracer: SdkTracer,
 }
 
 impl ApiGatewayPoster {
@@ -29,10 +31,10 @@ impl ApiGatewayPoster {
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: &str, tracer: SdkTracer) -> Self {
         let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
             .endpoint_url(endpoint)
+            .interceptor(TracingInterceptor::with_tracer(tracer).expect_error("GoneException"))
             .build();
         ApiGatewayPoster {
             client: Client::from_conf(config),
-            tracer,
         }
     }
 }
@@ -40,19 +42,14 @@ impl ApiGatewayPoster {
 #[async_trait::async_trait]
 impl Poster for ApiGatewayPoster {
     async fn post(&self, cx: &Context, connection_id: &str, data: &str) -> Result<(), PostError> {
-        let call = self
+        let result = self
             .client
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(data.as_bytes()))
-            .send();
-        let spec = AwsCall {
-            service: "ApiGatewayManagementApi",
-            method: "PostToConnection",
-            region: self.client.config().region().map(|r| r.to_string()),
-            attributes: Vec::new(),
-        };
-        let result = traced(&self.tracer, cx, spec, call, gone).await;
+            .send()
+            .with_context(cx.clone())
+            .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) if gone(&e) => Err(PostError::Gone),

@@ -1,6 +1,7 @@
-//! DynamoDB storage. Every call is one CLIENT span (see
-//! [`crate::aws_call`]), with `db.system.name=aws.dynamodb` and
-//! `aws.dynamodb.table_names`.
+//! DynamoDB storage. Every call is one CLIENT span, made by perfmon's
+//! SDK interceptor on the client, with `db.system.name=aws.dynamodb` and
+//! `aws.dynamodb.table_names`; a conditional `PutItem` that loses is an
+//! expected outcome, so its span stays Unset.
 //!
 //! ## Table layouts
 //!
@@ -30,18 +31,18 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::RequestId;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
-
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use perfmon_lambda::aws_sdk::TracingInterceptor;
 
 use super::{
     ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError, SESSION_OWNER_ITEM,
 };
-use crate::aws_call::{describe, traced, AwsCall};
+use crate::sdk_error::describe;
 
 /// Seconds a connection item lives: API Gateway closes connections after 2 h.
 const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
@@ -60,66 +61,44 @@ pub struct Tables {
 pub struct DynamoStore {
     client: Client,
     tables: Tables,
-    tracer: SdkTracer,
 }
 
 type Item = HashMap<String, AttributeValue>;
 
 impl DynamoStore {
-    /// A store over `client`; `tracer` records the CLIENT spans.
-    pub fn new(client: Client, tables: Tables, tracer: SdkTracer) -> Self {
+    /// A store on a client of `sdk` whose calls `tracer` records.
+    pub fn new(sdk: &aws_config::SdkConfig, tables: Tables, tracer: SdkTracer) -> Self {
+        let interceptor = TracingInterceptor::with_tracer(tracer)
+            .expect_error_in("PutItem", "ConditionalCheckFailedException");
+        let config = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(interceptor)
+            .build();
         DynamoStore {
-            client,
+            client: Client::from_conf(config),
             tables,
-            tracer,
         }
     }
 
-    /// The CLIENT span's description of a call of `method` on `table`.
-    fn call_spec(&self, method: &'static str, table: &str) -> AwsCall {
-        AwsCall {
-            service: "DynamoDB",
-            method,
-            region: self.client.config().region().map(|r| r.to_string()),
-            attributes: vec![
-                KeyValue::new("db.system.name", "aws.dynamodb"),
-                KeyValue::new(
-                    "aws.dynamodb.table_names",
-                    Value::Array(Array::String(vec![StringValue::from(table.to_owned())])),
-                ),
-            ],
-        }
-    }
-
-    /// Runs `call` as one CLIENT span for `method` on `table` (see
-    /// [`crate::aws_call`]), with `db.system.name=aws.dynamodb` and the
-    /// table; `output` picks the result from the response.
+    /// Runs `call` under `cx`, its span's parent, and names `method` in
+    /// its error; `output` picks the result from the response.
     async fn traced<O, E, T, F>(
         &self,
         cx: &Context,
         method: &'static str,
-        table: &str,
         call: F,
         output: impl FnOnce(O) -> T,
     ) -> Result<T, StoreError>
     where
         F: std::future::Future<Output = Result<O, SdkError<E, HttpResponse>>>,
-        O: RequestId,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        traced(
-            &self.tracer,
-            cx,
-            self.call_spec(method, table),
-            call,
-            |_| false,
-        )
-        .await
-        .map(output)
-        .map_err(|e| StoreError {
-            operation: method,
-            message: describe(&e),
-        })
+        call.with_context(cx.clone())
+            .await
+            .map(output)
+            .map_err(|e| StoreError {
+                operation: method,
+                message: describe(&e),
+            })
     }
 }
 
@@ -165,7 +144,7 @@ impl ConnectionStore for DynamoStore {
             .table_name(table)
             .set_item(Some(item))
             .send();
-        self.traced(cx, "PutItem", table, call, drop).await
+        self.traced(cx, "PutItem", call, drop).await
     }
 
     async fn get(&self, cx: &Context, id: &str) -> Result<Option<Connection>, StoreError> {
@@ -177,7 +156,7 @@ impl ConnectionStore for DynamoStore {
             .key("connectionId", s(id))
             .consistent_read(true)
             .send();
-        let item = self.traced(cx, "GetItem", table, call, |o| o.item).await?;
+        let item = self.traced(cx, "GetItem", call, |o| o.item).await?;
         Ok(item.map(|item| Connection {
             connection_id: get_s(&item, "connectionId").unwrap_or_else(|| id.to_owned()),
             connected_at: get_n(&item, "connectedAt").unwrap_or(0),
@@ -204,7 +183,7 @@ impl ConnectionStore for DynamoStore {
             .expression_attribute_values(":user", s(user_id))
             .expression_attribute_values(":exp", n(expires_at))
             .send();
-        self.traced(cx, "UpdateItem", table, call, drop).await
+        self.traced(cx, "UpdateItem", call, drop).await
     }
 
     async fn delete(&self, cx: &Context, id: &str) -> Result<(), StoreError> {
@@ -215,7 +194,7 @@ impl ConnectionStore for DynamoStore {
             .table_name(table)
             .key("connectionId", s(id))
             .send();
-        self.traced(cx, "DeleteItem", table, call, drop).await
+        self.traced(cx, "DeleteItem", call, drop).await
     }
 }
 
@@ -229,7 +208,7 @@ impl MessageStore for DynamoStore {
             .table_name(table)
             .set_item(Some(message_item(m)))
             .send();
-        self.traced(cx, "PutItem", table, call, drop).await
+        self.traced(cx, "PutItem", call, drop).await
     }
 
     async fn put_new(&self, cx: &Context, m: &ChatMessage) -> Result<bool, StoreError> {
@@ -241,7 +220,7 @@ impl MessageStore for DynamoStore {
             .set_item(Some(message_item(m)))
             .condition_expression("attribute_not_exists(messageId)")
             .send();
-        self.conditional_put(cx, table, call).await
+        self.conditional_put(cx, call).await
     }
 
     async fn get_message(
@@ -259,7 +238,7 @@ impl MessageStore for DynamoStore {
             .key("messageId", s(message_id))
             .consistent_read(true)
             .send();
-        let item = self.traced(cx, "GetItem", table, call, |o| o.item).await?;
+        let item = self.traced(cx, "GetItem", call, |o| o.item).await?;
         Ok(item.as_ref().and_then(message_of))
     }
 
@@ -280,7 +259,7 @@ impl MessageStore for DynamoStore {
             .condition_expression("attribute_not_exists(sessionId) OR userId = :user")
             .expression_attribute_values(":user", s(user_id))
             .send();
-        self.conditional_put(cx, table, call).await
+        self.conditional_put(cx, call).await
     }
 
     async fn session(
@@ -298,7 +277,7 @@ impl MessageStore for DynamoStore {
             .consistent_read(true)
             .send();
         let items = self
-            .traced(cx, "Query", table, call, |o| o.items.unwrap_or_default())
+            .traced(cx, "Query", call, |o| o.items.unwrap_or_default())
             .await?;
         let mut messages: Vec<ChatMessage> = items
             .iter()
@@ -313,13 +292,8 @@ impl MessageStore for DynamoStore {
 
 impl DynamoStore {
     /// Runs a conditional `PutItem`: `Ok(false)` when its condition failed
-    /// (an expected outcome, so its span stays Unset).
-    async fn conditional_put<F>(
-        &self,
-        cx: &Context,
-        table: &str,
-        call: F,
-    ) -> Result<bool, StoreError>
+    /// (an expected outcome: the interceptor keeps its span Unset).
+    async fn conditional_put<F>(&self, cx: &Context, call: F) -> Result<bool, StoreError>
     where
         F: std::future::Future<
             Output = Result<
@@ -328,14 +302,14 @@ impl DynamoStore {
             >,
         >,
     {
-        let taken = |e: &SdkError<PutItemError, HttpResponse>| {
-            e.as_service_error()
-                .is_some_and(PutItemError::is_conditional_check_failed_exception)
-        };
-        let spec = self.call_spec("PutItem", table);
-        match traced(&self.tracer, cx, spec, call, taken).await {
+        match call.with_context(cx.clone()).await {
             Ok(_) => Ok(true),
-            Err(e) if taken(&e) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(PutItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(StoreError {
                 operation: "PutItem",
                 message: describe(&e),

@@ -117,7 +117,7 @@ pub async fn store_authenticated_connection(
     use opentelemetry::trace::TracerProvider as _;
     use perfmon_chat::store::ConnectionStore as _;
     perfmon_chat::store::DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
+        sdk,
         tables.clone(),
         opentelemetry_sdk::trace::SdkTracerProvider::default().tracer("test"),
     )

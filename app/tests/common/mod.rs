@@ -7,7 +7,7 @@ pub mod app;
 #[cfg(feature = "aws")]
 pub mod jwks_endpoint;
 #[cfg(feature = "aws")]
-pub mod xray_map;
+pub use perfmon_testkit::xray_map;
 
 pub use perfmon_testkit::*;
 

@@ -55,7 +55,7 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator a
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, KeyValue};
 
-use crate::http_request::bounded;
+use crate::attributes::bounded;
 use crate::monitor::{ErrorCode, PerformanceMonitor};
 use crate::telemetry::Telemetry;
 

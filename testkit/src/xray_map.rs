@@ -16,6 +16,11 @@
 //!   ("for other downstream calls") is a node named by the subsegment's
 //!   `name`, with an edge from the segment it belongs to. A subsegment
 //!   without a namespace is local work and draws nothing.
+//! - A document's `links` (span links, which the collector's `awsxray`
+//!   exporter writes) to a subsegment drawn as a node give an edge from
+//!   that node to the linking document's segment: X-Ray's linked traces
+//!   draw an SQS producer, the queue and its Lambda consumer so
+//!   (<https://docs.aws.amazon.com/xray/latest/devguide/xray-tracelinking.html>).
 //! - A node's health is its document's `error` ("a client error occurred",
 //!   4xx), `throttle` ("request was throttled", 429) and `fault` ("a server
 //!   error occurred", 5xx) (segment documents, error fields).
@@ -67,6 +72,7 @@ impl ServiceMap {
             documents: flat.iter().map(|f| f.doc.clone()).collect(),
             ..ServiceMap::default()
         };
+        let mut drawn: HashMap<&str, Node> = HashMap::new();
         for f in &flat {
             if !f.subsegment {
                 map.segments.push(f.doc.clone());
@@ -84,9 +90,23 @@ impl ServiceMap {
                 "remote".to_owned()
             };
             let node = (name, kind);
+            drawn.insert(f.id.as_str(), node.clone());
             map.count(node.clone(), &f.doc);
             if let Some(owner) = owning_segment(f, &by_id) {
                 map.edges.insert((segment_node(&owner.doc), node));
+            }
+        }
+        for f in &flat {
+            let owner = if f.subsegment {
+                owning_segment(f, &by_id)
+            } else {
+                Some(f)
+            };
+            let Some(owner) = owner else { continue };
+            for link in f.doc["links"].as_array().into_iter().flatten() {
+                if let Some(node) = link["id"].as_str().and_then(|id| drawn.get(id)) {
+                    map.edges.insert((node.clone(), segment_node(&owner.doc)));
+                }
             }
         }
         map
@@ -289,6 +309,26 @@ fn segment(span: &Value, resource: &Map<String, Value>, indexed: &[&str]) -> Val
     }
     if let Some(cause) = cause {
         o.insert("cause".into(), cause);
+    }
+    // makeSpanLinks: each link's trace (X-Ray's form), span and attributes.
+    let links: Vec<Value> = span["links"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|link| {
+            let mut out = json!({
+                "trace_id": link["traceId"].as_str().map(|t| format!("1-{}-{}", &t[..8], &t[8..])),
+                "id": link["spanId"],
+            });
+            let attributes = attributes(&link["attributes"]);
+            if !attributes.is_empty() {
+                out["attributes"] = Value::Object(attributes);
+            }
+            out
+        })
+        .collect();
+    if !links.is_empty() {
+        o.insert("links".into(), Value::Array(links));
     }
     if let Some(id) = get("aws.request_id") {
         o.insert("aws".into(), json!({ "request_id": id }));

@@ -1,0 +1,298 @@
+//! AWS SDK calls as CLIENT spans (feature `aws-sdk`): one
+//! [`TracingInterceptor`], set on an SDK client's config, gives every call
+//! on that client one span named `Service.Operation`, with what both X-Ray
+//! translators read to draw the call as a node of the service map
+//! (DESIGN §6):
+//!
+//! - at the start: `rpc.system=aws-api`, `rpc.service`, `rpc.method`,
+//!   `aws.region` and `cloud.region`, and the resource the request
+//!   addresses (DynamoDB tables, the SQS queue and its messaging
+//!   attributes, the S3 bucket);
+//! - at the end: `aws.request_id`, `http.response.status_code` (429 for a
+//!   throttling error code, which AWS sends as a 400), and `aws.attempts`,
+//!   the number of attempts the SDK made: retries stay inside the span; an
+//!   SQS `SendMessage` also gives the `messaging.message.id` it sent.
+//!
+//! A failure gives status Error and an `exception` event whose type is the
+//! service's error code (or `timeout`, `io`, `aws_call_failed` when no
+//! service answered) and whose message is the service's, and `error.type`.
+//! X-Ray shows a 4xx as `error`, a 429 as `throttle`, a 5xx as `fault`. An
+//! error code the caller expects ([`TracingInterceptor::expect_error`],
+//! e.g. DynamoDB's `ConditionalCheckFailedException` for a conditional
+//! write) keeps the status Unset, with its HTTP status.
+//!
+//! The span's parent is the current OTel context: inside a perfmon
+//! operation (or an `#[instrument]` span under the `tracing` bridge), the
+//! call is that operation's child. The span's context goes out with the
+//! request as `X-Amzn-Trace-Id`, which SQS, SNS, EventBridge, Step
+//! Functions and Lambda pass on to what they invoke; an SQS
+//! `SendMessage`/`SendMessageBatch` also carries it in each message's
+//! `AWSTraceHeader` system attribute (unless the caller set one), so that
+//! the consumer's record spans link back to this span.
+//!
+//! The interceptor depends on the SDK's runtime API only, never on a
+//! service crate, and works with every service client.
+//!
+//! ```no_run
+//! use perfmon_lambda::aws_sdk::TracingInterceptor;
+//!
+//! # async fn run(telemetry: &perfmon_lambda::Telemetry) {
+//! let sdk = aws_config::load_from_env().await;
+//! let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+//!     .interceptor(
+//!         TracingInterceptor::new(telemetry)
+//!             .expect_error_in("PutItem", "ConditionalCheckFailedException"),
+//!     )
+//!     .build();
+//! let client = aws_sdk_dynamodb::Client::from_conf(config);
+//! # }
+//! ```
+
+mod request;
+mod response;
+mod trace_header;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::{dyn_dispatch_hint, Intercept};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_types::region::Region;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
+
+use crate::telemetry::Telemetry;
+
+pub use response::THROTTLING_ERRORS;
+
+/// `exception.type` of a call that failed before any service answered,
+/// for a reason other than a timeout or an I/O error.
+pub const FAILED_CALL: &str = "aws_call_failed";
+
+/// The SDK interceptor that makes each call one CLIENT span (see the
+/// [module](self)).
+#[derive(Clone)]
+pub struct TracingInterceptor {
+    tracer: SdkTracer,
+    /// Expected error codes, each of one operation or (`None`) of all.
+    expected: Vec<(Option<Cow<'static, str>>, Cow<'static, str>)>,
+}
+
+impl fmt::Debug for TracingInterceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracingInterceptor")
+            .field("expected", &self.expected)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TracingInterceptor {
+    /// Spans on `telemetry`'s tracer.
+    pub fn new(telemetry: &Telemetry) -> Self {
+        Self::with_tracer(telemetry.tracer())
+    }
+
+    /// Spans on `tracer`, for a tracer provider set up without
+    /// [`Telemetry`].
+    pub fn with_tracer(tracer: SdkTracer) -> Self {
+        TracingInterceptor {
+            tracer,
+            expected: Vec::new(),
+        }
+    }
+
+    /// A failure of any operation with error `code` is an outcome the
+    /// caller handles (a WebSocket connection that is gone): its span keeps
+    /// the status Unset, with its HTTP status and no exception event.
+    pub fn expect_error(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.expected.push((None, code.into()));
+        self
+    }
+
+    /// As [`expect_error`](Self::expect_error), for `operation` only (the
+    /// AWS API's name, `PutItem`): a conditional write that lost is
+    /// expected, a conditional update of a missing item may not be.
+    pub fn expect_error_in(
+        mut self,
+        operation: impl Into<Cow<'static, str>>,
+        code: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        self.expected.push((Some(operation.into()), code.into()));
+        self
+    }
+
+    /// Whether `code` of `operation` is expected.
+    fn expects(&self, operation: &str, code: &str) -> bool {
+        self.expected
+            .iter()
+            .any(|(op, c)| c == code && op.as_deref().is_none_or(|op| op == operation))
+    }
+}
+
+/// The call's context (its span), kept in the call's config bag from the
+/// start of the execution to its end.
+#[derive(Debug, Clone)]
+struct CallSpan(Context);
+
+impl Storable for CallSpan {
+    type Storer = StoreReplace<Self>;
+}
+
+#[dyn_dispatch_hint]
+impl Intercept for TracingInterceptor {
+    fn name(&self) -> &'static str {
+        "perfmon::TracingInterceptor"
+    }
+
+    // Not `read_before_execution`: a client's interceptors see it before
+    // the operation's configuration, its `Metadata` included, is applied.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(metadata) = cfg.load::<Metadata>() else {
+            return Ok(());
+        };
+        let (service, method) = (metadata.service(), metadata.name());
+        let mut attributes = Vec::with_capacity(10);
+        attributes.push(KeyValue::new("rpc.system", "aws-api"));
+        attributes.push(KeyValue::new("rpc.service", service.to_owned()));
+        attributes.push(KeyValue::new("rpc.method", method.to_owned()));
+        if let Some(region) = cfg.load::<Region>() {
+            let region = opentelemetry::StringValue::from(region.to_string());
+            attributes.push(KeyValue::new("aws.region", region.clone()));
+            attributes.push(KeyValue::new("cloud.region", region));
+        }
+        let parent = Context::current();
+        let span = self
+            .tracer
+            .span_builder(format!("{service}.{method}"))
+            .with_kind(SpanKind::Client)
+            .with_attributes(attributes)
+            .start_with_context(&self.tracer, &parent);
+        cfg.interceptor_state()
+            .store_put(CallSpan(parent.with_span(span)));
+        Ok(())
+    }
+
+    fn modify_before_retry_loop(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (Some(CallSpan(cx)), Some(metadata)) = (cfg.load::<CallSpan>(), cfg.load::<Metadata>())
+        else {
+            return Ok(());
+        };
+        let span = cx.span();
+        let (service, operation) = (metadata.service(), metadata.name());
+        let request = context.request_mut();
+        if span.is_recording() {
+            let mut attributes = Vec::new();
+            request::attributes(service, operation, request, &mut attributes);
+            span.set_attributes(attributes);
+        }
+        let Some(header) = trace_header::xray_header(span.span_context()) else {
+            return Ok(());
+        };
+        if service == "SQS" && span.span_context().is_sampled() {
+            request::inject_sqs(operation, request, &header);
+        }
+        request.headers_mut().insert("x-amzn-trace-id", header);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (Some(CallSpan(cx)), Some(metadata)) = (cfg.load::<CallSpan>(), cfg.load::<Metadata>())
+        else {
+            return Ok(());
+        };
+        let span = cx.span();
+        if !span.is_recording() {
+            return Ok(());
+        }
+        if let Some(attempts) = cfg.load::<RequestAttempts>() {
+            span.set_attribute(KeyValue::new(
+                "aws.attempts",
+                i64::from(attempts.attempts()),
+            ));
+        }
+        let failed = matches!(context.output_or_error(), Some(Err(_)));
+        let mut failure = None;
+        match context.response() {
+            Some(response) => {
+                if let Some(id) = response::request_id(response.headers()) {
+                    span.set_attribute(KeyValue::new("aws.request_id", id.to_owned()));
+                }
+                if !failed && metadata.service() == "SQS" && metadata.name() == "SendMessage" {
+                    if let Some(id) = response::sent_message_id(response) {
+                        span.set_attribute(KeyValue::new("messaging.message.id", id));
+                    }
+                }
+                let mut status = response.status().as_u16();
+                if !response.status().is_success() || failed {
+                    let error = response::service_error(response);
+                    if error.throttled {
+                        status = 429;
+                    }
+                    let expected = error
+                        .code
+                        .as_deref()
+                        .is_some_and(|code| self.expects(metadata.name(), code));
+                    if !expected {
+                        let code = error.code.unwrap_or_else(|| status.to_string());
+                        let message = error.message.unwrap_or_else(|| code.clone());
+                        failure = Some((code, message));
+                    }
+                }
+                span.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status),
+                ));
+            }
+            None => {
+                if let Some(Err(error)) = context.output_or_error() {
+                    let kind = if error.is_timeout_error() {
+                        "timeout"
+                    } else if error.as_connector_error().is_some_and(|e| e.is_io()) {
+                        "io"
+                    } else {
+                        FAILED_CALL
+                    };
+                    failure = Some((kind.to_owned(), DisplayErrorContext(error).to_string()));
+                }
+            }
+        }
+        if let Some((code, message)) = failure {
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new("exception.type", code.clone()),
+                    KeyValue::new("exception.message", message),
+                ],
+            );
+            span.set_attribute(KeyValue::new("error.type", code.clone()));
+            span.set_status(Status::error(code));
+        }
+        span.end();
+        Ok(())
+    }
+}
