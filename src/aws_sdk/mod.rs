@@ -67,13 +67,17 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::region::Region;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
 use crate::telemetry::Telemetry;
 
 pub use response::THROTTLING_ERRORS;
+
+/// The name a call's span is started with under a parent that is not
+/// sampled, replaced by `Service.Operation` if a sampler records it anyway.
+const UNSAMPLED_NAME: &str = "aws.call";
 
 /// `exception.type` of a call that failed before any service answered,
 /// for a reason other than a timeout or an I/O error.
@@ -139,10 +143,16 @@ impl TracingInterceptor {
     }
 }
 
-/// The call's context (its span), kept in the call's config bag from the
-/// start of the execution to its end.
+/// A recorded call's context (its span) and the operation's metadata,
+/// kept in the call's config bag from its serialization to its end. A call
+/// that is not recorded keeps nothing.
 #[derive(Debug, Clone)]
-struct CallSpan(Context);
+struct CallSpan {
+    cx: Context,
+    metadata: Metadata,
+    /// The span's X-Ray trace header, once the request is serialized.
+    header: Option<String>,
+}
 
 impl Storable for CallSpan {
     type Storer = StoreReplace<Self>;
@@ -162,28 +172,61 @@ impl Intercept for TracingInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(metadata) = cfg.load::<Metadata>() else {
+        let parent = Context::current();
+        // Under a parent that is not sampled, the default (parent-based)
+        // sampler drops the call: its name and attributes are looked up
+        // only if another sampler records it.
+        let unsampled_parent = {
+            let parent = parent.span();
+            let parent = parent.span_context();
+            parent.is_valid() && !parent.is_sampled()
+        };
+        let started = if unsampled_parent {
+            let span = self
+                .tracer
+                .span_builder(UNSAMPLED_NAME)
+                .with_kind(SpanKind::Client)
+                .start_with_context(&self.tracer, &parent);
+            if !span.is_recording() {
+                return Ok(());
+            }
+            Some(span)
+        } else {
+            None
+        };
+        let Some(metadata) = cfg.load::<Metadata>().cloned() else {
             return Ok(());
         };
-        let (service, method) = (metadata.service(), metadata.name());
+        let name = format!("{}.{}", metadata.service(), metadata.name());
         let mut attributes = Vec::with_capacity(10);
         attributes.push(KeyValue::new("rpc.system", "aws-api"));
-        attributes.push(KeyValue::new("rpc.service", service.to_owned()));
-        attributes.push(KeyValue::new("rpc.method", method.to_owned()));
+        attributes.push(KeyValue::new("rpc.service", metadata.service().to_owned()));
+        attributes.push(KeyValue::new("rpc.method", metadata.name().to_owned()));
         if let Some(region) = cfg.load::<Region>() {
-            let region = opentelemetry::StringValue::from(region.to_string());
+            let region = StringValue::from(region.to_string());
             attributes.push(KeyValue::new("aws.region", region.clone()));
             attributes.push(KeyValue::new("cloud.region", region));
         }
-        let parent = Context::current();
-        let span = self
-            .tracer
-            .span_builder(format!("{service}.{method}"))
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
-            .start_with_context(&self.tracer, &parent);
-        cfg.interceptor_state()
-            .store_put(CallSpan(parent.with_span(span)));
+        let span = match started {
+            Some(mut span) => {
+                span.update_name(name);
+                span.set_attributes(attributes);
+                span
+            }
+            None => self
+                .tracer
+                .span_builder(name)
+                .with_kind(SpanKind::Client)
+                .with_attributes(attributes)
+                .start_with_context(&self.tracer, &parent),
+        };
+        if span.is_recording() {
+            cfg.interceptor_state().store_put(CallSpan {
+                cx: parent.with_span(span),
+                metadata,
+                header: None,
+            });
+        }
         Ok(())
     }
 
@@ -193,25 +236,44 @@ impl Intercept for TracingInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (Some(CallSpan(cx)), Some(metadata)) = (cfg.load::<CallSpan>(), cfg.load::<Metadata>())
-        else {
+        // The interceptor state alone: a call that is not recorded looks
+        // through one layer, not all of them.
+        let Some(call) = cfg.get_mut_from_interceptor_state::<CallSpan>() else {
             return Ok(());
         };
-        let span = cx.span();
-        let (service, operation) = (metadata.service(), metadata.name());
+        let span = call.cx.span();
+        let (service, operation) = (call.metadata.service(), call.metadata.name());
         let request = context.request_mut();
-        if span.is_recording() {
-            let mut attributes = Vec::new();
-            request::attributes(service, operation, request, &mut attributes);
-            span.set_attributes(attributes);
+        let mut attributes = Vec::new();
+        request::attributes(service, operation, request, &mut attributes);
+        span.set_attributes(attributes);
+        call.header = trace_header::xray_header(span.span_context());
+        if let (Some(header), "SQS") = (&call.header, service) {
+            request::inject_sqs(operation, request, header);
         }
-        let Some(header) = trace_header::xray_header(span.span_context()) else {
-            return Ok(());
-        };
-        if service == "SQS" && span.span_context().is_sampled() {
-            request::inject_sqs(operation, request, &header);
+        Ok(())
+    }
+
+    // After signing, once per attempt (each starts from the request as it
+    // was before the first): SigV4 never signs `X-Amzn-Trace-Id`, so it
+    // costs no canonicalisation, and it replaces the one the SDK's
+    // recursion detection copies from the Lambda invocation.
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallSpan {
+            header: Some(header),
+            ..
+        }) = cfg.get_mut_from_interceptor_state::<CallSpan>()
+        {
+            context
+                .request_mut()
+                .headers_mut()
+                .insert("x-amzn-trace-id", header.clone());
         }
-        request.headers_mut().insert("x-amzn-trace-id", header);
         Ok(())
     }
 
@@ -221,14 +283,12 @@ impl Intercept for TracingInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (Some(CallSpan(cx)), Some(metadata)) = (cfg.load::<CallSpan>(), cfg.load::<Metadata>())
+        let Some(CallSpan { cx, metadata, .. }) = cfg.get_mut_from_interceptor_state::<CallSpan>()
         else {
             return Ok(());
         };
+        let (cx, metadata) = (cx.clone(), metadata.clone());
         let span = cx.span();
-        if !span.is_recording() {
-            return Ok(());
-        }
         if let Some(attempts) = cfg.load::<RequestAttempts>() {
             span.set_attribute(KeyValue::new(
                 "aws.attempts",

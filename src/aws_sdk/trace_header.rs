@@ -11,17 +11,14 @@ pub(super) fn xray_header(context: &SpanContext) -> Option<String> {
     if !context.is_valid() {
         return None;
     }
-    let mut out = String::with_capacity(81);
-    out.push_str("Root=");
-    out.extend(xray_form(context.trace_id()).map(char::from));
-    out.push_str(";Parent=");
-    out.extend(span_hex(context.span_id()).map(char::from));
-    out.push_str(if context.is_sampled() {
-        ";Sampled=1"
-    } else {
-        ";Sampled=0"
-    });
-    Some(out)
+    let mut out = *b"Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0";
+    out[5..40].copy_from_slice(&xray_form(context.trace_id()));
+    out[48..64].copy_from_slice(&span_hex(context.span_id()));
+    if context.is_sampled() {
+        out[73] = b'1';
+    }
+    // Hex digits and ASCII punctuation only.
+    String::from_utf8(out.to_vec()).ok()
 }
 
 #[cfg(test)]
