@@ -17,10 +17,11 @@
 use perfmon_testkit as common;
 
 use std::collections::BTreeMap;
+use std::net::UdpSocket;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use common::capture::{self, Received};
 use common::emulator::{Emulator, Function};
 use common::moto::Moto;
@@ -74,8 +75,70 @@ fn attrs(span: &Value) -> Map<String, Value> {
     attributes(&span["attributes"])
 }
 
+const DAEMON_HEADER: &str = "{\"format\": \"json\", \"version\": 1}\n";
+
+/// The segment documents of the invocation just made, as the X-Ray daemon
+/// receives them: read until its segment has arrived, then what else is in
+/// flight.
+fn udp_documents(daemon: &UdpSocket) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut docs: Vec<Value> = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let done = docs.iter().any(|d| d["type"] != "subsegment");
+        match daemon.recv(&mut buf) {
+            Ok(n) => {
+                let text = std::str::from_utf8(&buf[..n]).unwrap();
+                let body = text.strip_prefix(DAEMON_HEADER).expect("the daemon header");
+                docs.push(serde_json::from_str(body).unwrap());
+            }
+            Err(_) if done => return docs,
+            Err(_) => assert!(Instant::now() < deadline, "no segment arrived: {docs:?}"),
+        }
+    }
+}
+
+/// `n` messages from the queue, with their system attributes.
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str, n: usize) -> Vec<Message> {
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while messages.len() < n {
+        assert!(Instant::now() < deadline, "{messages:?}");
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        messages.extend(received.messages.unwrap_or_default());
+    }
+    messages
+}
+
+/// What X-Ray draws of the flow: producer → SQS → consumer → DynamoDB,
+/// with the SQS and DynamoDB nodes of AWS services.
+fn check_map(map: &ServiceMap, path: &str) {
+    for (from, to) in [
+        ("sqs-producer", "SQS"),
+        ("SQS", "sqs-consumer"),
+        ("sqs-consumer", "DynamoDB"),
+    ] {
+        assert!(map.has_edge(from, to), "{path}: {from} -> {to}\n{map}");
+    }
+    for node in ["SQS", "DynamoDB"] {
+        assert!(
+            map.nodes
+                .keys()
+                .any(|(n, k)| n == node && *k == format!("AWS::{node}")),
+            "{path}: {map}"
+        );
+    }
+}
+
 /// The SQS event Lambda's event source mapping would send for `messages`.
-fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue: &str) -> Value {
+fn sqs_event(messages: &[Message], queue: &str) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -209,20 +272,7 @@ async fn records_link_to_their_producer_and_the_map_runs_through_sqs() {
     };
 
     // The queue holds the three, each with its send span as its parent.
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while messages.len() < 3 {
-        assert!(Instant::now() < deadline, "{messages:?}");
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        messages.extend(received.messages.unwrap_or_default());
-    }
+    let messages = receive(&sqs, &queue_url, 3).await;
     for m in &messages {
         let send = send_of(m.message_id().unwrap());
         let trace = send["traceId"].as_str().unwrap();
@@ -311,23 +361,71 @@ async fn records_link_to_their_producer_and_the_map_runs_through_sqs() {
         let linked = records[0];
         let document = documents.iter().find(|d| d["id"] == linked["spanId"]);
         eprintln!(
-            "== service map\n{map}\n== a record span as OTLP\n{linked:#}\n== as X-Ray\n{:#}",
+            "== ADOT (awsxray rules): service map\n{map}\n== a record span as OTLP\n{linked:#}\n== as X-Ray\n{:#}",
             document.unwrap()
         );
     }
-    for (from, to) in [
-        ("sqs-producer", "SQS"),
-        ("SQS", "sqs-consumer"),
-        ("sqs-consumer", "DynamoDB"),
-    ] {
-        assert!(map.has_edge(from, to), "{from} -> {to}\n{map}");
+    check_map(&map, "ADOT");
+
+    // The same flow with segment documents sent to an X-Ray daemon over
+    // UDP, as perfmon writes them without a collector. Valid orders only:
+    // perfmon's document writer writes links; a batch holding a failed
+    // span goes to opentelemetry-aws's translator, which writes none.
+    for m in &messages {
+        sqs.delete_message()
+            .queue_url(&queue_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
     }
-    for node in ["SQS", "DynamoDB"] {
-        assert!(
-            map.nodes
-                .keys()
-                .any(|(n, k)| n == node && *k == format!("AWS::{node}")),
-            "{map}"
+    drop((producer, consumer));
+    let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let udp_env: Vec<(&str, String)> = env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("OTEL_"))
+        .cloned()
+        .chain([
+            ("OTEL_TRACES_EXPORTER", "xray".to_owned()),
+            (
+                "AWS_XRAY_DAEMON_ADDRESS",
+                daemon.local_addr().unwrap().to_string(),
+            ),
+        ])
+        .collect();
+    let producer = Function::start(&executable, "sqs-producer", &producer_api, &udp_env);
+    let consumer = Function::start(&executable, "sqs-consumer", &consumer_api, &udp_env);
+    let valid = json!({"orders": [{"id": "o-3", "total": 1}, {"id": "o-4", "total": 2}]});
+    let answer = producer_api.invoke("_", &valid);
+    assert_eq!(answer["sent"].as_array().map(Vec::len), Some(2), "{answer}");
+    let mut documents = udp_documents(&daemon);
+    let messages = receive(&sqs, &queue_url, 2).await;
+    let answer = consumer_api.invoke("_", &sqs_event(&messages, "orders"));
+    assert_eq!(answer, json!({"batchItemFailures": []}), "{answer}");
+    documents.extend(udp_documents(&daemon));
+    let map = ServiceMap::of(&documents);
+    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
+        let linked = map.documents.iter().find(|d| d["name"] == "store_order");
+        eprintln!(
+            "== UDP (perfmon's writer): service map\n{map}\n== a record span as X-Ray\n{:#}",
+            linked.unwrap()
+        );
+    }
+    check_map(&map, "UDP");
+    let linked: Vec<&Value> = map
+        .documents
+        .iter()
+        .filter(|d| d["name"] == "store_order")
+        .collect();
+    assert_eq!(linked.len(), 2, "{map}");
+    for record in linked {
+        assert_eq!(
+            record["links"].as_array().map(Vec::len),
+            Some(1),
+            "{record}"
         );
     }
     drop((producer, consumer));

@@ -106,7 +106,37 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
         });
         out.push(b']');
     }
+    links(out, span);
     out.push(b'}');
+}
+
+/// Writes `"links"`, the span's links as the collector's `awsxray`
+/// exporter writes them (`makeSpanLinks`): each linked trace in X-Ray's
+/// form, the linked span, and the link's attributes. X-Ray draws a linked
+/// trace's producer, through its queue, to this consumer. `opentelemetry-aws`'s
+/// translator writes none; this writer adds them.
+fn links(out: &mut Vec<u8>, span: &SpanData) {
+    if span.links.links.is_empty() {
+        return;
+    }
+    out.extend_from_slice(b",\"links\":[");
+    json::list(out, &span.links.links, |out, link| {
+        out.extend_from_slice(b"{\"trace_id\":");
+        json::trace_id(out, link.span_context.trace_id());
+        out.extend_from_slice(b",\"id\":");
+        json::id(out, link.span_context.span_id());
+        if !link.attributes.is_empty() {
+            out.extend_from_slice(b",\"attributes\":{");
+            let mut first = true;
+            for kv in &link.attributes {
+                json::key(out, &mut first, kv.key.as_str());
+                json::value(out, &kv.value);
+            }
+            out.push(b'}');
+        }
+        out.push(b'}');
+    });
+    out.push(b']');
 }
 
 /// Writes `"http"`, when a request method or a response status is known.

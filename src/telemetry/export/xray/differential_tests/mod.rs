@@ -348,3 +348,56 @@ fn fitted_http_spans_are_all_translated() {
         250
     );
 }
+
+#[test]
+fn links_are_added_to_what_the_translator_writes() {
+    use opentelemetry::trace::{Link, SpanContext, TraceFlags, TraceId, TraceState};
+    let producer = SpanContext::new(
+        TraceId::from_hex("6b161ac4de328842e9225770fdc51c72").unwrap(),
+        SpanId::from_hex("604b43426d27039c").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let mut linked = chat_message();
+    linked[1].links.links = vec![
+        Link::new(producer.clone(), vec![], 0),
+        Link::new(producer, vec![kv("messaging.operation.type", "send")], 0),
+    ];
+    let (expected, written) = both(&lambda(), &[], &linked);
+    let written = written.expect("the writer covers spans with links");
+    let parse = |d: &String| serde_json::from_str::<serde_json::Value>(d).unwrap();
+    let id = format!("{}", linked[1].span_context.span_id());
+    let find = |docs: &[serde_json::Value]| -> serde_json::Value {
+        fn walk(doc: &serde_json::Value, id: &str) -> Option<serde_json::Value> {
+            if doc["id"] == id {
+                return Some(doc.clone());
+            }
+            doc["subsegments"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find_map(|d| walk(d, id))
+        }
+        docs.iter().find_map(|d| walk(d, &id)).unwrap()
+    };
+    let mut mine = find(&written.iter().map(parse).collect::<Vec<_>>());
+    let theirs = find(&expected.iter().map(parse).collect::<Vec<_>>());
+    let links = mine.as_object_mut().unwrap().remove("links").unwrap();
+    assert_eq!(
+        links,
+        serde_json::json!([
+            {"trace_id": "1-6b161ac4-de328842e9225770fdc51c72", "id": "604b43426d27039c"},
+            {"trace_id": "1-6b161ac4-de328842e9225770fdc51c72", "id": "604b43426d27039c",
+             "attributes": {"messaging.operation.type": "send"}},
+        ])
+    );
+    // Everything else is the translator's, nested subsegments included.
+    let strip = |mut doc: serde_json::Value| {
+        if let Some(subs) = doc.get_mut("subsegments").and_then(|s| s.as_array_mut()) {
+            subs.clear();
+        }
+        doc
+    };
+    assert_eq!(strip(mine), strip(theirs));
+}
