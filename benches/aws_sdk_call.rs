@@ -4,6 +4,8 @@
 //! retries, deserialisation) with and without perfmon's interceptor.
 //!
 //! - `sdk`: the client without the interceptor, the baseline;
+//! - `bare_span`: an interceptor that starts and ends one span with nothing
+//!   on it, the floor of any span-per-call design on this pipeline;
 //! - `sampled_in`: with `TracingInterceptor`, inside a sampled operation:
 //!   one CLIENT span with its attributes (table, region, request id,
 //!   status, attempts) and the `X-Amzn-Trace-Id` header;
@@ -40,6 +42,8 @@ fn aws_sdk_call(c: &mut Criterion) {
     let traced = client(Some(TracingInterceptor::new(&telemetry)));
     let (sampled, unsampled) = (parent(true), parent(false));
     group.bench_function("sdk", |b| b.iter(|| call(&bare, &sampled)));
+    let bare_span = sdk_call::client_with(Some(sdk_call::BareSpan(telemetry.tracer())));
+    group.bench_function("bare_span", |b| b.iter(|| call(&bare_span, &sampled)));
     group.bench_function("sampled_in", |b| b.iter(|| call(&traced, &sampled)));
     group.bench_function("sampled_out", |b| b.iter(|| call(&traced, &unsampled)));
     group.finish();

@@ -1,8 +1,8 @@
 //! Instructions per AWS SDK call, counted by callgrind rather than timed:
 //! `bash scripts/aws_sdk_instructions.sh` runs this binary under
 //! `valgrind --tool=callgrind` with 0 and with N more calls after the same
-//! warm-up, for each way of `aws_sdk_call.rs` (`sdk`, `sampled_in`,
-//! `sampled_out`), and divides the difference. Counts are repeatable on a
+//! warm-up, for each way of `aws_sdk_call.rs` (`sdk`, `bare_span`,
+//! `sampled_in`, `sampled_out`), and divides the difference. Counts are repeatable on a
 //! busy machine; time is not.
 //!
 //! Arguments: `[calls] [way]`.
@@ -40,7 +40,11 @@ fn main() {
             sdk_call::client(Some(TracingInterceptor::new(&telemetry))),
             sdk_call::parent(false),
         ),
-        other => panic!("{other}: sdk, sampled_in or sampled_out"),
+        "bare_span" => (
+            sdk_call::client_with(Some(sdk_call::BareSpan(telemetry.tracer()))),
+            sdk_call::parent(true),
+        ),
+        other => panic!("{other}: sdk, bare_span, sampled_in or sampled_out"),
     };
     for _ in 0..WARM_UP + calls {
         sdk_call::call(&runtime, &client, &parent);

@@ -2,7 +2,9 @@
 # Instructions per AWS SDK call (benches/aws_sdk_call_instructions.rs),
 # counted by callgrind: the same warm-up with 0 and with N more DynamoDB
 # GetItem calls against the SDK's in-memory HTTP client, without perfmon's
-# interceptor, with it sampled in, and sampled out.
+# interceptor, with one bare span per call, with it sampled in, and sampled
+# out. TIME=1 also prints the CPU time per call (perf stat's task-clock
+# over 20,000 calls, one core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${N:-1000}
@@ -18,8 +20,17 @@ count() { # calls way
 }
 echo "| way | instructions per call | over sdk |"
 echo "|---|---|---|"
-for way in sdk sampled_in sampled_out; do
+for way in sdk bare_span sampled_in sampled_out; do
     per=$(( ($(count "$n" "$way") - $(count 0 "$way")) / n ))
     [ "$way" = sdk ] && sdk=$per
     echo "| $way | $per | $(( per - sdk )) |"
 done
+if [ "${TIME:-}" = 1 ]; then
+    echo
+    echo "| way | CPU µs per call |"
+    echo "|---|---|"
+    for way in sdk bare_span sampled_in sampled_out; do
+        ms=$(taskset -c 1 perf stat -e task-clock "$exe" 20000 "$way" 2>&1 | awk '/task-clock/ {print $1}' | tr -d ,)
+        echo "| $way | $(python3 -c "print(round($ms * 1000 / 20200, 1))") |"
+    done
+fi

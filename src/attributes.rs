@@ -61,6 +61,7 @@ pub const MAX_REQUEST_VALUE_BYTES: usize = 1024;
 
 /// `value`, cut to at most [`MAX_REQUEST_VALUE_BYTES`] at a character
 /// boundary.
+#[cfg(any(feature = "lambda", feature = "axum", feature = "aws-sdk"))]
 pub(crate) fn bounded(value: &str) -> String {
     value[..value.floor_char_boundary(MAX_REQUEST_VALUE_BYTES)].to_owned()
 }

@@ -15,7 +15,7 @@
 //! floor for init, size and memory. For size two more set it apart:
 //! `lambda_aws_hello` (the same AWS clients and HTTPS client as
 //! `ws-conversation`, no perfmon), the floor of the app's own dependencies;
-//! and perfmon's `sqs_batch` example (the Lambda layer with its default
+//! and perfmon's `minimal` example (the Lambda layer with its default
 //! exporters, no AWS SDK), what telemetry alone adds to a function.
 //!
 //! - **Init:** process start to its first `GET …/invocation/next`, the
@@ -257,7 +257,7 @@ fn measure(variants: &[Variant]) {
     let names = [
         "ws-conversation",
         "lambda_aws_hello",
-        "sqs_batch",
+        "minimal",
         "lambda_hello",
     ];
     for name in names {
