@@ -359,3 +359,29 @@ async fn a_sampler_that_ignores_the_parent_gets_the_whole_span() {
     assert_eq!(a["aws.sqs.queue.url"], QUEUE);
     assert!(sent.lock().unwrap()[0].trace_header.is_some());
 }
+
+/// A call whose future the caller drops (a timeout of its own) still ends
+/// its span, as cancelled, not as a success.
+#[tokio::test]
+async fn a_dropped_call_ends_its_span_as_cancelled() {
+    let t = TestTelemetry::new();
+    // A service that takes the request and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .retry_config(RetryConfig::disabled())
+        .interceptor(TracingInterceptor::new(&t.telemetry))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let call = tokio::time::timeout(Duration::from_millis(300), get(&client).send()).await;
+    assert!(call.is_err(), "the caller gave up");
+    let span = t.span("DynamoDB.GetItem");
+    assert_eq!(span.status, Status::error("cancelled"));
+    assert_eq!(span_attrs(&span)["error.type"], "cancelled");
+    drop(held);
+}

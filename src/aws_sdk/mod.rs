@@ -15,7 +15,8 @@
 //!
 //! A failure gives status Error and an `exception` event whose type is the
 //! service's error code (or `timeout`, `io`, `aws_call_failed` when no
-//! service answered) and whose message is the service's, and `error.type`.
+//! service answered, `cancelled` when the caller dropped the call's future)
+//! and whose message is the service's, and `error.type`.
 //! X-Ray shows a 4xx as `error`, a 429 as `throttle`, a 5xx as `fault`. An
 //! error code the caller expects ([`TracingInterceptor::expect_error`],
 //! e.g. DynamoDB's `ConditionalCheckFailedException` for a conditional
@@ -78,6 +79,9 @@ pub use response::THROTTLING_ERRORS;
 /// The name a call's span is started with under a parent that is not
 /// sampled, replaced by `Service.Operation` if a sampler records it anyway.
 const UNSAMPLED_NAME: &str = "aws.call";
+
+/// `exception.type` of a call whose future was dropped before it ended.
+pub const CANCELLED: &str = "cancelled";
 
 /// `exception.type` of a call that failed before any service answered,
 /// for a reason other than a timeout or an I/O error.
@@ -145,13 +149,63 @@ impl TracingInterceptor {
 
 /// A recorded call's context (its span) and the operation's metadata,
 /// kept in the call's config bag from its serialization to its end. A call
-/// that is not recorded keeps nothing.
-#[derive(Debug, Clone)]
+/// that is not recorded keeps nothing. Dropped before the SDK ended the
+/// call (the caller dropped its future), it ends the span as cancelled.
+#[derive(Debug)]
 struct CallSpan {
     cx: Context,
     metadata: Metadata,
     /// The span's X-Ray trace header, once the request is serialized.
     header: Option<String>,
+    /// Whether the first attempt's request, with its endpoint, was read.
+    endpoint_read: bool,
+    /// Whether `read_after_execution` ended the span.
+    ended: bool,
+}
+
+impl Drop for CallSpan {
+    fn drop(&mut self) {
+        if !self.ended {
+            let span = self.cx.span();
+            fail(
+                &span,
+                CANCELLED.to_owned(),
+                "the call was dropped before it completed".to_owned(),
+            );
+            span.end();
+        }
+    }
+}
+
+/// Marks `span` failed with `code`: an `exception` event, `error.type`,
+/// status Error.
+fn fail(span: &opentelemetry::trace::SpanRef<'_>, code: String, message: String) {
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new("exception.type", code.clone()),
+            KeyValue::new("exception.message", message),
+        ],
+    );
+    span.set_attribute(KeyValue::new("error.type", code.clone()));
+    span.set_status(Status::error(code));
+}
+
+/// `exception.type` and message of a call that failed without a service's
+/// error: `timeout`, `io` (the connection), or [`FAILED_CALL`].
+fn without_service(
+    error: &aws_smithy_runtime_api::client::orchestrator::OrchestratorError<
+        aws_smithy_runtime_api::client::interceptors::context::Error,
+    >,
+) -> (String, String) {
+    let kind = if error.is_timeout_error() {
+        "timeout"
+    } else if error.as_connector_error().is_some_and(|e| e.is_io()) {
+        "io"
+    } else {
+        FAILED_CALL
+    };
+    (kind.to_owned(), DisplayErrorContext(error).to_string())
 }
 
 impl Storable for CallSpan {
@@ -225,6 +279,8 @@ impl Intercept for TracingInterceptor {
                 cx: parent.with_span(span),
                 metadata,
                 header: None,
+                endpoint_read: false,
+                ended: false,
             });
         }
         Ok(())
@@ -257,20 +313,27 @@ impl Intercept for TracingInterceptor {
     // After signing, once per attempt (each starts from the request as it
     // was before the first): SigV4 never signs `X-Amzn-Trace-Id`, so it
     // costs no canonicalisation, and it replaces the one the SDK's
-    // recursion detection copies from the Lambda invocation.
+    // recursion detection copies from the Lambda invocation. The endpoint
+    // is applied in each attempt, so the S3 bucket is read here, once.
     fn modify_before_transmit(
         &self,
         context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        if let Some(CallSpan {
-            header: Some(header),
-            ..
-        }) = cfg.get_mut_from_interceptor_state::<CallSpan>()
-        {
-            context
-                .request_mut()
+        let Some(call) = cfg.get_mut_from_interceptor_state::<CallSpan>() else {
+            return Ok(());
+        };
+        let request = context.request_mut();
+        if !std::mem::replace(&mut call.endpoint_read, true) && call.metadata.service() == "S3" {
+            if let Some(bucket) = request::s3_bucket(request.uri()) {
+                call.cx
+                    .span()
+                    .set_attribute(KeyValue::new("aws.s3.bucket", bucket));
+            }
+        }
+        if let Some(header) = &call.header {
+            request
                 .headers_mut()
                 .insert("x-amzn-trace-id", header.clone());
         }
@@ -283,11 +346,11 @@ impl Intercept for TracingInterceptor {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(CallSpan { cx, metadata, .. }) = cfg.get_mut_from_interceptor_state::<CallSpan>()
-        else {
+        let Some(call) = cfg.get_mut_from_interceptor_state::<CallSpan>() else {
             return Ok(());
         };
-        let (cx, metadata) = (cx.clone(), metadata.clone());
+        call.ended = true;
+        let (cx, metadata) = (call.cx.clone(), call.metadata.clone());
         let span = cx.span();
         if let Some(attempts) = cfg.load::<RequestAttempts>() {
             span.set_attribute(KeyValue::new(
@@ -295,7 +358,11 @@ impl Intercept for TracingInterceptor {
                 i64::from(attempts.attempts()),
             ));
         }
-        let failed = matches!(context.output_or_error(), Some(Err(_)));
+        let error = match context.output_or_error() {
+            Some(Err(error)) => Some(error),
+            _ => None,
+        };
+        let failed = error.is_some();
         let mut failure = None;
         match context.response() {
             Some(response) => {
@@ -308,19 +375,27 @@ impl Intercept for TracingInterceptor {
                     }
                 }
                 let mut status = response.status().as_u16();
-                if !response.status().is_success() || failed {
-                    let error = response::service_error(response);
-                    if error.throttled {
-                        status = 429;
+                match error {
+                    // A timeout reading the body, an answer that does not
+                    // parse, another interceptor's error: no service error.
+                    Some(error) if !error.is_operation_error() => {
+                        failure = Some(without_service(error));
                     }
-                    let expected = error
-                        .code
-                        .as_deref()
-                        .is_some_and(|code| self.expects(metadata.name(), code));
-                    if !expected {
-                        let code = error.code.unwrap_or_else(|| status.to_string());
-                        let message = error.message.unwrap_or_else(|| code.clone());
-                        failure = Some((code, message));
+                    _ if response.status().is_success() && !failed => {}
+                    _ => {
+                        let error = response::service_error(response);
+                        if error.throttled {
+                            status = 429;
+                        }
+                        let expected = error
+                            .code
+                            .as_deref()
+                            .is_some_and(|code| self.expects(metadata.name(), code));
+                        if !expected {
+                            let code = error.code.unwrap_or_else(|| status.to_string());
+                            let message = error.message.unwrap_or_else(|| code.clone());
+                            failure = Some((code, message));
+                        }
                     }
                 }
                 span.set_attribute(KeyValue::new(
@@ -328,29 +403,10 @@ impl Intercept for TracingInterceptor {
                     i64::from(status),
                 ));
             }
-            None => {
-                if let Some(Err(error)) = context.output_or_error() {
-                    let kind = if error.is_timeout_error() {
-                        "timeout"
-                    } else if error.as_connector_error().is_some_and(|e| e.is_io()) {
-                        "io"
-                    } else {
-                        FAILED_CALL
-                    };
-                    failure = Some((kind.to_owned(), DisplayErrorContext(error).to_string()));
-                }
-            }
+            None => failure = error.map(without_service),
         }
         if let Some((code, message)) = failure {
-            span.add_event(
-                "exception",
-                vec![
-                    KeyValue::new("exception.type", code.clone()),
-                    KeyValue::new("exception.message", message),
-                ],
-            );
-            span.set_attribute(KeyValue::new("error.type", code.clone()));
-            span.set_status(Status::error(code));
+            fail(&span, code, message);
         }
         span.end();
         Ok(())

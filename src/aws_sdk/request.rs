@@ -8,8 +8,8 @@
 //! - SQS: `aws.sqs.queue.url`, and the messaging attributes
 //!   (`messaging.system=aws_sqs`, `messaging.destination.name`, the
 //!   operation's type, the batch size of `SendMessageBatch`);
-//! - S3: `aws.s3.bucket`, from the host (virtual-hosted style) or the
-//!   first path segment (path style).
+//! - S3: `aws.s3.bucket` ([`s3_bucket`], read once the endpoint is
+//!   applied).
 //!
 //! The JSON protocols' bodies are read without copying their values.
 
@@ -34,7 +34,6 @@ pub(super) fn attributes(
     match service {
         "DynamoDB" => dynamodb(request, out),
         "SQS" => sqs(operation, request, out),
-        "S3" => s3(request, out),
         _ => {}
     }
 }
@@ -133,26 +132,38 @@ fn sqs(operation: &str, request: &Request, out: &mut Vec<KeyValue>) {
     }
 }
 
-fn s3(request: &Request, out: &mut Vec<KeyValue>) {
-    let Ok(uri) = request.uri().parse::<http::Uri>() else {
-        return;
-    };
+/// The bucket an S3 request addresses, from its URI once the endpoint is
+/// applied: the host's part before `.s3.`, `.s3-` or `.s3express-`
+/// (virtual-hosted style, S3 Express), else the first path segment (path
+/// style, a custom endpoint). Access points, Object Lambda and Outposts
+/// name no bucket in their host, and give none.
+pub(super) fn s3_bucket(uri: &str) -> Option<String> {
+    let uri = uri.parse::<http::Uri>().ok()?;
     let host = uri.host().unwrap_or_default();
-    // `bucket.s3.us-east-1.amazonaws.com`, `bucket.s3-accelerate…`.
-    let virtual_hosted = host
-        .find(".s3.")
-        .or_else(|| host.find(".s3-"))
-        .map(|end| &host[..end]);
-    let bucket = virtual_hosted.or_else(|| {
-        uri.path()
-            .trim_start_matches('/')
-            .split('/')
-            .next()
-            .filter(|b| !b.is_empty())
-    });
-    if let Some(bucket) = bucket {
-        out.push(KeyValue::new("aws.s3.bucket", bounded(bucket)));
+    if [
+        "s3-accesspoint",
+        ".accesspoint.",
+        "s3-object-lambda",
+        "s3-outposts",
+    ]
+    .iter()
+    .any(|tag| host.contains(tag))
+    {
+        return None;
     }
+    let virtual_hosted = [".s3.", ".s3-", ".s3express-"]
+        .iter()
+        .filter_map(|tag| host.rfind(tag))
+        .max()
+        .map(|end| &host[..end]);
+    let bucket = match virtual_hosted {
+        Some(bucket) => bucket,
+        None if host.starts_with("s3.") || host.starts_with("s3-") || !host.contains(".s3") => {
+            uri.path().trim_start_matches('/').split('/').next()?
+        }
+        None => return None,
+    };
+    (!bucket.is_empty()).then(|| bounded(bucket))
 }
 
 /// Writes `header` as the `AWSTraceHeader` system attribute of each message
@@ -313,24 +324,53 @@ mod tests {
 
     #[test]
     fn s3_buckets_come_from_the_host_or_the_path() {
-        let hosted = of(
-            "S3",
-            "GetObject",
-            &request("https://my-bucket.s3.us-east-1.amazonaws.com/key", ""),
+        let b = |uri| s3_bucket(uri);
+        assert_eq!(
+            b("https://my-bucket.s3.us-east-1.amazonaws.com/key").as_deref(),
+            Some("my-bucket")
         );
-        assert_eq!(get(&hosted, "aws.s3.bucket").unwrap().as_str(), "my-bucket");
-        let path = of(
-            "S3",
-            "GetObject",
-            &request("http://127.0.0.1:5000/my-bucket/a/b", ""),
+        assert_eq!(
+            b("https://my.dotted.bucket.s3.us-east-1.amazonaws.com/k").as_deref(),
+            Some("my.dotted.bucket")
         );
-        assert_eq!(get(&path, "aws.s3.bucket").unwrap().as_str(), "my-bucket");
-        let list = of(
-            "S3",
-            "ListBuckets",
-            &request("https://s3.us-east-1.amazonaws.com/", ""),
+        assert_eq!(
+            b("https://my.s3-like.b.s3.us-east-1.amazonaws.com/k").as_deref(),
+            Some("my.s3-like.b")
         );
-        assert!(get(&list, "aws.s3.bucket").is_none());
+        assert_eq!(
+            b("https://b.s3-accelerate.amazonaws.com/k").as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            b("https://b.s3.dualstack.eu-west-1.amazonaws.com/k").as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            b("https://b.s3-fips.us-east-1.amazonaws.com/k").as_deref(),
+            Some("b")
+        );
+        assert_eq!(
+            b("https://b--usw2-az1--x-s3.s3express-usw2-az1.us-west-2.amazonaws.com/k").as_deref(),
+            Some("b--usw2-az1--x-s3")
+        );
+        assert_eq!(
+            b("https://s3.us-east-1.amazonaws.com/my-bucket/a/b").as_deref(),
+            Some("my-bucket")
+        );
+        assert_eq!(
+            b("http://127.0.0.1:5000/my-bucket/a/b").as_deref(),
+            Some("my-bucket")
+        );
+        assert_eq!(b("https://s3.us-east-1.amazonaws.com/"), None);
+        assert_eq!(
+            b("https://ap-123456789012.s3-accesspoint.us-east-1.amazonaws.com/k"),
+            None
+        );
+        assert_eq!(
+            b("https://alias.accesspoint.s3-global.amazonaws.com/k"),
+            None
+        );
+        assert_eq!(b("not a uri"), None);
     }
 
     #[test]

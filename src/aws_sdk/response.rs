@@ -67,22 +67,42 @@ pub(super) struct ServiceError {
     pub throttled: bool,
 }
 
+/// A JSON error body's fields, each kept only if it is a string, as the
+/// SDKs' `parse_error_body` reads them.
 #[derive(Deserialize, Default)]
 struct JsonError {
-    #[serde(rename = "__type", alias = "code", alias = "Code")]
-    kind: Option<String>,
-    #[serde(alias = "Message", alias = "errorMessage")]
-    message: Option<String>,
+    #[serde(rename = "__type", default)]
+    kind: Option<serde_json::Value>,
+    #[serde(default)]
+    code: Option<serde_json::Value>,
+    #[serde(default)]
+    message: Option<serde_json::Value>,
+    #[serde(rename = "Message", default)]
+    capital_message: Option<serde_json::Value>,
+    #[serde(rename = "errorMessage", default)]
+    error_message: Option<serde_json::Value>,
+}
+
+/// A JSON value's text, when it is a string.
+fn text(value: Option<serde_json::Value>) -> Option<String> {
+    match value {
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    }
 }
 
 /// The error a failed response describes.
 pub(super) fn service_error(response: &Response) -> ServiceError {
     let headers = response.headers();
     let body = response.body().bytes().unwrap_or_default();
-    let json = match body.first() {
+    let json = match body.trim_ascii_start().first() {
         Some(b'{') => serde_json::from_slice::<JsonError>(body).unwrap_or_default(),
         _ => JsonError::default(),
     };
+    let json_code = text(json.code).or(text(json.kind));
+    let json_message = text(json.message)
+        .or(text(json.capital_message))
+        .or(text(json.error_message));
     let xml = |tag: &str| {
         std::str::from_utf8(body)
             .ok()
@@ -92,12 +112,18 @@ pub(super) fn service_error(response: &Response) -> ServiceError {
     let typed = headers
         .get("x-amzn-errortype")
         .map(str::to_owned)
-        .or(json.kind)
+        .or(json_code)
         .or_else(|| xml("Code"))
-        .map(|code| sanitize(&code).to_owned());
+        .map(|code| sanitize(&code).to_owned())
+        // S3 answers a HEAD with no body: the SDK names its 404 so.
+        .or_else(|| {
+            (body.is_empty() && response.status().as_u16() == 404).then(|| "NotFound".to_owned())
+        });
+    // `Code;Fault`, as the SDKs accept it: with its `;` only.
     let query = headers
         .get("x-amzn-query-error")
-        .and_then(|v| v.split(';').next())
+        .and_then(|v| v.split_once(';'))
+        .map(|(code, _)| code)
         .filter(|code| !code.is_empty())
         .map(str::to_owned);
     let throttled = [&query, &typed]
@@ -106,7 +132,7 @@ pub(super) fn service_error(response: &Response) -> ServiceError {
         .any(|code| THROTTLING_ERRORS.contains(&code.as_str()));
     ServiceError {
         code: query.or(typed),
-        message: json.message.or_else(|| xml("Message")),
+        message: json_message.or_else(|| xml("Message")),
         throttled,
     }
 }
@@ -211,6 +237,28 @@ mod tests {
             Some("Please reduce your request rate.")
         );
         assert!(error.throttled);
+    }
+
+    #[test]
+    fn json_bodies_are_read_as_the_sdks_read_them() {
+        // Both names, `code` first; non-string values ignored; leading
+        // white space.
+        let error = service_error(&response(
+            400,
+            &[],
+            r#"  {"__type":"T#Typed","code":"Coded","message":{"x":1},"Message":"text"}"#,
+        ));
+        assert_eq!(error.code.as_deref(), Some("Coded"));
+        assert_eq!(error.message.as_deref(), Some("text"));
+        let numeric = service_error(&response(400, &[], r#"{"code":400,"__type":"X"}"#));
+        assert_eq!(numeric.code.as_deref(), Some("X"));
+    }
+
+    #[test]
+    fn an_s3_head_404_is_not_found() {
+        let error = service_error(&response(404, &[], ""));
+        assert_eq!(error.code.as_deref(), Some("NotFound"));
+        assert_eq!(service_error(&response(500, &[], "")).code, None);
     }
 
     #[test]
