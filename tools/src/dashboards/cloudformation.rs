@@ -4,6 +4,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::canonical;
+
 /// Wraps every string that holds a `${...}` placeholder in `Fn::Sub`.
 fn substitute(value: Value) -> Value {
     match value {
@@ -37,7 +39,7 @@ pub fn template(
                 "Type": "AWS::CloudWatch::Dashboard",
                 "Properties": {
                     "DashboardName": {"Fn::Sub": format!("{name}-${{Environment}}")},
-                    "DashboardBody": {"Fn::Sub": body.to_string()},
+                    "DashboardBody": {"Fn::Sub": canonical::sorted(body).to_string()},
                 },
             }),
         );

@@ -18,6 +18,7 @@
 //! before dividing.
 
 mod alarms;
+mod canonical;
 mod cloudformation;
 mod collector;
 mod declared;
@@ -83,9 +84,13 @@ pub enum Kind {
 }
 
 impl Generated {
-    /// The file's text: pretty JSON and a final newline.
+    /// The file's text: pretty JSON with every object's keys sorted, and a
+    /// final newline. Sorted here, not by `serde_json`'s map: a build in
+    /// which any crate turns on `serde_json/preserve_order` keeps insertion
+    /// order instead, and the same catalog would give other bytes.
     pub fn text(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.json).expect("JSON values serialize");
+        let mut text = serde_json::to_string_pretty(&canonical::sorted(&self.json))
+            .expect("JSON values serialize");
         text.push('\n');
         text
     }
@@ -179,4 +184,29 @@ fn capitalize(word: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_sorts_keys_whatever_order_the_map_keeps() {
+        // Inserted out of order: under `preserve_order` the map keeps it.
+        let mut inner = serde_json::Map::new();
+        inner.insert("b".into(), 1.into());
+        inner.insert("a".into(), 2.into());
+        let mut outer = serde_json::Map::new();
+        outer.insert("z".into(), Value::Array(vec![Value::Object(inner)]));
+        outer.insert("y".into(), Value::Null);
+        let file = Generated {
+            name: "x.json".into(),
+            kind: Kind::Dashboard,
+            json: Value::Object(outer),
+        };
+        assert_eq!(
+            file.text(),
+            "{\n  \"y\": null,\n  \"z\": [\n    {\n      \"a\": 2,\n      \"b\": 1\n    }\n  ]\n}\n"
+        );
+    }
 }
