@@ -55,22 +55,38 @@ fn service(
     (client, sent)
 }
 
+/// A DynamoDB client config in eu-west-1 with test credentials and
+/// `interceptor`.
+fn dynamodb_config(interceptor: TracingInterceptor) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+        .interceptor(interceptor)
+}
+
+/// A DynamoDB client answered by `http`, making up to `attempts`.
 fn dynamodb(
     interceptor: TracingInterceptor,
     http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     attempts: u32,
 ) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+    let config = dynamodb_config(interceptor)
         .http_client(http)
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(attempts)
                 .with_initial_backoff(Duration::from_millis(1)),
         )
-        .interceptor(interceptor)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A DynamoDB client sending to `port` on 127.0.0.1 over HTTP, once.
+fn dynamodb_at(interceptor: TracingInterceptor, port: u16) -> aws_sdk_dynamodb::Client {
+    let config = dynamodb_config(interceptor)
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -236,15 +252,7 @@ async fn a_call_no_service_answered_is_an_io_failure() {
         .local_addr()
         .unwrap()
         .port();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .retry_config(RetryConfig::disabled())
-        .interceptor(TracingInterceptor::new(&t.telemetry))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = dynamodb_at(TracingInterceptor::new(&t.telemetry), port);
     get(&client).send().await.unwrap_err();
     let span = t.span("DynamoDB.GetItem");
     assert_eq!(span.status, Status::error("io"));
@@ -279,18 +287,24 @@ fn sqs(
 const SENT: &str = r#"{"MD5OfMessageBody":"99914b932bd37a50b983c5e7c90ae93b","MessageId":"m-1"}"#;
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders";
 
-#[tokio::test]
-async fn a_sent_message_carries_the_send_span_as_its_producer() {
-    let t = TestTelemetry::new();
-    let (http, sent) = service(vec![(200, vec![], SENT)]);
-    let client = sqs(&t, http);
+/// Sends `{}` to [`QUEUE`] under `parent`.
+async fn send_under(client: &aws_sdk_sqs::Client, parent: opentelemetry::Context) {
     client
         .send_message()
         .queue_url(QUEUE)
         .message_body("{}")
         .send()
+        .with_context(parent)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_sent_message_carries_the_send_span_as_its_producer() {
+    let t = TestTelemetry::new();
+    let (http, sent) = service(vec![(200, vec![], SENT)]);
+    let client = sqs(&t, http);
+    send_under(&client, opentelemetry::Context::new()).await;
     let span = t.span("SQS.SendMessage");
     let a = span_attrs(&span);
     assert_eq!(a["messaging.message.id"], "m-1");
@@ -318,14 +332,7 @@ async fn a_call_sampled_out_records_nothing_and_adds_nothing() {
     let (http, sent) = service(vec![(200, vec![], SENT)]);
     let client = sqs(&t, http);
     let parent = remote_parent("5759e988bd862e3fe1be46a994272793", false);
-    client
-        .send_message()
-        .queue_url(QUEUE)
-        .message_body("{}")
-        .send()
-        .with_context(parent)
-        .await
-        .unwrap();
+    send_under(&client, parent).await;
     assert!(t.spans().is_empty(), "{:?}", t.spans());
     let sent = sent.lock().unwrap()[0].clone();
     assert_eq!(sent.trace_header, None);
@@ -345,14 +352,7 @@ async fn a_sampler_that_ignores_the_parent_gets_the_whole_span() {
     let (http, sent) = service(vec![(200, vec![], SENT)]);
     let client = sqs(&t, http);
     let parent = remote_parent("5759e988bd862e3fe1be46a994272793", false);
-    client
-        .send_message()
-        .queue_url(QUEUE)
-        .message_body("{}")
-        .send()
-        .with_context(parent)
-        .await
-        .unwrap();
+    send_under(&client, parent).await;
     let span = t.span("SQS.SendMessage");
     let a = span_attrs(&span);
     assert_eq!(a["rpc.method"], "SendMessage");
@@ -369,15 +369,7 @@ async fn a_dropped_call_ends_its_span_as_cancelled() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let held = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .retry_config(RetryConfig::disabled())
-        .interceptor(TracingInterceptor::new(&t.telemetry))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = dynamodb_at(TracingInterceptor::new(&t.telemetry), port);
     let call = tokio::time::timeout(Duration::from_millis(300), get(&client).send()).await;
     assert!(call.is_err(), "the caller gave up");
     let span = t.span("DynamoDB.GetItem");

@@ -68,10 +68,11 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::region::Region;
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
+use crate::monitor::mark_error;
 use crate::telemetry::Telemetry;
 
 pub use response::THROTTLING_ERRORS;
@@ -157,8 +158,6 @@ struct CallSpan {
     metadata: Metadata,
     /// The span's X-Ray trace header, once the request is serialized.
     header: Option<String>,
-    /// Whether the first attempt's request, with its endpoint, was read.
-    endpoint_read: bool,
     /// Whether `read_after_execution` ended the span.
     ended: bool,
 }
@@ -166,29 +165,16 @@ struct CallSpan {
 impl Drop for CallSpan {
     fn drop(&mut self) {
         if !self.ended {
-            let span = self.cx.span();
-            fail(
-                &span,
-                CANCELLED.to_owned(),
-                "the call was dropped before it completed".to_owned(),
+            let mut span = self.cx.span();
+            mark_error(
+                &mut span,
+                Cow::Borrowed(CANCELLED),
+                None,
+                Some("the call was dropped before it completed".to_owned()),
             );
             span.end();
         }
     }
-}
-
-/// Marks `span` failed with `code`: an `exception` event, `error.type`,
-/// status Error.
-fn fail(span: &opentelemetry::trace::SpanRef<'_>, code: String, message: String) {
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", code.clone()),
-            KeyValue::new("exception.message", message),
-        ],
-    );
-    span.set_attribute(KeyValue::new("error.type", code.clone()));
-    span.set_status(Status::error(code));
 }
 
 /// `exception.type` and message of a call that failed without a service's
@@ -279,7 +265,6 @@ impl Intercept for TracingInterceptor {
                 cx: parent.with_span(span),
                 metadata,
                 header: None,
-                endpoint_read: false,
                 ended: false,
             });
         }
@@ -313,27 +298,20 @@ impl Intercept for TracingInterceptor {
     // After signing, once per attempt (each starts from the request as it
     // was before the first): SigV4 never signs `X-Amzn-Trace-Id`, so it
     // costs no canonicalisation, and it replaces the one the SDK's
-    // recursion detection copies from the Lambda invocation. The endpoint
-    // is applied in each attempt, so the S3 bucket is read here, once.
+    // recursion detection copies from the Lambda invocation.
     fn modify_before_transmit(
         &self,
         context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(call) = cfg.get_mut_from_interceptor_state::<CallSpan>() else {
-            return Ok(());
-        };
-        let request = context.request_mut();
-        if !std::mem::replace(&mut call.endpoint_read, true) && call.metadata.service() == "S3" {
-            if let Some(bucket) = request::s3_bucket(request.uri()) {
-                call.cx
-                    .span()
-                    .set_attribute(KeyValue::new("aws.s3.bucket", bucket));
-            }
-        }
-        if let Some(header) = &call.header {
-            request
+        if let Some(CallSpan {
+            header: Some(header),
+            ..
+        }) = cfg.get_mut_from_interceptor_state::<CallSpan>()
+        {
+            context
+                .request_mut()
                 .headers_mut()
                 .insert("x-amzn-trace-id", header.clone());
         }
@@ -351,7 +329,14 @@ impl Intercept for TracingInterceptor {
         };
         call.ended = true;
         let (cx, metadata) = (call.cx.clone(), call.metadata.clone());
-        let span = cx.span();
+        let mut span = cx.span();
+        // The last attempt's request carries the endpoint, applied in each
+        // attempt: only there does an S3 request name its bucket.
+        if let (Some(request), "S3") = (context.request(), metadata.service()) {
+            if let Some(bucket) = request::s3_bucket(request.uri()) {
+                span.set_attribute(KeyValue::new("aws.s3.bucket", bucket));
+            }
+        }
         if let Some(attempts) = cfg.load::<RequestAttempts>() {
             span.set_attribute(KeyValue::new(
                 "aws.attempts",
@@ -406,7 +391,7 @@ impl Intercept for TracingInterceptor {
             None => failure = error.map(without_service),
         }
         if let Some((code, message)) = failure {
-            fail(&span, code, message);
+            mark_error(&mut span, Cow::Owned(code), None, Some(message));
         }
         span.end();
         Ok(())

@@ -14,6 +14,7 @@
 //!
 //! The status description is the code, never free text.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::{SpanId, Status, TraceContextExt};
@@ -98,25 +99,38 @@ impl Failure {
 
     /// The attributes, event and status of this failure, on `span`.
     pub(crate) fn mark(&self, span: &mut dyn MarkSpan) {
-        let mut attributes = vec![KeyValue::new(attr::ERROR_TYPE, self.code)];
-        if let Some(status) = self.status {
-            attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-        }
-        span.mark_attributes(attributes);
-        if self.class == ErrorClass::Service {
-            span.mark_event(
-                EXCEPTION,
-                vec![
-                    KeyValue::new("exception.type", self.code),
-                    KeyValue::new(
-                        "exception.message",
-                        self.message.clone().unwrap_or_else(|| self.code.to_owned()),
-                    ),
-                ],
-            );
-        }
-        span.mark_status(Status::error(self.code));
+        let exception = (self.class == ErrorClass::Service)
+            .then(|| self.message.clone().unwrap_or_else(|| self.code.to_owned()));
+        mark_error(span, Cow::Borrowed(self.code), self.status, exception);
     }
+}
+
+/// Marks `span` failed with `code`: `error.type`, the HTTP `status` if
+/// any, an `exception` event with `exception` as its message (a service
+/// error; `None` for a client error), and status Error described by the
+/// code. The one way perfmon marks a failure, an operation's or an AWS
+/// call's.
+pub(crate) fn mark_error(
+    span: &mut dyn MarkSpan,
+    code: Cow<'static, str>,
+    status: Option<u16>,
+    exception: Option<String>,
+) {
+    let mut attributes = vec![KeyValue::new(attr::ERROR_TYPE, code.clone())];
+    if let Some(status) = status {
+        attributes.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+    }
+    span.mark_attributes(attributes);
+    if let Some(message) = exception {
+        span.mark_event(
+            EXCEPTION,
+            vec![
+                KeyValue::new("exception.type", code.clone()),
+                KeyValue::new("exception.message", message),
+            ],
+        );
+    }
+    span.mark_status(Status::error(code));
 }
 
 /// What [`Failure::mark`] needs of a span.

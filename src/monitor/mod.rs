@@ -26,6 +26,8 @@ use crate::catalog::{ErrorSpec, Thresholds};
 use crate::names::dim;
 
 use crate::memory::MemorySampler;
+#[cfg(feature = "aws-sdk")]
+pub(crate) use failure::mark_error;
 #[cfg(feature = "lambda")]
 pub(crate) use failure::Failure;
 pub(crate) use failure::RootOutcome;
