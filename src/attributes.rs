@@ -44,6 +44,9 @@ pub const URL_SCHEME: &str = "url.scheme";
 pub const HTTP_ROUTE: &str = "http.route";
 /// The response's status code (semantic convention).
 pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
+/// Bytes of a response body (a streamed response's, counted as sent).
+#[cfg(feature = "lambda")]
+pub const HTTP_RESPONSE_BODY_SIZE: &str = "http.response.body.size";
 /// The request's path, without its query string (semantic convention).
 pub const URL_PATH: &str = "url.path";
 /// The host the request was sent to, without its port (semantic convention).

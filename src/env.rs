@@ -30,6 +30,7 @@
 //! | `PERFMON_FLUSH_TIMEOUT_MS` | `500` | telemetry flush budget at the end of an invocation |
 //! | `PERFMON_FLUSH_MODE` | `after-response` | `sync`, `after-response` or `adaptive` (see `lambda::FlushMode`) |
 //! | `PERFMON_FLUSH_INTERVAL_MS` | `20000` | `adaptive`: longest time between flushes while invocations arrive faster |
+//! | `AWS_LAMBDA_MAX_CONCURRENCY` | `1` | invocations one process runs at once (set by Lambda Managed Instances); above 1, `LambdaMonitoring::run_concurrent` exports as `lambda::FlushMode` describes for many invocations |
 //!
 //! The `tracing` bridge and log lines ([`crate::tracing`](mod@crate::tracing)) read:
 //!
@@ -127,6 +128,13 @@ pub const PERFMON_FLUSH_INTERVAL_MS: &str = "PERFMON_FLUSH_INTERVAL_MS";
 /// Default of [`PERFMON_FLUSH_INTERVAL_MS`].
 pub const PERFMON_FLUSH_INTERVAL_MS_DEFAULT: std::time::Duration =
     std::time::Duration::from_secs(20);
+
+/// How many invocations one process runs at once: set by Lambda Managed
+/// Instances, read by `lambda_runtime`'s `run_concurrent` and by the
+/// layer, which exports differently above 1.
+pub const AWS_LAMBDA_MAX_CONCURRENCY: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+/// Default of [`AWS_LAMBDA_MAX_CONCURRENCY`]: one invocation at a time.
+pub const AWS_LAMBDA_MAX_CONCURRENCY_DEFAULT: u32 = 1;
 
 /// The trace-context formats read and written: a comma-separated list of
 /// `xray`, `tracecontext`, `baggage`, or `none`.

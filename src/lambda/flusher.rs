@@ -1,6 +1,8 @@
 //! [`Flusher`]: applies the [`FlushMode`] — whether an invocation flushes,
 //! and where: at the handler's end (in [`PerformanceFuture`]) or after the
-//! response (in the runtime-level [`FlushLayer`]).
+//! response (in the runtime-level [`FlushLayer`]); with many invocations in
+//! flight at once, through the [`Coalescer`]. It also keeps the running
+//! invocations ([`InFlight`]).
 //!
 //! [`PerformanceFuture`]: super::PerformanceFuture
 //! [`FlushLayer`]: super::FlushLayer
@@ -11,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
 
+use super::coalesce::Coalescer;
 use super::flush_mode::FlushMode;
+use super::in_flight::InFlight;
 use super::invocation::flush_timeout;
 use crate::telemetry::Telemetry;
 
@@ -25,6 +29,9 @@ pub(super) struct Flusher {
     /// wait for the response to be posted.
     after_response: AtomicBool,
     cadence: Mutex<Cadence>,
+    in_flight: Arc<InFlight>,
+    /// Present when several invocations may run at once.
+    concurrent: Option<Arc<Coalescer>>,
 }
 
 /// What the `adaptive` mode remembers, in ms since the epoch (the wall
@@ -42,14 +49,46 @@ struct Cadence {
 }
 
 impl Flusher {
-    pub(super) fn new(telemetry: Arc<Telemetry>, mode: FlushMode, budget: Duration) -> Self {
+    /// The flush of a function that runs up to `concurrency` invocations
+    /// at once: one at a time below 2, else through the [`Coalescer`].
+    pub(super) fn new(
+        telemetry: Arc<Telemetry>,
+        mode: FlushMode,
+        budget: Duration,
+        concurrency: u32,
+    ) -> Self {
+        let in_flight = Arc::new(InFlight::default());
+        let concurrent = (concurrency > 1).then(|| {
+            let interval = match mode {
+                FlushMode::Adaptive { interval } => Some(interval),
+                _ => None,
+            };
+            Arc::new(Coalescer::new(
+                telemetry.clone(),
+                budget,
+                interval,
+                in_flight.clone(),
+            ))
+        });
         Flusher {
             telemetry,
             mode,
             budget,
             after_response: AtomicBool::new(false),
             cadence: Mutex::new(Cadence::default()),
+            in_flight,
+            concurrent,
         }
+    }
+
+    /// Several invocations may run at once.
+    pub(super) fn is_concurrent(&self) -> bool {
+        self.concurrent.is_some()
+    }
+
+    /// The running invocations.
+    pub(super) fn in_flight(&self) -> &Arc<InFlight> {
+        &self.in_flight
     }
 
     pub(super) fn mode(&self) -> FlushMode {
@@ -69,8 +108,13 @@ impl Flusher {
         self.cadence.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// An invocation started.
-    pub(super) fn started(&self) {
+    /// An invocation started, with its root span in `cx`; its key for
+    /// [`handler_ended`](Self::handler_ended).
+    pub(super) fn started(&self, cx: &Context) -> u64 {
+        let key = self.in_flight.enter(cx);
+        if self.concurrent.is_some() {
+            return key;
+        }
         if let FlushMode::Adaptive { interval } = self.mode {
             let now = now_ms();
             let mut cadence = self.cadence();
@@ -79,6 +123,7 @@ impl Flusher {
                 .is_some_and(|last| now.saturating_sub(last) < interval.as_millis() as u64);
             cadence.last_start = Some(now);
         }
+        key
     }
 
     /// The handler ended (its root span too): the flush, when it belongs
@@ -87,10 +132,23 @@ impl Flusher {
     /// panic reaches the runtime.
     pub(super) fn handler_ended(
         &self,
+        key: u64,
         cx: Context,
         deadline_ms: u64,
         panicked: bool,
     ) -> Option<tokio::task::JoinHandle<()>> {
+        let running = self.in_flight.leave(key);
+        if let Some(coalescer) = &self.concurrent {
+            let ticket = coalescer.ask();
+            if running == 0 {
+                coalescer.quiet();
+            }
+            if !panicked && self.mode != FlushMode::Sync {
+                return None;
+            }
+            let wait = coalescer.wait(ticket, flush_timeout(self.budget, deadline_ms, now_ms()));
+            return Some(tokio::spawn(wait));
+        }
         if panicked {
             self.cadence().flushed_at_end = self.after_response.load(Ordering::Relaxed);
             return Some(self.flush(cx, deadline_ms));
@@ -105,7 +163,7 @@ impl Flusher {
     /// The response was posted: the flush, unless it ran at the handler's
     /// end or is not due.
     pub(super) fn response_posted(&self, deadline_ms: u64) -> Option<tokio::task::JoinHandle<()>> {
-        if self.mode == FlushMode::Sync {
+        if self.mode == FlushMode::Sync || self.concurrent.is_some() {
             return None;
         }
         let cx = {

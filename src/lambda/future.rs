@@ -1,6 +1,8 @@
 //! [`PerformanceFuture`]: runs the handler's future, then ends the
 //! invocation's root span and, in the `sync` flush mode, flushes, before the
-//! result (or the handler's panic) goes on to the runtime.
+//! result (or the handler's panic) goes on to the runtime. A streamed
+//! response takes the root span with it instead ([`Respond`]): the span
+//! ends when the stream does.
 //!
 //! A panic is caught here, inside the layer, rather than left to
 //! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
@@ -28,6 +30,80 @@ use crate::catalog::ErrorClass;
 use crate::monitor::{Failure, RootOutcome};
 use serde::Serialize;
 
+/// How a handler's response ends its invocation: at once ([`Buffered`]),
+/// or when the response itself ends ([`Streamed`](super::Streamed)).
+pub trait Respond<R> {
+    /// What the service answers the runtime with.
+    type Response;
+
+    /// The HTTP status `response` gives, for a response to an HTTP request.
+    fn status(response: &R) -> Option<u16>;
+
+    /// Hands the invocation's root span to `response` when it outlives the
+    /// handler; gives both back when the root ends now.
+    fn hand_over(response: R, root: Root) -> Result<Self::Response, (R, Root)>;
+
+    /// `response` as the service answers it, its root span ended.
+    fn answer(response: R) -> Self::Response;
+}
+
+/// A response serialized whole: the root span ends with the handler.
+#[derive(Debug, Clone, Copy)]
+pub struct Buffered;
+
+impl<R: Serialize> Respond<R> for Buffered {
+    type Response = R;
+
+    fn status(response: &R) -> Option<u16> {
+        status_code(response)
+    }
+
+    fn hand_over(response: R, root: Root) -> Result<R, (R, Root)> {
+        Err((response, root))
+    }
+
+    fn answer(response: R) -> R {
+        response
+    }
+}
+
+/// An invocation's root span and what its end needs.
+#[derive(Debug)]
+pub struct Root {
+    pub(super) cx: Context,
+    /// Its key among the invocations in flight.
+    pub(super) key: u64,
+    /// The invocation's deadline, ms since the epoch.
+    pub(super) deadline_ms: u64,
+    /// The event is an HTTP request: its response has a status.
+    pub(super) http: bool,
+    pub(super) flusher: Arc<Flusher>,
+}
+
+impl Root {
+    /// Ends the root span (see [`end_root`]) and takes the invocation out
+    /// of the running ones: the flush, when it belongs here.
+    pub(super) fn end(
+        self,
+        ended: Ended<'_>,
+        status: Option<u16>,
+        extra: &[KeyValue],
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        end_root(&self.cx, ended, status.filter(|_| self.http), extra);
+        let panicked = matches!(ended, Ended::Panicked(_));
+        self.flusher
+            .handler_ended(self.key, self.cx, self.deadline_ms, panicked)
+    }
+}
+
+/// How the handler ended.
+#[derive(Clone, Copy)]
+pub(super) enum Ended<'a> {
+    Answered,
+    Failed,
+    Panicked(&'a (dyn Any + Send)),
+}
+
 /// `error.type` of an invocation whose handler returned an error and whose
 /// operations recorded none.
 pub const HANDLER_ERROR: &str = crate::monitor::HANDLER_ERROR;
@@ -36,20 +112,16 @@ pub const HANDLER_ERROR: &str = crate::monitor::HANDLER_ERROR;
 type Panic = Box<dyn Any + Send>;
 
 /// The future [`PerformanceService`](super::PerformanceService) returns.
-pub struct PerformanceFuture<F: Future> {
+pub struct PerformanceFuture<F: Future, K = Buffered> {
     state: State<F>,
-    flusher: Arc<Flusher>,
+    kind: std::marker::PhantomData<fn() -> K>,
 }
 
 enum State<F: Future> {
     Running {
         /// The handler's future, or the panic that prevented it.
         inner: Result<Pin<Box<WithContext<F>>>, Panic>,
-        cx: Context,
-        /// The invocation's deadline, ms since the epoch.
-        deadline_ms: u64,
-        /// The event is an HTTP request: its response has a status.
-        http: bool,
+        root: Root,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -58,33 +130,23 @@ enum State<F: Future> {
     Done,
 }
 
-impl<F: Future> PerformanceFuture<F> {
-    pub(super) fn new(
-        inner: Result<Pin<Box<WithContext<F>>>, Panic>,
-        cx: Context,
-        deadline_ms: u64,
-        http: bool,
-        flusher: Arc<Flusher>,
-    ) -> Self {
+impl<F: Future, K> PerformanceFuture<F, K> {
+    pub(super) fn new(inner: Result<Pin<Box<WithContext<F>>>, Panic>, root: Root) -> Self {
         PerformanceFuture {
-            state: State::Running {
-                inner,
-                cx,
-                deadline_ms,
-                http,
-            },
-            flusher,
+            state: State::Running { inner, root },
+            kind: std::marker::PhantomData,
         }
     }
 }
 
-impl<F, R, E> Future for PerformanceFuture<F>
+impl<F, K, R, E> Future for PerformanceFuture<F, K>
 where
     F: Future<Output = Result<R, E>>,
-    R: Serialize + Unpin,
+    K: Respond<R>,
+    R: Unpin,
     E: Unpin,
 {
-    type Output = Result<R, E>;
+    type Output = Result<K::Response, E>;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -103,12 +165,8 @@ where
                     };
                     // Drop the handler's future first, so every span it
                     // holds has ended before the root span and the flush.
-                    let State::Running {
-                        inner,
-                        cx,
-                        deadline_ms,
-                        http,
-                    } = std::mem::replace(&mut this.state, State::Done)
+                    let State::Running { inner, root } =
+                        std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Running above")
                     };
@@ -116,11 +174,20 @@ where
                         (Err(_), Err(panic)) => Err(panic),
                         (outcome, _) => outcome,
                     };
-                    end_root(&cx, &outcome, http);
-                    match this
-                        .flusher
-                        .handler_ended(cx, deadline_ms, outcome.is_err())
-                    {
+                    // A streamed response takes the root with it.
+                    let (outcome, root) = match outcome {
+                        Ok(Ok(response)) => match K::hand_over(response, root) {
+                            Ok(streamed) => return Poll::Ready(Ok(streamed)),
+                            Err((response, root)) => (Ok(Ok(response)), root),
+                        },
+                        other => (other, root),
+                    };
+                    let flush = match &outcome {
+                        Ok(Ok(response)) => root.end(Ended::Answered, K::status(response), &[]),
+                        Ok(Err(_)) => root.end(Ended::Failed, None, &[]),
+                        Err(panic) => root.end(Ended::Panicked(panic.as_ref()), None, &[]),
+                    };
+                    match flush {
                         Some(flush) => {
                             this.state = State::Flushing {
                                 flush,
@@ -128,7 +195,7 @@ where
                             }
                         }
                         // Flushed after the response, or not this time.
-                        None => return Poll::Ready(resume(outcome)),
+                        None => return Poll::Ready(answer::<K, R, E>(outcome)),
                     }
                 }
                 State::Flushing { flush, result } => {
@@ -137,7 +204,7 @@ where
                     }
                     let result = result.take().expect("the result is taken once");
                     this.state = State::Done;
-                    return Poll::Ready(resume(result));
+                    return Poll::Ready(answer::<K, R, E>(result));
                 }
                 State::Done => panic!("PerformanceFuture polled after completion"),
             }
@@ -145,11 +212,13 @@ where
     }
 }
 
-/// The handler's result, or its panic resumed: the runtime then reports
-/// it as usual.
-fn resume<T>(outcome: std::thread::Result<T>) -> T {
+/// The handler's result as the service answers it, or its panic resumed:
+/// the runtime then reports it as usual.
+fn answer<K: Respond<R>, R, E>(
+    outcome: std::thread::Result<Result<R, E>>,
+) -> Result<K::Response, E> {
     match outcome {
-        Ok(result) => result,
+        Ok(result) => result.map(K::answer),
         Err(panic) => resume_unwind(panic),
     }
 }
@@ -163,26 +232,20 @@ fn resume<T>(outcome: std::thread::Result<T>) -> T {
 /// `http.response.status_code`; when no operation recorded a failure, a
 /// 4xx is a client error and a 5xx a service error, each with the status
 /// as its code. Success leaves the status Unset (semantic conventions).
-fn end_root<R: Serialize, E>(
-    cx: &Context,
-    outcome: &std::thread::Result<Result<R, E>>,
-    http: bool,
-) {
+/// `extra` attributes go on the span as it ends.
+pub(super) fn end_root(cx: &Context, ended: Ended<'_>, status: Option<u16>, extra: &[KeyValue]) {
     let mut span = cx.span();
     let recorded = cx.get::<RootOutcome>().and_then(RootOutcome::take);
-    let status = match outcome {
-        Ok(Ok(response)) if http => status_code(response),
-        _ => None,
-    };
-    let failure = match outcome {
-        Ok(Ok(_)) => recorded.or_else(|| status.and_then(Failure::http)),
-        Ok(Err(_)) => Some(match recorded {
+    let failure = match ended {
+        Ended::Answered => recorded.or_else(|| status.and_then(Failure::http)),
+        Ended::Failed => Some(match recorded {
             Some(failure) if failure.class == ErrorClass::Service => failure,
             Some(failure) => Failure::service(failure.code, failure.message),
             None => Failure::service(HANDLER_ERROR, None),
         }),
-        Err(panic) => Some(Failure::panic(panic.as_ref())),
+        Ended::Panicked(panic) => Some(Failure::panic(panic)),
     };
+    span.set_attributes(extra.iter().cloned());
     if let Some(failure) = &failure {
         failure.mark(&mut span);
     }

@@ -51,24 +51,29 @@ use crate::monitor::RootOutcome;
 use crate::telemetry::{Invocation, Telemetry};
 
 mod batch;
+mod coalesce;
 mod event;
 mod flush_layer;
 mod flush_mode;
 mod flusher;
 mod future;
+mod in_flight;
 mod invocation;
 mod run;
 mod shutdown;
+mod stream;
 
 pub use crate::xray_trace_id;
 pub use batch::{BatchProcessor, BatchRecord};
 pub use event::{Carrier, InvocationEvent, OtherEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
-pub use future::{PerformanceFuture, HANDLER_ERROR};
+pub use future::{Buffered, PerformanceFuture, Respond, HANDLER_ERROR};
+pub use in_flight::INTERRUPTED;
 pub use invocation::{arn_attributes, flush_timeout, parent_context, trace_header_context};
 pub use run::LambdaMonitoring;
 pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
+pub use stream::{MonitoredStream, Streamed, StreamingLayer, STREAM_DROPPED, STREAM_ERROR};
 
 use flusher::Flusher;
 
@@ -81,6 +86,8 @@ struct Shared {
     propagator: TextMapCompositePropagator,
     flusher: Arc<Flusher>,
     cold: AtomicBool,
+    /// Invocations that may run at once.
+    concurrency: u32,
 }
 
 /// Wraps a Lambda handler service; see the module docs.
@@ -116,7 +123,7 @@ impl PerformanceLayer {
             tracing::error!(%error, "using the default flush mode");
             DEFAULT_FLUSH_MODE
         });
-        Self::build(telemetry, monitor, budget, mode)
+        Self::build(telemetry, monitor, budget, mode, 1)
     }
 
     /// The same layer with flush mode `mode`; overrides `PERFMON_FLUSH_MODE`.
@@ -127,6 +134,29 @@ impl PerformanceLayer {
             shared.monitor.clone(),
             shared.flusher.budget(),
             mode,
+            shared.concurrency,
+        )
+    }
+
+    /// The same layer for a function that runs up to `limit` invocations
+    /// at once (Lambda Managed Instances; `lambda_runtime`'s
+    /// `run_concurrent`). Above 1, nothing invocation-scoped is kept
+    /// process-wide, and telemetry is exported as many invocations need:
+    /// spans as their invocations end, one flush at a time for all of
+    /// them, metrics aggregated across invocations (their EMF lines then
+    /// carry no `requestId` or `traceId`: they belong to no one
+    /// invocation); see [`FlushMode`]. At 1 (the default) the layer works
+    /// one invocation at a time, as it always has.
+    /// [`LambdaMonitoring::run_concurrent`] sets it from
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`.
+    pub fn with_concurrency(self, limit: u32) -> Self {
+        let shared = &self.shared;
+        Self::build(
+            shared.telemetry.clone(),
+            shared.monitor.clone(),
+            shared.flusher.budget(),
+            shared.flusher.mode(),
+            limit,
         )
     }
 
@@ -135,12 +165,14 @@ impl PerformanceLayer {
         monitor: PerformanceMonitor,
         budget: Duration,
         mode: FlushMode,
+        concurrency: u32,
     ) -> Self {
         PerformanceLayer {
             shared: Arc::new(Shared {
                 tracer: telemetry.tracer(),
                 propagator: telemetry.propagator(),
-                flusher: Arc::new(Flusher::new(telemetry.clone(), mode, budget)),
+                flusher: Arc::new(Flusher::new(telemetry.clone(), mode, budget, concurrency)),
+                concurrency,
                 telemetry,
                 monitor,
                 cold: AtomicBool::new(true),
@@ -151,6 +183,31 @@ impl PerformanceLayer {
     /// The flush mode.
     pub fn flush_mode(&self) -> FlushMode {
         self.shared.flusher.mode()
+    }
+
+    /// How many invocations may run at once ([`with_concurrency`](Self::with_concurrency)).
+    pub fn concurrency(&self) -> u32 {
+        self.shared.concurrency
+    }
+
+    /// The layer for a handler that streams its response
+    /// (`lambda_runtime::streaming`): the root span ends when the stream
+    /// does (see [`StreamingLayer`]).
+    pub fn streaming(&self) -> StreamingLayer {
+        StreamingLayer {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Registers for SIGTERM as [`shutdown_on_sigterm`] does; on the
+    /// signal, the root spans of the invocations still running end as
+    /// [`INTERRUPTED`] before the shutdown flush.
+    pub async fn shutdown_on_sigterm(&self) {
+        shutdown::on_sigterm(
+            self.shared.telemetry.clone(),
+            Some(self.shared.flusher.in_flight().clone()),
+        )
+        .await
     }
 
     /// The runtime-level layer that flushes after the response, for the
@@ -172,27 +229,49 @@ impl<S> Layer<S> for PerformanceLayer {
         PerformanceService {
             inner,
             shared: self.shared.clone(),
+            kind: std::marker::PhantomData,
         }
     }
 }
 
-/// The service [`PerformanceLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct PerformanceService<S> {
+/// The service [`PerformanceLayer`] produces; `K` says how the response
+/// ends the invocation: [`Buffered`], or [`Streamed`] (through
+/// [`StreamingLayer`]).
+pub struct PerformanceService<S, K = Buffered> {
     inner: S,
     shared: Arc<Shared>,
+    kind: std::marker::PhantomData<fn() -> K>,
 }
 
-impl<S, T, R, E> Service<LambdaEvent<T>> for PerformanceService<S>
+impl<S: Clone, K> Clone for PerformanceService<S, K> {
+    fn clone(&self) -> Self {
+        PerformanceService {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: std::fmt::Debug, K> std::fmt::Debug for PerformanceService<S, K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PerformanceService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, K, T, R, E> Service<LambdaEvent<T>> for PerformanceService<S, K>
 where
     S: Service<LambdaEvent<T>, Response = R, Error = E>,
     T: InvocationEvent,
-    R: serde::Serialize + Unpin,
+    K: Respond<R>,
+    R: Unpin,
     E: Unpin,
 {
-    type Response = R;
+    type Response = K::Response;
     type Error = E;
-    type Future = PerformanceFuture<S::Future>;
+    type Future = PerformanceFuture<S::Future, K>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), E>> {
         self.inner.poll_ready(cx)
@@ -203,7 +282,6 @@ where
         let lambda = &event.context;
         let function = lambda.env_config.function_name.clone();
         let coldstart = shared.cold.swap(false, Ordering::Relaxed);
-        shared.flusher.started();
         if coldstart {
             shared.monitor.record_cold_start(&function);
         }
@@ -241,11 +319,15 @@ where
         .attach_to(&parent.with_span(root));
         // The outermost operation reports its failure class to the root.
         let cx = cx.with_value(RootOutcome::for_root(&cx));
-        // EMF lines flushed for this invocation carry its ids.
-        shared.telemetry.set_invocation(Invocation {
-            trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
-            request_id: Some(lambda.request_id.clone()),
-        });
+        // EMF lines flushed for this invocation carry its ids, when it runs
+        // alone: lines flushed for many carry none.
+        if !shared.flusher.is_concurrent() {
+            shared.telemetry.set_invocation(Invocation {
+                trace_id: Some(xray_trace_id(cx.span().span_context().trace_id())),
+                request_id: Some(lambda.request_id.clone()),
+            });
+        }
+        let key = shared.flusher.started(&cx);
         let deadline_ms = lambda.deadline;
         // A handler may panic before it returns its future (in the
         // synchronous part of a `service_fn` closure): that panic is handled
@@ -255,6 +337,15 @@ where
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.inner.call(event)))
                 .map(|future| Box::pin(future.with_context(cx.clone())))
         };
-        PerformanceFuture::new(inner, cx, deadline_ms, http, shared.flusher.clone())
+        PerformanceFuture::new(
+            inner,
+            future::Root {
+                cx,
+                key,
+                deadline_ms,
+                http,
+                flusher: shared.flusher.clone(),
+            },
+        )
     }
 }

@@ -5,12 +5,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_core::Stream;
 use lambda_runtime::tower::{Layer as _, Service};
+use lambda_runtime::StreamResponse;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    shutdown_on_sigterm, InvocationEvent, PerformanceFuture, PerformanceLayer, SHUTDOWN_BUDGET,
+    InvocationEvent, MonitoredStream, PerformanceFuture, PerformanceLayer, Streamed,
+    SHUTDOWN_BUDGET,
 };
 use crate::catalog::Catalog;
 use crate::monitor::PerformanceMonitor;
@@ -140,9 +143,64 @@ impl LambdaMonitoring {
         E: Into<Diagnostic> + std::fmt::Debug + Unpin,
         PerformanceFuture<S::Future>: Future<Output = Result<R, E>>,
     {
-        shutdown_on_sigterm(self.telemetry.clone()).await;
+        self.layer.shutdown_on_sigterm().await;
         // As `lambda_runtime::run`, plus the flush after each response.
         let runtime = lambda_runtime::Runtime::new(self.layer.layer(handler))
+            .layer(lambda_runtime::layers::TracingLayer::new())
+            .layer(self.layer.flush_layer());
+        let result = runtime.run().await;
+        let _ = self.telemetry.shutdown(SHUTDOWN_BUDGET);
+        result
+    }
+
+    /// Runs the handler as [`run`](Self::run) does, under Lambda Managed
+    /// Instances: `lambda_runtime`'s `run_concurrent` takes up to
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once, each on a worker
+    /// task with its own clone of the handler, and the layer keeps every
+    /// invocation's ids, trace and deadline with that invocation (see
+    /// [`PerformanceLayer::with_concurrency`]). With the variable unset or
+    /// 1, it runs one invocation at a time, exactly as `run`.
+    pub async fn run_concurrent<S, T, R, E>(self, handler: S) -> Result<(), lambda_runtime::Error>
+    where
+        S: Service<LambdaEvent<T>, Response = R, Error = E> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        T: for<'de> Deserialize<'de> + InvocationEvent + Send + 'static,
+        R: Serialize + Send + Sync + Unpin + 'static,
+        E: Into<Diagnostic> + std::fmt::Debug + Send + Unpin + 'static,
+        PerformanceFuture<S::Future>: Future<Output = Result<R, E>>,
+    {
+        let limit = concurrency_limit();
+        let layer = self.layer.clone().with_concurrency(limit);
+        layer.shutdown_on_sigterm().await;
+        let runtime = lambda_runtime::Runtime::new(layer.layer(handler))
+            .layer(lambda_runtime::layers::TracingLayer::new())
+            .layer(layer.flush_layer());
+        let result = runtime.run_concurrent().await;
+        let _ = self.telemetry.shutdown(SHUTDOWN_BUDGET);
+        result
+    }
+
+    /// Runs a handler that streams its response
+    /// (`lambda_runtime::streaming`), as [`run`](Self::run) runs one that
+    /// answers at once: the invocation's root span ends when the stream
+    /// ends, with the bytes sent and any error raised mid-stream (see
+    /// [`PerformanceLayer::streaming`]).
+    pub async fn run_streaming<S, T, St, D, SE, E>(
+        self,
+        handler: S,
+    ) -> Result<(), lambda_runtime::Error>
+    where
+        S: Service<LambdaEvent<T>, Response = StreamResponse<St>, Error = E>,
+        T: for<'de> Deserialize<'de> + InvocationEvent + Send + 'static,
+        St: Stream<Item = Result<D, SE>> + Unpin + Send + 'static,
+        D: Into<bytes::Bytes> + Send,
+        SE: Into<lambda_runtime::Error> + std::fmt::Display + std::fmt::Debug + Send + 'static,
+        E: Into<Diagnostic> + std::fmt::Debug + Unpin,
+        PerformanceFuture<S::Future, Streamed>:
+            Future<Output = Result<StreamResponse<MonitoredStream<St>>, E>>,
+    {
+        self.layer.shutdown_on_sigterm().await;
+        let runtime = lambda_runtime::Runtime::new(self.layer.streaming().layer(handler))
             .layer(lambda_runtime::layers::TracingLayer::new())
             .layer(self.layer.flush_layer());
         let result = runtime.run().await;
@@ -165,6 +223,20 @@ impl LambdaMonitoring {
         E: Into<Diagnostic> + std::fmt::Debug + Unpin,
     {
         self.run(lambda_http::Adapter::from(handler)).await
+    }
+}
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, read as `lambda_runtime` reads it: a
+/// whole number above 0, else one invocation at a time.
+fn concurrency_limit() -> u32 {
+    let var = crate::env::AWS_LAMBDA_MAX_CONCURRENCY;
+    let default = crate::env::AWS_LAMBDA_MAX_CONCURRENCY_DEFAULT;
+    match crate::env::resolve(None, var, default) {
+        Ok(limit) => limit.max(1),
+        Err(error) => {
+            tracing::error!(%error, "running one invocation at a time");
+            default
+        }
     }
 }
 

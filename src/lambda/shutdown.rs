@@ -7,12 +7,18 @@
 //! but a registration that fails is logged instead of panicking: telemetry
 //! never takes a function down, and SIGTERM is still handled when something
 //! else sends it.
+//!
+//! Invocations still running when the signal arrives (several may run at
+//! once under Lambda Managed Instances) have their root spans ended as
+//! [`INTERRUPTED`](super::INTERRUPTED) first, so their traces are flushed
+//! with the rest.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::signal::unix::{signal, SignalKind};
 
+use super::in_flight::InFlight;
 use crate::telemetry::Telemetry;
 
 /// The longest the shutdown flush may take: inside the 500 ms Lambda waits
@@ -27,6 +33,12 @@ const EXTENSION_NAME: &str = "perfmon-graceful-shutdown";
 /// exits with status 0. Call it during init, before the runtime starts;
 /// [`LambdaMonitoring::run`](super::LambdaMonitoring::run) does.
 pub async fn shutdown_on_sigterm(telemetry: Arc<Telemetry>) {
+    on_sigterm(telemetry, None).await
+}
+
+/// [`shutdown_on_sigterm`], ending the root spans of the invocations in
+/// `in_flight` before the flush.
+pub(super) async fn on_sigterm(telemetry: Arc<Telemetry>, in_flight: Option<Arc<InFlight>>) {
     let (mut sigterm, mut sigint) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
@@ -45,12 +57,15 @@ pub async fn shutdown_on_sigterm(telemetry: Arc<Telemetry>) {
             _ = sigint.recv() => {},
         }
         let started = Instant::now();
+        let interrupted = in_flight.map_or(0, |running| running.interrupt());
         let flushed =
             tokio::task::spawn_blocking(move || telemetry.shutdown(SHUTDOWN_BUDGET)).await;
         let elapsed_ms = crate::clock::millis(started.elapsed());
         match flushed {
-            Ok(Ok(())) => tracing::info!(elapsed_ms, "telemetry flushed on shutdown"),
-            Ok(Err(error)) => tracing::warn!(%error, elapsed_ms, "telemetry shutdown incomplete"),
+            Ok(Ok(())) => tracing::info!(elapsed_ms, interrupted, "telemetry flushed on shutdown"),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, elapsed_ms, interrupted, "telemetry shutdown incomplete")
+            }
             Err(error) => tracing::warn!(%error, "telemetry shutdown failed"),
         }
         std::process::exit(0);

@@ -235,10 +235,26 @@ impl Function {
         emulator: &Emulator,
         env: &[(&str, String)],
     ) -> Function {
-        let stdout = std::env::temp_dir().join(format!("perfmon-function-{}.log", emulator.port));
+        Self::start_on(executable, name, &emulator.runtime_api_url(), env)
+    }
+
+    /// Runs `executable` as Lambda runs a function called `name`, against
+    /// the Runtime API at `runtime_api` (`AWS_LAMBDA_RUNTIME_API`).
+    pub fn start_on(
+        executable: &Path,
+        name: &str,
+        runtime_api: &str,
+        env: &[(&str, String)],
+    ) -> Function {
+        let tag: String = runtime_api
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let stdout =
+            std::env::temp_dir().join(format!("perfmon-function-{}-{tag}.log", std::process::id()));
         let file = std::fs::File::create(&stdout).unwrap();
         let child = Command::new(executable)
-            .env("AWS_LAMBDA_RUNTIME_API", emulator.runtime_api_url())
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")

@@ -14,6 +14,7 @@ pub mod moto;
 pub mod rotel;
 pub mod runtime_api;
 pub mod tls_front;
+pub mod xray_daemon;
 pub mod xray_map;
 
 pub use perfmon_lambda::testing::*;

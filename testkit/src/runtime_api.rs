@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub type Answer = Result<String, String>;
 
 struct Pending {
+    id: String,
     event: String,
     trace_header: String,
     answer: SyncSender<Answer>,
@@ -103,17 +104,35 @@ impl RuntimeApi {
         trace_header: &str,
         timeout: Duration,
     ) -> Answer {
+        self.invoke_with_id(event, trace_header, timeout).1
+    }
+
+    /// [`invoke`](Self::invoke), also giving the request id the
+    /// invocation was given. Several threads may invoke at once: each
+    /// `/next` the function has waiting takes one event.
+    pub fn invoke_with_id(
+        &self,
+        event: &serde_json::Value,
+        trace_header: &str,
+        timeout: Duration,
+    ) -> (String, Answer) {
+        let id = format!(
+            "00000000-0000-4000-8000-{:012}",
+            REQUEST_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let (answer, answered) = sync_channel(1);
         self.events
             .send(Pending {
+                id: id.clone(),
                 event: event.to_string(),
                 trace_header: trace_header.to_owned(),
                 answer,
             })
             .expect("the listener runs");
-        answered
+        let answer = answered
             .recv_timeout(timeout)
-            .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")))
+            .unwrap_or_else(|_| Err(format!("no answer within {timeout:?}")));
+        (id, answer)
     }
 }
 
@@ -136,10 +155,7 @@ fn serve(stream: TcpStream, queue: &Mutex<Receiver<Pending>>, shared: &Mutex<Sha
                 let Ok(pending) = queue.lock().unwrap().recv() else {
                     return;
                 };
-                let id = format!(
-                    "00000000-0000-4000-8000-{:012}",
-                    REQUEST_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                );
+                let id = pending.id;
                 let deadline =
                     SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
                 shared
