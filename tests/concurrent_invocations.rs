@@ -151,13 +151,23 @@ fn concurrent_invocations_keep_their_own_ids_and_lose_nothing() {
         }
     }
 
-    // EMF: every invocation counted once; no line claims one invocation.
-    let emf = common::emf::lines_in(&output);
-    let invocations: f64 = emf
-        .iter()
-        .filter(|l| l["Handler"] == "process")
-        .filter_map(|l| l["Invocations"].as_f64())
-        .sum();
+    // EMF: every invocation counted once, at the quiet moment after the
+    // load; no line claims one invocation.
+    let counted = |emf: &[Value]| -> f64 {
+        emf.iter()
+            .filter(|l| l["Handler"] == "process")
+            .filter_map(|l| l["Invocations"].as_f64())
+            .sum()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let emf = loop {
+        let emf = common::emf::lines_in(&function.output());
+        if counted(&emf) as u64 >= INVOCATIONS || Instant::now() > deadline {
+            break emf;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let invocations = counted(&emf);
     let claiming = emf
         .iter()
         .filter(|l| l.get("requestId").is_some() || l.get("traceId").is_some())

@@ -2,11 +2,17 @@
 //! Managed Instances).
 //!
 //! One flush runs at a time, on a task of its own. An invocation whose
-//! root span ends asks for one; the next flush to start exports its spans
-//! and its metrics, with those of every invocation that ended meanwhile, so
-//! eight invocations ending together cost one flush, not eight, and the
-//! flush workers' queues never fill. Spans leave as their invocations end;
-//! metrics leave with them, aggregated across invocations.
+//! root span ends asks for one; the next flush to start exports its spans,
+//! with those of every invocation that ended meanwhile, so eight
+//! invocations ending together cost one flush, not eight, and the flush
+//! workers' queues never fill. When no span waits (an unsampled
+//! invocation, on the X-Ray path), no flush runs and the flush task is not
+//! even woken.
+//!
+//! Metrics aggregate across invocations and leave with a flush at a quiet
+//! moment (no invocation running, and a second since they last left) or
+//! once `OTEL_METRIC_EXPORT_INTERVAL` (60 s by default) has passed; their
+//! EMF lines carry no invocation's ids. The shutdown exports the rest.
 //!
 //! - `sync`: the invocation waits for the flush that exports it, within its
 //!   own flush timeout (the budget, and its deadline less the margin).
@@ -31,6 +37,9 @@ use tokio::time::Instant;
 use super::in_flight::InFlight;
 use crate::telemetry::Telemetry;
 
+/// The shortest time between two metric exports at quiet moments.
+const QUIET_METRICS_GAP: Duration = Duration::from_secs(1);
+
 /// The flush shared by concurrent invocations; see the module docs.
 #[derive(Debug)]
 pub(super) struct Coalescer {
@@ -47,6 +56,10 @@ pub(super) struct Coalescer {
     ask: Notify,
     /// Wakes the flush task from its interval: no invocation is running.
     quiet: Notify,
+    /// The next flush exports metrics too (a panicking invocation's).
+    everything: AtomicBool,
+    /// Invocations ended since the metrics last left.
+    metrics_pending: AtomicBool,
     started: AtomicBool,
 }
 
@@ -66,20 +79,35 @@ impl Coalescer {
             covered: watch::Sender::new(0),
             ask: Notify::new(),
             quiet: Notify::new(),
+            everything: AtomicBool::new(false),
+            metrics_pending: AtomicBool::new(false),
             started: AtomicBool::new(false),
         }
     }
 
-    /// Asks for a flush of what has ended so far; the ticket to
-    /// [`wait`](Self::wait) with. Starts the flush task on the current
-    /// Tokio runtime the first time.
-    pub(super) fn ask(self: &Arc<Self>) -> u64 {
-        if !self.started.swap(true, Ordering::AcqRel) {
+    /// An invocation ended: asks for a flush of what has ended so far,
+    /// with the metrics too when `everything`. The ticket to
+    /// [`wait`](Self::wait) with, or `None` when no span of its waits (it
+    /// was not sampled). Starts the flush task on the current Tokio
+    /// runtime the first time.
+    pub(super) fn ask(self: &Arc<Self>, everything: bool) -> Option<u64> {
+        if !self.started.load(Ordering::Acquire) && !self.started.swap(true, Ordering::AcqRel) {
             tokio::spawn(self.clone().run());
+        }
+        if everything {
+            self.everything.store(true, Ordering::Release);
+        }
+        let spans = everything || self.telemetry.spans_may_wait();
+        // The flush task arms its metrics timer when the first invocation
+        // after a metrics export ends.
+        let first = !self.metrics_pending.load(Ordering::Acquire)
+            && !self.metrics_pending.swap(true, Ordering::AcqRel);
+        if !spans && !first {
+            return None;
         }
         let ticket = self.asked.fetch_add(1, Ordering::AcqRel) + 1;
         self.ask.notify_one();
-        ticket
+        spans.then_some(ticket)
     }
 
     /// No invocation is running now: a flush waiting for its interval may
@@ -101,8 +129,19 @@ impl Coalescer {
     /// taken before it started.
     async fn run(self: Arc<Self>) {
         let mut last: Option<Instant> = None;
+        let mut metrics_left = Instant::now();
         loop {
-            self.ask.notified().await;
+            let metrics_wait = self.metrics_pending.load(Ordering::Acquire);
+            let due = metrics_left
+                + if self.in_flight.len() == 0 {
+                    QUIET_METRICS_GAP
+                } else {
+                    self.telemetry.metric_export_interval()
+                };
+            tokio::select! {
+                _ = self.ask.notified() => {}
+                _ = tokio::time::sleep_until(due), if metrics_wait => {}
+            }
             if let (Some(interval), Some(last)) = (self.interval, last) {
                 let quiet = self.quiet.notified();
                 tokio::pin!(quiet);
@@ -115,10 +154,28 @@ impl Coalescer {
                 }
             }
             let ticket = self.asked.load(Ordering::Acquire);
-            last = Some(Instant::now());
-            let (telemetry, budget) = (self.telemetry.clone(), self.budget);
-            // Counted and logged once inside; never returned.
-            let _ = tokio::task::spawn_blocking(move || telemetry.force_flush(budget)).await;
+            let now = Instant::now();
+            let since = now.duration_since(metrics_left);
+            let metrics = self.everything.swap(false, Ordering::AcqRel)
+                || since >= self.telemetry.metric_export_interval()
+                || (since >= QUIET_METRICS_GAP && self.in_flight.len() == 0);
+            if metrics || self.telemetry.spans_may_wait() {
+                last = Some(now);
+                if metrics {
+                    metrics_left = now;
+                    self.metrics_pending.store(false, Ordering::Release);
+                }
+                let (telemetry, budget) = (self.telemetry.clone(), self.budget);
+                // Counted and logged once inside; never returned.
+                let _ = tokio::task::spawn_blocking(move || {
+                    if metrics {
+                        telemetry.force_flush(budget)
+                    } else {
+                        telemetry.force_flush_traces(budget)
+                    }
+                })
+                .await;
+            }
             self.covered.send_replace(ticket);
         }
     }

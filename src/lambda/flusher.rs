@@ -139,13 +139,15 @@ impl Flusher {
     ) -> Option<tokio::task::JoinHandle<()>> {
         let running = self.in_flight.leave(key);
         if let Some(coalescer) = &self.concurrent {
-            let ticket = coalescer.ask();
+            let ticket = coalescer.ask(panicked);
             if running == 0 {
                 coalescer.quiet();
             }
             if !panicked && self.mode != FlushMode::Sync {
                 return None;
             }
+            // Nothing of its own to wait for: it was not sampled.
+            let ticket = ticket?;
             let wait = coalescer.wait(ticket, flush_timeout(self.budget, deadline_ms, now_ms()));
             return Some(tokio::spawn(wait));
         }

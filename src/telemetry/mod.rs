@@ -89,6 +89,8 @@ pub struct Telemetry {
     shut_down: AtomicBool,
     /// The invocation EMF lines are correlated with.
     invocation: export::emf::InvocationSlot,
+    /// `OTEL_METRIC_EXPORT_INTERVAL`, resolved.
+    metric_interval: Duration,
     /// `TelemetryLost`, observed at every collection.
     _lost: ObservableGauge<u64>,
     /// Declared last: dropped after the providers that may export on it.
@@ -163,7 +165,7 @@ impl Telemetry {
         if self.shut_down.load(Ordering::SeqCst) {
             return Err(TelemetryError::ShutDown);
         }
-        let result = self.on_signals(timeout, false);
+        let result = self.on_signals(timeout, false, |_| true);
         match &result {
             Ok(()) => {
                 self.counters.flushes.fetch_add(1, Ordering::Relaxed);
@@ -179,7 +181,42 @@ impl Telemetry {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.on_signals(timeout, true)
+        self.on_signals(timeout, true, |_| true)
+    }
+
+    /// Exports every finished span (and OTel log record) so far, as
+    /// [`force_flush`](Self::force_flush) does, leaving metrics to
+    /// aggregate until a later flush: the Lambda layer's flush when many
+    /// invocations run at once.
+    pub fn force_flush_traces(&self, timeout: Duration) -> Result<(), TelemetryError> {
+        if self.shut_down.load(Ordering::SeqCst) {
+            return Err(TelemetryError::ShutDown);
+        }
+        let result = self.on_signals(timeout, false, |signal| signal != Signal::Metrics);
+        match &result {
+            Ok(()) => {
+                self.counters.flushes.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => self.record_failure(e),
+        }
+        result
+    }
+
+    /// Whether finished spans may be waiting for a flush: spans in the
+    /// inline buffer (X-Ray over UDP), or any exporter that batches on its
+    /// own (OTLP), whose queue is not looked into.
+    pub(crate) fn spans_may_wait(&self) -> bool {
+        let inline = self
+            .signals
+            .iter()
+            .any(|s| matches!(s, SignalFlush::Inline(Signal::Traces, _)));
+        !inline || self.counters.stats().spans_buffered > 0
+    }
+
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (or the builder's), resolved: how
+    /// often metrics are exported when no flush exports them sooner.
+    pub fn metric_export_interval(&self) -> Duration {
+        self.metric_interval
     }
 
     /// Sets the invocation the next exported EMF lines belong to (their
@@ -197,13 +234,18 @@ impl Telemetry {
     /// Flushes (or shuts down) every signal within `timeout`: worker jobs
     /// are queued first, inline signals run meanwhile on this thread, then
     /// the workers' answers are awaited until the deadline.
-    fn on_signals(&self, timeout: Duration, shutdown: bool) -> Result<(), TelemetryError> {
+    fn on_signals(
+        &self,
+        timeout: Duration,
+        shutdown: bool,
+        which: impl Fn(Signal) -> bool,
+    ) -> Result<(), TelemetryError> {
         let deadline = Instant::now() + timeout;
         let answers: Vec<_> = self
             .signals
             .iter()
             .filter_map(|s| match s {
-                SignalFlush::Worker(w) => Some((
+                SignalFlush::Worker(w) if which(w.signal()) => Some((
                     w.signal(),
                     if shutdown {
                         w.shutdown(timeout)
@@ -211,12 +253,15 @@ impl Telemetry {
                         w.flush()
                     },
                 )),
-                SignalFlush::Inline(..) => None,
+                _ => None,
             })
             .collect();
         let mut first = Ok(());
         for s in &self.signals {
             if let SignalFlush::Inline(signal, target) = s {
+                if !which(*signal) {
+                    continue;
+                }
                 let result = if shutdown {
                     target.shutdown(timeout)
                 } else {

@@ -108,6 +108,7 @@ pub(crate) fn assemble(plan: Plan) -> Result<Telemetry, BuildError> {
         counters,
         shut_down: AtomicBool::new(false),
         invocation,
+        metric_interval,
         _lost: lost,
         _grpc: grpc,
     })
