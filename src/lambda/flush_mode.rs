@@ -9,6 +9,15 @@ use std::time::Duration;
 ///
 /// Every flush is bounded by the flush budget and by the invocation's
 /// deadline less a margin, counted from the moment the flush starts.
+///
+/// With many invocations at once
+/// ([`PerformanceLayer::with_concurrency`](super::PerformanceLayer::with_concurrency)
+/// above 1), one flush at a time serves all of them: spans leave as their
+/// invocations end, metrics at quiet moments or every
+/// `OTEL_METRIC_EXPORT_INTERVAL`. `Sync` then waits for the flush that
+/// exports the invocation's spans; `AfterResponse` and `Adaptive` wait for
+/// nothing, and `Adaptive` keeps flushes an `interval` apart while
+/// invocations run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FlushMode {

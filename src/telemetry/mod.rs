@@ -205,6 +205,7 @@ impl Telemetry {
     /// Whether finished spans may be waiting for a flush: spans in the
     /// inline buffer (X-Ray over UDP), or any exporter that batches on its
     /// own (OTLP), whose queue is not looked into.
+    #[cfg_attr(not(feature = "lambda"), allow(dead_code))]
     pub(crate) fn spans_may_wait(&self) -> bool {
         let inline = self
             .signals
