@@ -445,3 +445,30 @@ fn bad_flush_settings_fall_back_to_the_defaults_with_one_error_line() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_invocation_dropped_before_its_handler_ends_is_cancelled() {
+    let t = common::telemetry();
+    let monitor = t.monitor.clone();
+    let mut service = PerformanceLayer::new(t.telemetry.clone(), monitor, Duration::from_secs(5))
+        .layer(service_fn(|_: LambdaEvent<serde_json::Value>| async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok::<_, String>("late".to_owned())
+        }));
+    let call = service.ready().await.unwrap().call(LambdaEvent::new(
+        serde_json::json!({}),
+        invocation("req-cut"),
+    ));
+    // A timeout around the service gives up on it.
+    assert!(tokio::time::timeout(Duration::from_millis(20), call)
+        .await
+        .is_err());
+    t.telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    let spans = t.exported_spans();
+    let root = spans
+        .iter()
+        .find(|s| s.name == "ws-conversation")
+        .unwrap_or_else(|| panic!("the root span ends when its future is dropped: {spans:#?}"));
+    assert_eq!(span_attrs(root)["error.type"], "cancelled");
+    assert_eq!(root.status, Status::error("cancelled"));
+}

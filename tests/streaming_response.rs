@@ -4,6 +4,7 @@
 //! sent with a known delay between them, it records the bytes sent, and
 //! an error raised mid-stream makes the invocation a fault.
 //! `HandlerDuration` of the `stream` operation measures the same interval.
+#![cfg(feature = "lambda")]
 
 use perfmon_testkit as common;
 
@@ -198,4 +199,88 @@ fn the_root_span_records_the_bytes_sent() {
         seconds >= streamed,
         "{seconds} s covers {streamed} s: {root:#}"
     );
+}
+
+/// The stream's next item.
+async fn next<S: futures_core::Stream + ?Sized>(
+    mut stream: std::pin::Pin<&mut S>,
+) -> Option<S::Item> {
+    std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
+}
+
+/// In process, on the SDK's in-memory exporter: a stream for a non-HTTP
+/// event gives no status; a stream dropped before its end (the client went
+/// away) ends the root span as `stream_dropped`, with what it had sent.
+#[tokio::test]
+async fn a_dropped_stream_ends_its_root_span_as_a_fault() {
+    use lambda_runtime::tower::{Layer as _, Service as _, ServiceExt as _};
+    use lambda_runtime::{service_fn, Error, LambdaEvent, StreamResponse};
+    use opentelemetry::trace::Status;
+
+    let t = common::telemetry();
+    let layer = perfmon_lambda::lambda::PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_secs(5),
+    )
+    .with_flush_mode(perfmon_lambda::lambda::FlushMode::Sync);
+    let mut service = layer
+        .streaming()
+        .layer(service_fn(|_: LambdaEvent<Value>| async {
+            let chunks: Vec<Result<&'static str, Error>> = vec![Ok("first\n"), Ok("second\n")];
+            Ok::<_, Error>(StreamResponse {
+                metadata_prelude: Default::default(),
+                stream: tokio_stream::iter(chunks),
+            })
+        }));
+    let root = |request_id: &str| {
+        t.exported_spans().into_iter().find(|s| {
+            common::span_attrs(s)
+                .get("faas.invocation_id")
+                .map(String::as_str)
+                == Some(request_id)
+        })
+    };
+
+    // Two invocations: one read to its end, one dropped after a chunk.
+    let mut responses = Vec::new();
+    for request_id in ["req-whole", "req-gone"] {
+        let cx = common::lambda_context(request_id, None, 600_000);
+        let call = service
+            .ready()
+            .await
+            .unwrap()
+            .call(LambdaEvent::new(json!({}), cx));
+        responses.push(call.await.unwrap());
+    }
+    let (response, gone) = (responses.remove(0), responses.remove(0));
+    let mut stream = std::pin::pin!(response.stream);
+    assert!(
+        root("req-whole").is_none(),
+        "the root span waits for the stream"
+    );
+    let mut sent = 0;
+    while let Some(chunk) = next(stream.as_mut()).await {
+        sent += chunk.unwrap().len();
+    }
+    assert_eq!(sent, 13);
+    let span = root("req-whole").expect("exported at the stream's end");
+    let attributes = common::span_attrs(&span);
+    assert_eq!(attributes["http.response.body.size"], "13");
+    assert!(
+        !attributes.contains_key("http.response.status_code"),
+        "{attributes:?}"
+    );
+    assert_eq!(span.status, Status::Unset);
+
+    // Dropped after its first chunk.
+    let mut stream = Box::pin(gone.stream);
+    assert_eq!(next(stream.as_mut()).await.unwrap().unwrap().len(), 6);
+    drop(stream);
+    t.telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    let span = root("req-gone").expect("exported once dropped");
+    let attributes = common::span_attrs(&span);
+    assert_eq!(attributes["error.type"], "stream_dropped");
+    assert_eq!(attributes["http.response.body.size"], "6");
+    assert_eq!(span.status, Status::error("stream_dropped"));
 }

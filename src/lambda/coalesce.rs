@@ -6,8 +6,9 @@
 //! with those of every invocation that ended meanwhile, so eight
 //! invocations ending together cost one flush, not eight, and the flush
 //! workers' queues never fill. When no span waits (an unsampled
-//! invocation, on the X-Ray path), no flush runs and the flush task is not
-//! even woken.
+//! invocation, on the X-Ray path), no flush runs, and the flush task is
+//! woken only to arm its metrics timer (by the first such invocation after
+//! the metrics left) or at a quiet moment.
 //!
 //! Metrics aggregate across invocations and leave with a flush at a quiet
 //! moment (no invocation running, and a second since they last left) or
@@ -114,6 +115,10 @@ impl Coalescer {
     /// go.
     pub(super) fn quiet(&self) {
         self.quiet.notify_waiters();
+        // Metrics waiting for a quiet moment: the task sets its timer anew.
+        if self.metrics_pending.load(Ordering::Acquire) {
+            self.ask.notify_one();
+        }
     }
 
     /// Resolves when a flush that started after `ticket` was taken has
@@ -142,7 +147,9 @@ impl Coalescer {
                 _ = self.ask.notified() => {}
                 _ = tokio::time::sleep_until(due), if metrics_wait => {}
             }
-            if let (Some(interval), Some(last)) = (self.interval, last) {
+            // A panicking invocation's flush never waits for the interval.
+            let urgent = self.everything.load(Ordering::Acquire);
+            if let (Some(interval), Some(last), false) = (self.interval, last, urgent) {
                 let quiet = self.quiet.notified();
                 tokio::pin!(quiet);
                 quiet.as_mut().enable();

@@ -130,6 +130,16 @@ impl Flusher {
     /// here, or `None` when there is none or it waits for the response. A
     /// handler that panicked is flushed here in every mode, before its
     /// panic reaches the runtime.
+    /// The invocation `key` will not end through
+    /// [`handler_ended`](Self::handler_ended) (its future was dropped, or
+    /// no runtime is left to flush on): it is no longer running.
+    pub(super) fn abandoned(&self, key: u64) {
+        let running = self.in_flight.leave(key);
+        if let (0, Some(coalescer)) = (running, &self.concurrent) {
+            coalescer.quiet();
+        }
+    }
+
     pub(super) fn handler_ended(
         &self,
         key: u64,

@@ -81,6 +81,17 @@ pub struct Root {
 }
 
 impl Root {
+    /// Ends the root span with `failure` and takes the invocation out of
+    /// the running ones, without a flush: for an invocation that cannot
+    /// end as usual (its future dropped, no runtime left).
+    pub(super) fn abandon(self, failure: Failure, extra: &[KeyValue]) {
+        if let Some(outcome) = self.cx.get::<RootOutcome>() {
+            outcome.record(failure);
+        }
+        end_root(&self.cx, Ended::Failed, None, extra);
+        self.flusher.abandoned(self.key);
+    }
+
     /// Ends the root span (see [`end_root`]) and takes the invocation out
     /// of the running ones: the flush, when it belongs here.
     pub(super) fn end(
@@ -211,6 +222,27 @@ where
         }
     }
 }
+
+impl<F: Future, K> Drop for PerformanceFuture<F, K> {
+    /// A future dropped while the handler runs (a timeout around the
+    /// service, a cancelled task): its root span ends as [`CANCELLED`],
+    /// and the invocation is no longer counted as running.
+    fn drop(&mut self) {
+        if let State::Running { root, .. } = std::mem::replace(&mut self.state, State::Done) {
+            root.abandon(
+                Failure::service(
+                    CANCELLED,
+                    Some("the invocation's future was dropped before the handler ended".to_owned()),
+                ),
+                &[],
+            );
+        }
+    }
+}
+
+/// `error.type` of an invocation whose future was dropped before its
+/// handler ended.
+pub const CANCELLED: &str = "cancelled";
 
 /// The handler's result as the service answers it, or its panic resumed:
 /// the runtime then reports it as usual.

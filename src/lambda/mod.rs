@@ -68,7 +68,7 @@ pub use batch::{BatchProcessor, BatchRecord};
 pub use event::{Carrier, InvocationEvent, OtherEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
-pub use future::{Buffered, PerformanceFuture, Respond, HANDLER_ERROR};
+pub use future::{Buffered, PerformanceFuture, Respond, CANCELLED, HANDLER_ERROR};
 pub use in_flight::INTERRUPTED;
 pub use invocation::{arn_attributes, flush_timeout, parent_context, trace_header_context};
 pub use run::LambdaMonitoring;

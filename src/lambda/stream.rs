@@ -82,7 +82,7 @@ where
                 root: Some(root),
                 status,
                 bytes: 0,
-                failed: false,
+                failure: None,
                 flush: None,
             },
         })
@@ -96,7 +96,7 @@ where
                 root: None,
                 status: None,
                 bytes: 0,
-                failed: false,
+                failure: None,
                 flush: None,
             },
         }
@@ -111,7 +111,8 @@ pub struct MonitoredStream<S> {
     root: Option<Root>,
     status: Option<u16>,
     bytes: u64,
-    failed: bool,
+    /// The first error the stream raised.
+    failure: Option<Failure>,
     /// The `sync` flush the stream's end waits for.
     flush: Option<tokio::task::JoinHandle<()>>,
 }
@@ -125,34 +126,29 @@ impl<S> std::fmt::Debug for MonitoredStream<S> {
 }
 
 impl<S> MonitoredStream<S> {
-    /// Ends the root span, if it has not ended, with what the stream sent.
-    fn end(&mut self) -> Option<tokio::task::JoinHandle<()>> {
-        let root = self.root.take()?;
-        let ended = if self.failed {
-            Ended::Failed
-        } else {
-            Ended::Answered
-        };
-        root.end(
-            ended,
-            self.status,
-            &[KeyValue::new(
-                crate::attributes::HTTP_RESPONSE_BODY_SIZE,
-                self.bytes as i64,
-            )],
-        )
+    /// What the stream sent, for its root span.
+    fn sent(&self) -> [KeyValue; 1] {
+        [KeyValue::new(
+            crate::attributes::HTTP_RESPONSE_BODY_SIZE,
+            self.bytes as i64,
+        )]
     }
 
-    /// Records `failure` as the invocation's.
-    fn fail(&mut self, failure: Failure) {
-        self.failed = true;
-        if let Some(outcome) = self
-            .root
-            .as_ref()
-            .and_then(|root| root.cx.get::<RootOutcome>())
-        {
-            outcome.record(failure);
-        }
+    /// Ends the root span, if it has not ended, with what the stream sent:
+    /// the stream's own failure wins over any an operation recorded.
+    fn end(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        let root = self.root.take()?;
+        let sent = self.sent();
+        let ended = match self.failure.take() {
+            Some(failure) => {
+                if let Some(outcome) = root.cx.get::<RootOutcome>() {
+                    outcome.record(failure);
+                }
+                Ended::Failed
+            }
+            None => Ended::Answered,
+        };
+        root.end(ended, self.status, &sent)
     }
 }
 
@@ -181,7 +177,9 @@ where
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => {
-                this.fail(Failure::service(STREAM_ERROR, Some(error.to_string())));
+                if this.failure.is_none() {
+                    this.failure = Some(Failure::service(STREAM_ERROR, Some(error.to_string())));
+                }
                 Poll::Ready(Some(Err(error)))
             }
             Poll::Ready(None) => match this.end() {
@@ -197,13 +195,24 @@ where
 
 impl<S> Drop for MonitoredStream<S> {
     fn drop(&mut self) {
-        if self.root.is_some() {
-            self.fail(Failure::service(
+        let Some(root) = self.root.take() else {
+            return;
+        };
+        let failure = self.failure.take().unwrap_or_else(|| {
+            Failure::service(
                 STREAM_DROPPED,
                 Some("the response stream was dropped before its end".to_owned()),
-            ));
+            )
+        });
+        let sent = self.sent();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.failure = Some(failure);
+            self.root = Some(root);
             // The flush, if any, runs on: nothing waits for it.
             drop(self.end());
+        } else {
+            // No runtime to flush on: the next flush exports it.
+            root.abandon(failure, &sent);
         }
     }
 }
