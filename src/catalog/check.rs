@@ -18,6 +18,11 @@ const MAX_DIMENSIONS: usize = 30;
 pub(crate) const MAX_SERIES: usize = 1000;
 /// Most lines CloudWatch accepts in one graph.
 const MAX_LINES: usize = 100;
+/// Longest X-Ray annotation key.
+const MAX_ANNOTATION_KEY: usize = 500;
+/// Root fields of an EMF line besides its dimensions and metrics: a metric
+/// so named would write the key twice.
+const EMF_FIELDS: [&str; 3] = ["_aws", "traceId", "requestId"];
 
 #[derive(Default)]
 struct Problems(Vec<Problem>);
@@ -104,6 +109,7 @@ pub(super) fn problems(catalog: &Catalog) -> Vec<Problem> {
     }
     for (i, attr) in catalog.indexed_attributes.iter().enumerate() {
         let valid = attr.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && attr.len() <= MAX_ANNOTATION_KEY
             && attr.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             // X-Ray annotation keys are letters, digits and `_`; a `.` is
@@ -111,7 +117,7 @@ pub(super) fn problems(catalog: &Catalog) -> Vec<Problem> {
             p.add(
                 format!("indexed_attributes[{i}]"),
                 attr,
-                "annotation keys are ASCII letters, digits and _ and start with a letter, \
+                "annotation keys are 1-500 ASCII letters, digits and _ and start with a letter, \
                  so that both X-Ray export paths keep them as they are",
             );
         }
@@ -182,6 +188,19 @@ fn operations(catalog: &Catalog, p: &mut Problems) {
 }
 
 fn metrics(catalog: &Catalog, p: &mut Problems) {
+    // Every key an EMF line may hold at its root besides metrics.
+    let mut keys_anywhere: HashSet<&str> = HashSet::from([
+        dim::HANDLER,
+        dim::ENVIRONMENT,
+        dim::ERROR_TYPE,
+        dim::METRIC,
+        dim::FUNCTION,
+        dim::SIGNAL,
+    ]);
+    keys_anywhere.extend(EMF_FIELDS);
+    for metric in &catalog.custom_metrics {
+        keys_anywhere.extend(metric.dimensions.iter().map(|d| d.name.as_str()));
+    }
     let mut seen = HashSet::new();
     for (i, metric) in catalog.custom_metrics.iter().enumerate() {
         let at = format!("metrics[{i}]");
@@ -194,6 +213,13 @@ fn metrics(catalog: &Catalog, p: &mut Problems) {
             );
         } else if !seen.insert(metric.name.as_str()) {
             p.add(format!("{at}.name"), &metric.name, "duplicate metric name");
+        }
+        if keys_anywhere.contains(metric.name.as_str()) {
+            p.add(
+                format!("{at}.name"),
+                &metric.name,
+                "a dimension key or EMF field has this name: an EMF line would hold it twice",
+            );
         }
         if let Some(op) = &metric.operation {
             if catalog.operation(op).is_none() {
@@ -251,14 +277,14 @@ fn metrics(catalog: &Catalog, p: &mut Problems) {
                 } else {
                     format!("{at}.overflow")
                 };
-                if value.is_empty()
+                if value.trim().is_empty()
                     || value.len() > MAX_VALUE_LEN
-                    || value.chars().any(char::is_control)
+                    || !value.chars().all(|c| c == ' ' || c.is_ascii_graphic())
                 {
                     p.add(
                         field,
                         value,
-                        "dimension values are 1-1024 printable characters",
+                        "dimension values are 1-1024 printable ASCII characters, not all spaces (CloudWatch refuses others)",
                     );
                 } else if k < d.values.len() && !values.insert(value.as_str()) {
                     p.add(field, value, "duplicate value");

@@ -464,3 +464,87 @@ fn every_search_names_a_declared_metric_and_dimension_set_or_an_aws_namespace() 
         assert_eq!(searches, 2 + 4 + 4, "{}", catalog.namespace);
     }
 }
+
+/// A catalog far larger than this repository's: sixty operations, twenty
+/// teams and every declared dashboard four times over.
+fn large_catalog() -> Catalog {
+    let mut catalog: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("dashboards/catalog.json")).unwrap(),
+    )
+    .unwrap();
+    let operation = catalog["operations"][0].clone();
+    let operations = catalog["operations"].as_array_mut().unwrap();
+    for i in 0..60 {
+        let mut copy = operation.clone();
+        copy["name"] = json!(format!("bulk_operation_{i}"));
+        operations.push(copy);
+    }
+    let teams = catalog["teams"].as_array_mut().unwrap();
+    for i in 0..20 {
+        teams.push(json!({
+            "name": format!("bulk{i}"),
+            "title": format!("Bulk team {i}"),
+            "operations": (0..3).map(|j| format!("bulk_operation_{}", 3 * i + j)).collect::<Vec<_>>(),
+        }));
+    }
+    let dashboard = catalog["dashboards"][0].clone();
+    let declared = catalog["dashboards"].as_array_mut().unwrap();
+    for i in 0..4 {
+        let mut copy = dashboard.clone();
+        copy["name"] = json!(format!("bulk-{i}"));
+        declared.push(copy);
+    }
+    Catalog::from_json(&catalog.to_string()).expect("the large catalog is valid")
+}
+
+/// Every template fits CloudFormation's inline limit: this repository's as
+/// one stack, a large catalog's split into several, which together hold
+/// every dashboard and alarm once, each stack with only the parameters and
+/// conditions it uses. A single resource over the limit (the performance
+/// dashboard of sixty operations) is a stack of its own, which `dashboards
+/// generate` reports with the `--s3-bucket` command that deploys it.
+#[test]
+fn every_template_fits_the_inline_limit() {
+    let ours: Vec<_> = generated()
+        .into_iter()
+        .filter(|f| f.kind == Kind::Template)
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert!(ours[0].text().len() <= dashboards::MAX_TEMPLATE_BODY);
+
+    let catalog = large_catalog();
+    let files = dashboards::generate(&catalog);
+    let templates: Vec<_> = files.iter().filter(|f| f.kind == Kind::Template).collect();
+    assert!(
+        templates.len() > 1,
+        "the large catalog needs several stacks"
+    );
+    let mut resources = BTreeSet::new();
+    for (i, template) in templates.iter().enumerate() {
+        assert_eq!(template.name, format!("cloudformation-{}.json", i + 1));
+        let size = template.text().len();
+        let own = template.json["Resources"].as_object().unwrap();
+        assert!(
+            size <= dashboards::MAX_TEMPLATE_BODY || own.len() == 1,
+            "{}: {size} bytes",
+            template.name
+        );
+        let alarms = own.values().any(|r| r["Type"] == "AWS::CloudWatch::Alarm");
+        assert_eq!(
+            template.json["Parameters"].get("AlarmTopicArn").is_some(),
+            alarms,
+            "{}",
+            template.name
+        );
+        assert_eq!(template.json.get("Conditions").is_some(), alarms);
+        for id in own.keys() {
+            assert!(resources.insert(id.clone()), "{id} in two stacks");
+        }
+    }
+    let dashboards_count = files.iter().filter(|f| f.kind == Kind::Dashboard).count();
+    let alarms = files.iter().find(|f| f.kind == Kind::Alarms).unwrap().json["alarms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(resources.len(), dashboards_count + alarms);
+}

@@ -150,6 +150,20 @@ fn run(command: Command) -> Result<(), String> {
                 .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
             for path in written {
                 println!("wrote {}", path.display());
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as usize;
+                if path.extension().is_some_and(|e| e == "json")
+                    && path
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("cloudformation"))
+                    && size > dashboards::MAX_TEMPLATE_BODY
+                {
+                    eprintln!(
+                        "{} is {size} bytes, over the {} CloudFormation takes inline: deploy it with `aws cloudformation deploy --template-file {} --stack-name STACK --s3-bucket BUCKET`",
+                        path.display(),
+                        dashboards::MAX_TEMPLATE_BODY,
+                        path.display()
+                    );
+                }
             }
             Ok(())
         }

@@ -1,6 +1,8 @@
 //! One CloudFormation template with every dashboard and alarm: the
 //! DashboardBody as a string, `Environment` and an optional SNS topic for
-//! alarm actions as parameters.
+//! alarm actions as parameters. Written compact; when even then it exceeds
+//! what CloudFormation takes inline ([`MAX_TEMPLATE_BODY`]), [`split`] makes
+//! it several stacks, each within the limit and deployable alone.
 
 use serde_json::{json, Map, Value};
 
@@ -18,6 +20,32 @@ fn substitute(value: Value) -> Value {
     }
 }
 
+/// What `Environment` may hold: the characters every name it goes into
+/// accepts (a dashboard name takes letters, digits, `-` and `_`; alarm
+/// names take more).
+pub const ENVIRONMENT_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+/// The longest dashboard or alarm name CloudWatch accepts.
+pub const MAX_NAME: usize = 255;
+/// The most bytes CloudFormation takes as an inline template body
+/// (`create-stack --template-body`, `cloudformation deploy` without
+/// `--s3-bucket`).
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+/// Room kept in each part for its "stack i of n" description.
+const PART_MARGIN: usize = 64;
+
+/// The `${Environment}` placeholder, as names hold it.
+const PLACEHOLDER: &str = "${Environment}";
+
+/// The longest `Environment` with which every name in `names` (each
+/// holding the placeholder) stays within [`MAX_NAME`].
+fn max_environment<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names
+        .map(|name| MAX_NAME.saturating_sub(name.len() - PLACEHOLDER.len()))
+        .min()
+        .unwrap_or(MAX_NAME)
+        .max(1)
+}
+
 /// `order_checkout` → `OrderCheckout`.
 fn logical_id(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
@@ -32,6 +60,16 @@ pub fn template(
     alarms: &[Value],
 ) -> Value {
     let mut resources = Map::new();
+    let dashboard_names: Vec<String> = dashboards
+        .iter()
+        .map(|(_, name, _)| format!("{name}-{PLACEHOLDER}"))
+        .collect();
+    let max_length = max_environment(
+        dashboard_names
+            .iter()
+            .map(String::as_str)
+            .chain(alarms.iter().filter_map(|a| a["AlarmName"].as_str())),
+    );
     for (file, name, body) in dashboards {
         resources.insert(
             format!("{}Dashboard", logical_id(file)),
@@ -71,8 +109,9 @@ pub fn template(
             "Environment": {
                 "Type": "String",
                 "Default": "dev",
-                "AllowedPattern": "^[A-Za-z0-9_.-]+$",
-                "Description": "The Environment dimension (PERFMON_ENVIRONMENT of the functions)."
+                "AllowedPattern": ENVIRONMENT_PATTERN,
+                "MaxLength": max_length,
+                "Description": "The Environment dimension (PERFMON_ENVIRONMENT of the functions), also in every dashboard and alarm name."
             },
             "AlarmTopicArn": {
                 "Type": "String",
@@ -85,6 +124,73 @@ pub fn template(
         },
         "Resources": resources,
     })
+}
+
+/// A template's file text: compact JSON, keys sorted, a final newline.
+pub fn text(template: &Value) -> String {
+    let mut text = canonical::sorted(template).to_string();
+    text.push('\n');
+    text
+}
+
+/// `template` as one stack when its [`text`] fits [`MAX_TEMPLATE_BODY`],
+/// else as several, each within it: the resources in order of their
+/// logical ids, as many to a stack as fit, each stack with the parameters
+/// and conditions its resources use. A single resource larger than the
+/// limit is a stack of its own, which only `--s3-bucket` deploys.
+pub fn split(template: Value) -> Vec<Value> {
+    if text(&template).len() <= MAX_TEMPLATE_BODY {
+        return vec![template];
+    }
+    let mut skeleton = template;
+    let resources = match skeleton.as_object_mut().and_then(|t| t.remove("Resources")) {
+        Some(Value::Object(resources)) => resources,
+        _ => return vec![skeleton],
+    };
+    let base = text(&skeleton).len() + "\"Resources\":{},".len() + PART_MARGIN;
+    let mut ids: Vec<(String, Value)> = resources.into_iter().collect();
+    ids.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut parts: Vec<Map<String, Value>> = vec![Map::new()];
+    let mut size = base;
+    for (id, resource) in ids {
+        let entry = id.len() + canonical::sorted(&resource).to_string().len() + 4;
+        let current = parts.last_mut().expect("one part at least");
+        if !current.is_empty() && size + entry > MAX_TEMPLATE_BODY {
+            parts.push(Map::new());
+            size = base;
+        }
+        size += entry;
+        parts
+            .last_mut()
+            .expect("one part at least")
+            .insert(id, resource);
+    }
+    let count = parts.len();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, resources)| {
+            let mut part = skeleton.clone();
+            let alarms = resources
+                .values()
+                .any(|r| r["Type"] == "AWS::CloudWatch::Alarm");
+            if !alarms {
+                if let Some(parameters) = part["Parameters"].as_object_mut() {
+                    parameters.remove("AlarmTopicArn");
+                }
+                if let Some(object) = part.as_object_mut() {
+                    object.remove("Conditions");
+                }
+            }
+            let description = part["Description"].as_str().unwrap_or_default().to_owned();
+            part["Description"] = Value::from(format!(
+                "{description} Stack {} of {count}: deploy each.",
+                i + 1
+            ));
+            part["Resources"] = Value::Object(resources);
+            part
+        })
+        .collect()
 }
 
 #[cfg(test)]

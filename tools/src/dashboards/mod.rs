@@ -27,6 +27,7 @@ mod platform;
 pub mod validate;
 mod widgets;
 
+pub use cloudformation::{ENVIRONMENT_PATTERN, MAX_TEMPLATE_BODY};
 pub use collector::config as collector_config;
 
 use serde_json::Value;
@@ -84,11 +85,16 @@ pub enum Kind {
 }
 
 impl Generated {
-    /// The file's text: pretty JSON with every object's keys sorted, and a
-    /// final newline. Sorted here, not by `serde_json`'s map: a build in
-    /// which any crate turns on `serde_json/preserve_order` keeps insertion
-    /// order instead, and the same catalog would give other bytes.
+    /// The file's text: JSON with every object's keys sorted, and a final
+    /// newline; pretty, except a template, which is compact so that as much
+    /// fits CloudFormation's inline limit as can. Sorted here, not by
+    /// `serde_json`'s map: a build in which any crate turns on
+    /// `serde_json/preserve_order` keeps insertion order instead, and the
+    /// same catalog would give other bytes.
     pub fn text(&self) -> String {
+        if self.kind == Kind::Template {
+            return cloudformation::text(&self.json);
+        }
         let mut text = serde_json::to_string_pretty(&canonical::sorted(&self.json))
             .expect("JSON values serialize");
         text.push('\n');
@@ -121,7 +127,7 @@ pub fn generate(catalog: &Catalog) -> Vec<Generated> {
         ));
     }
     let alarms = alarms::all(catalog);
-    let template = cloudformation::template(catalog, &dashboards, &alarms);
+    let templates = cloudformation::split(cloudformation::template(catalog, &dashboards, &alarms));
     let mut files: Vec<Generated> = dashboards
         .into_iter()
         .map(|(file, _, body)| Generated {
@@ -135,11 +141,18 @@ pub fn generate(catalog: &Catalog) -> Vec<Generated> {
         kind: Kind::Alarms,
         json: serde_json::json!({"catalogVersion": catalog.version, "alarms": alarms}),
     });
-    files.push(Generated {
-        name: "cloudformation.json".to_owned(),
-        kind: Kind::Template,
-        json: template,
-    });
+    let count = templates.len();
+    for (i, template) in templates.into_iter().enumerate() {
+        files.push(Generated {
+            name: if count == 1 {
+                "cloudformation.json".to_owned()
+            } else {
+                format!("cloudformation-{}.json", i + 1)
+            },
+            kind: Kind::Template,
+            json: template,
+        });
+    }
     files
 }
 

@@ -67,7 +67,8 @@ pub(super) fn drop_unchanged_loss<'a, S>(
 /// Puts groups of points on as few lines as the EMF rules allow: two
 /// groups share a line when no dimension has two values between them (the
 /// root holds one value per key) and no metric is in both (the root holds
-/// one value per metric). Each metric's directive names only its own
+/// one value per metric), and no metric is named as a dimension key of the
+/// other (the root holds one value per name). Each metric's directive names only its own
 /// dimension sets, so extra root fields from another group do not change
 /// its dimensions ("Specification: Embedded metric format": the
 /// `CloudWatchMetrics` array may hold several directives).
@@ -82,6 +83,12 @@ pub(super) fn merge<'a, S>(
                 && data
                     .iter()
                     .all(|(n, _, _)| metrics.iter().all(|(m, _, _)| m != n))
+                && data
+                    .iter()
+                    .all(|(n, _, _)| root.iter().all(|(k, _)| k != n))
+                && metrics
+                    .iter()
+                    .all(|(m, _, _)| dims.iter().all(|(k, _)| k != m))
         };
         match lines.iter_mut().find(|line| fits(line)) {
             Some((root, metrics)) => {
@@ -102,6 +109,26 @@ pub(super) fn merge<'a, S>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_metric_never_shares_a_line_with_a_dimension_of_its_name() {
+        let mut groups = BTreeMap::new();
+        groups.insert(
+            dims(&[("Environment", "e"), ("Outcome", "ok")]),
+            vec![("Messages", Datum::Single(1.0), ())],
+        );
+        groups.insert(
+            dims(&[("Environment", "e")]),
+            vec![("Outcome", Datum::Single(2.0), ())],
+        );
+        let lines = merge(groups);
+        assert_eq!(lines.len(), 2, "one line would hold Outcome twice");
+        for (root, metrics) in &lines {
+            for (name, _, _) in metrics {
+                assert!(root.iter().all(|(k, _)| k != name), "{root:?}");
+            }
+        }
+    }
 
     #[test]
     fn an_unchanged_loss_total_is_written_when_it_moves_or_once_a_minute() {
