@@ -19,6 +19,10 @@ pub const COLD_STARTS: &str = "ColdStarts";
 /// Spans and metric points this process has lost since it started.
 pub const TELEMETRY_LOST: &str = "TelemetryLost";
 
+/// Root fields of an EMF line besides its dimensions and metrics: no
+/// dimension key or metric may take these names.
+pub const EMF_FIELDS: [&str; 3] = ["_aws", "traceId", "requestId"];
+
 /// Dimension keys the library sets. A custom metric's own keys come from
 /// its catalog entry.
 pub mod dim {

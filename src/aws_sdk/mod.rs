@@ -82,7 +82,7 @@ pub use response::THROTTLING_ERRORS;
 const UNSAMPLED_NAME: &str = "aws.call";
 
 /// `exception.type` of a call whose future was dropped before it ended.
-pub const CANCELLED: &str = "cancelled";
+pub const CANCELLED: &str = crate::monitor::CANCELLED;
 
 /// `exception.type` of a call that failed before any service answered,
 /// for a reason other than a timeout or an I/O error.

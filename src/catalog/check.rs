@@ -10,6 +10,15 @@ use crate::names::dim;
 const MAX_NAME_LEN: usize = 255;
 /// Longest dimension value CloudWatch accepts.
 const MAX_VALUE_LEN: usize = 1024;
+
+/// A dimension value CloudWatch accepts: 1-1024 printable ASCII
+/// characters, not all spaces. The catalog check and the EMF writer apply
+/// this one rule.
+pub(crate) fn valid_dimension_value(value: &str) -> bool {
+    value.len() <= MAX_VALUE_LEN
+        && value.bytes().any(|b| b != b' ')
+        && value.bytes().all(|b| b == b' ' || b.is_ascii_graphic())
+}
 /// Most dimensions CloudWatch accepts in one dimension set.
 const MAX_DIMENSIONS: usize = 30;
 /// Most series one custom metric may have per handler and environment:
@@ -20,9 +29,6 @@ pub(crate) const MAX_SERIES: usize = 1000;
 const MAX_LINES: usize = 100;
 /// Longest X-Ray annotation key.
 const MAX_ANNOTATION_KEY: usize = 500;
-/// Root fields of an EMF line besides its dimensions and metrics: a metric
-/// so named would write the key twice.
-const EMF_FIELDS: [&str; 3] = ["_aws", "traceId", "requestId"];
 
 #[derive(Default)]
 struct Problems(Vec<Problem>);
@@ -189,15 +195,8 @@ fn operations(catalog: &Catalog, p: &mut Problems) {
 
 fn metrics(catalog: &Catalog, p: &mut Problems) {
     // Every key an EMF line may hold at its root besides metrics.
-    let mut keys_anywhere: HashSet<&str> = HashSet::from([
-        dim::HANDLER,
-        dim::ENVIRONMENT,
-        dim::ERROR_TYPE,
-        dim::METRIC,
-        dim::FUNCTION,
-        dim::SIGNAL,
-    ]);
-    keys_anywhere.extend(EMF_FIELDS);
+    let mut keys_anywhere: HashSet<&str> = core::dimension_keys().collect();
+    keys_anywhere.extend(crate::names::EMF_FIELDS);
     for metric in &catalog.custom_metrics {
         keys_anywhere.extend(metric.dimensions.iter().map(|d| d.name.as_str()));
     }
@@ -277,10 +276,7 @@ fn metrics(catalog: &Catalog, p: &mut Problems) {
                 } else {
                     format!("{at}.overflow")
                 };
-                if value.trim().is_empty()
-                    || value.len() > MAX_VALUE_LEN
-                    || !value.chars().all(|c| c == ' ' || c.is_ascii_graphic())
-                {
+                if !valid_dimension_value(value) {
                     p.add(
                         field,
                         value,

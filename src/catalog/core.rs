@@ -84,6 +84,12 @@ pub(crate) fn metrics() -> impl Iterator<Item = MetricDef> {
 }
 
 /// Whether `name` is a core metric.
+/// Every dimension key a core metric has.
+pub(crate) fn dimension_keys() -> impl Iterator<Item = &'static str> {
+    CORE.iter()
+        .flat_map(|(.., sets)| sets.iter().flat_map(|set| set.iter().copied()))
+}
+
 pub(crate) fn is_core(name: &str) -> bool {
     CORE.iter().any(|row| row.0 == name)
 }

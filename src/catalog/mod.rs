@@ -20,6 +20,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use check::valid_dimension_value;
 pub use dashboard::{expression_ids, valid_id, valid_stat, DashboardSpec, LineSpec, WidgetSpec};
 pub use error::{CatalogError, Problem};
 pub use error_class::{ErrorClass, ErrorSpec, DEFAULT_CLIENT_STATUS};

@@ -126,10 +126,6 @@ impl Flusher {
         key
     }
 
-    /// The handler ended (its root span too): the flush, when it belongs
-    /// here, or `None` when there is none or it waits for the response. A
-    /// handler that panicked is flushed here in every mode, before its
-    /// panic reaches the runtime.
     /// The invocation `key` will not end through
     /// [`handler_ended`](Self::handler_ended) (its future was dropped, or
     /// no runtime is left to flush on): it is no longer running.
@@ -140,6 +136,10 @@ impl Flusher {
         }
     }
 
+    /// The handler ended (its root span too): the flush, when it belongs
+    /// here, or `None` when there is none or it waits for the response. A
+    /// handler that panicked is flushed here in every mode, before its
+    /// panic reaches the runtime.
     pub(super) fn handler_ended(
         &self,
         key: u64,

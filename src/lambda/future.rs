@@ -242,7 +242,7 @@ impl<F: Future, K> Drop for PerformanceFuture<F, K> {
 
 /// `error.type` of an invocation whose future was dropped before its
 /// handler ended.
-pub const CANCELLED: &str = "cancelled";
+pub const CANCELLED: &str = crate::monitor::CANCELLED;
 
 /// The handler's result as the service answers it, or its panic resumed:
 /// the runtime then reports it as usual.

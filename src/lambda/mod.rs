@@ -128,14 +128,7 @@ impl PerformanceLayer {
 
     /// The same layer with flush mode `mode`; overrides `PERFMON_FLUSH_MODE`.
     pub fn with_flush_mode(self, mode: FlushMode) -> Self {
-        let shared = &self.shared;
-        Self::build(
-            shared.telemetry.clone(),
-            shared.monitor.clone(),
-            shared.flusher.budget(),
-            mode,
-            shared.concurrency,
-        )
+        self.rebuilt(mode, self.shared.concurrency)
     }
 
     /// The same layer for a function that runs up to `limit` invocations
@@ -150,13 +143,19 @@ impl PerformanceLayer {
     /// [`LambdaMonitoring::run_concurrent`] sets it from
     /// `AWS_LAMBDA_MAX_CONCURRENCY`.
     pub fn with_concurrency(self, limit: u32) -> Self {
+        self.rebuilt(self.shared.flusher.mode(), limit)
+    }
+
+    /// This layer's telemetry, monitor and budget with `mode` and
+    /// `concurrency`.
+    fn rebuilt(&self, mode: FlushMode, concurrency: u32) -> Self {
         let shared = &self.shared;
         Self::build(
             shared.telemetry.clone(),
             shared.monitor.clone(),
             shared.flusher.budget(),
-            shared.flusher.mode(),
-            limit,
+            mode,
+            concurrency,
         )
     }
 

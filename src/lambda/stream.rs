@@ -75,31 +75,11 @@ where
         root: Root,
     ) -> Result<Self::Response, (StreamResponse<S>, Root)> {
         let status = Self::status(&response);
-        Ok(StreamResponse {
-            metadata_prelude: response.metadata_prelude,
-            stream: MonitoredStream {
-                inner: response.stream,
-                root: Some(root),
-                status,
-                bytes: 0,
-                failure: None,
-                flush: None,
-            },
-        })
+        Ok(MonitoredStream::wrap(response, Some(root), status))
     }
 
     fn answer(response: StreamResponse<S>) -> Self::Response {
-        StreamResponse {
-            metadata_prelude: response.metadata_prelude,
-            stream: MonitoredStream {
-                inner: response.stream,
-                root: None,
-                status: None,
-                bytes: 0,
-                failure: None,
-                flush: None,
-            },
-        }
+        MonitoredStream::wrap(response, None, None)
     }
 }
 
@@ -126,6 +106,26 @@ impl<S> std::fmt::Debug for MonitoredStream<S> {
 }
 
 impl<S> MonitoredStream<S> {
+    /// `response` with its stream wrapped, ending `root` (if any) with
+    /// `status`.
+    fn wrap(
+        response: StreamResponse<S>,
+        root: Option<Root>,
+        status: Option<u16>,
+    ) -> StreamResponse<Self> {
+        StreamResponse {
+            metadata_prelude: response.metadata_prelude,
+            stream: MonitoredStream {
+                inner: response.stream,
+                root,
+                status,
+                bytes: 0,
+                failure: None,
+                flush: None,
+            },
+        }
+    }
+
     /// What the stream sent, for its root span.
     fn sent(&self) -> [KeyValue; 1] {
         [KeyValue::new(
@@ -195,24 +195,21 @@ where
 
 impl<S> Drop for MonitoredStream<S> {
     fn drop(&mut self) {
-        let Some(root) = self.root.take() else {
+        if self.root.is_none() {
             return;
-        };
-        let failure = self.failure.take().unwrap_or_else(|| {
+        }
+        self.failure.get_or_insert_with(|| {
             Failure::service(
                 STREAM_DROPPED,
                 Some("the response stream was dropped before its end".to_owned()),
             )
         });
-        let sent = self.sent();
         if tokio::runtime::Handle::try_current().is_ok() {
-            self.failure = Some(failure);
-            self.root = Some(root);
             // The flush, if any, runs on: nothing waits for it.
             drop(self.end());
-        } else {
+        } else if let (Some(root), Some(failure)) = (self.root.take(), self.failure.take()) {
             // No runtime to flush on: the next flush exports it.
-            root.abandon(failure, &sent);
+            root.abandon(failure, &self.sent());
         }
     }
 }

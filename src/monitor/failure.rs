@@ -28,6 +28,10 @@ pub(crate) const PANIC: &str = "panic";
 /// `error.type` of an invocation or request whose handler returned an
 /// error and whose operations recorded none.
 pub(crate) const HANDLER_ERROR: &str = "handler_error";
+/// `error.type` of work whose future was dropped before it ended: an AWS
+/// call, an invocation.
+#[cfg_attr(not(any(feature = "lambda", feature = "aws-sdk")), allow(dead_code))]
+pub(crate) const CANCELLED: &str = "cancelled";
 /// The span event X-Ray reads a `cause` from (semantic convention).
 const EXCEPTION: &str = "exception";
 

@@ -31,6 +31,11 @@ pub(crate) use failure::mark_error;
 #[cfg(feature = "lambda")]
 pub(crate) use failure::Failure;
 pub(crate) use failure::RootOutcome;
+#[cfg_attr(
+    not(any(feature = "lambda", feature = "aws-sdk")),
+    allow(unused_imports)
+)]
+pub(crate) use failure::CANCELLED;
 #[cfg(feature = "lambda")]
 pub(crate) use failure::HANDLER_ERROR;
 use operation::Started;

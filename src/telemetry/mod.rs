@@ -162,17 +162,7 @@ impl Telemetry {
     /// on in the background. Failures are counted in [`stats`](Self::stats)
     /// and logged once; they are returned for the caller to ignore.
     pub fn force_flush(&self, timeout: Duration) -> Result<(), TelemetryError> {
-        if self.shut_down.load(Ordering::SeqCst) {
-            return Err(TelemetryError::ShutDown);
-        }
-        let result = self.on_signals(timeout, false, |_| true);
-        match &result {
-            Ok(()) => {
-                self.counters.flushes.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => self.record_failure(e),
-        }
-        result
+        self.flush(timeout, |_| true)
     }
 
     /// Flushes and stops both providers, within `timeout`. Calling it again
@@ -189,10 +179,19 @@ impl Telemetry {
     /// aggregate until a later flush: the Lambda layer's flush when many
     /// invocations run at once.
     pub fn force_flush_traces(&self, timeout: Duration) -> Result<(), TelemetryError> {
+        self.flush(timeout, |signal| signal != Signal::Metrics)
+    }
+
+    /// Flushes the signals `which` picks, counting the outcome.
+    fn flush(
+        &self,
+        timeout: Duration,
+        which: impl Fn(Signal) -> bool,
+    ) -> Result<(), TelemetryError> {
         if self.shut_down.load(Ordering::SeqCst) {
             return Err(TelemetryError::ShutDown);
         }
-        let result = self.on_signals(timeout, false, |signal| signal != Signal::Metrics);
+        let result = self.on_signals(timeout, false, which);
         match &result {
             Ok(()) => {
                 self.counters.flushes.fetch_add(1, Ordering::Relaxed);
@@ -211,7 +210,7 @@ impl Telemetry {
             .signals
             .iter()
             .any(|s| matches!(s, SignalFlush::Inline(Signal::Traces, _)));
-        !inline || self.counters.stats().spans_buffered > 0
+        !inline || self.counters.spans_buffered() > 0
     }
 
     /// `OTEL_METRIC_EXPORT_INTERVAL` (or the builder's), resolved: how

@@ -71,6 +71,16 @@ pub(super) struct Counters {
 }
 
 impl Counters {
+    /// Finished spans waiting in the inline buffer. As the span processor
+    /// does: a lock poisoned by a panic elsewhere still holds the spans the
+    /// next flush exports.
+    pub(super) fn spans_buffered(&self) -> u64 {
+        self.span_buffer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len() as u64
+    }
+
     pub(super) fn stats(&self) -> TelemetryStats {
         TelemetryStats {
             flushes: self.flushes.load(Ordering::Relaxed),
@@ -78,13 +88,7 @@ impl Counters {
             flush_timeouts: self.flush_timeouts.load(Ordering::Relaxed),
             attributes_dropped: self.attributes_dropped.load(Ordering::Relaxed),
             spans_dropped: self.spans_dropped.load(Ordering::Relaxed),
-            // As the span processor does: a lock poisoned by a panic
-            // elsewhere still holds the spans the next flush exports.
-            spans_buffered: self
-                .span_buffer
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .len() as u64,
+            spans_buffered: self.spans_buffered(),
             emf_lines: self.emf.lines.load(Ordering::Relaxed),
             emf_dropped: self.emf.dropped.load(Ordering::Relaxed),
             spans_lost: self.loss.spans.load(Ordering::Relaxed),

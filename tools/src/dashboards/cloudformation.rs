@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::canonical;
+use super::{canonical, ENVIRONMENT};
 
 /// Wraps every string that holds a `${...}` placeholder in `Fn::Sub`.
 fn substitute(value: Value) -> Value {
@@ -33,14 +33,11 @@ pub const MAX_TEMPLATE_BODY: usize = 51_200;
 /// Room kept in each part for its "stack i of n" description.
 const PART_MARGIN: usize = 64;
 
-/// The `${Environment}` placeholder, as names hold it.
-const PLACEHOLDER: &str = "${Environment}";
-
 /// The longest `Environment` with which every name in `names` (each
 /// holding the placeholder) stays within [`MAX_NAME`].
 fn max_environment<'a>(names: impl Iterator<Item = &'a str>) -> usize {
     names
-        .map(|name| MAX_NAME.saturating_sub(name.len() - PLACEHOLDER.len()))
+        .map(|name| MAX_NAME.saturating_sub(name.len() - ENVIRONMENT.len()))
         .min()
         .unwrap_or(MAX_NAME)
         .max(1)
@@ -62,7 +59,7 @@ pub fn template(
     let mut resources = Map::new();
     let dashboard_names: Vec<String> = dashboards
         .iter()
-        .map(|(_, name, _)| format!("{name}-{PLACEHOLDER}"))
+        .map(|(_, name, _)| format!("{name}-{ENVIRONMENT}"))
         .collect();
     let max_length = max_environment(
         dashboard_names

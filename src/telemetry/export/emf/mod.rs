@@ -44,7 +44,8 @@ mod json;
 mod merge;
 mod significant;
 
-use crate::catalog::Catalog;
+use crate::catalog::{valid_dimension_value, Catalog};
+use crate::names;
 use crate::telemetry::data::points::{metric_points, PointValue};
 use json::Datum;
 use merge::{drop_unchanged_loss, merge, LossReported};
@@ -63,8 +64,6 @@ pub const MAX_VALUES_PER_METRIC: usize = 100;
 /// Longest line written. CloudWatch Logs accepts events up to 256 KiB; an
 /// EMF line is kept far below.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// Longest dimension value CloudWatch accepts.
-const MAX_DIMENSION_VALUE: usize = 1024;
 
 /// The invocation the current lines belong to, for log correlation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -268,19 +267,14 @@ impl EmfExporter {
             for key in set {
                 match dims.iter().find(|(k, _)| k == key) {
                     None => return Err("a declared dimension is missing"),
-                    Some((_, v))
-                        if v.is_empty() || v.len() > MAX_DIMENSION_VALUE || !v.is_ascii() =>
-                    {
-                        return Err("empty, too long or non-ASCII dimension value")
+                    Some((_, v)) if !valid_dimension_value(v) => {
+                        return Err("a dimension value CloudWatch refuses")
                     }
                     Some(_) => {}
                 }
             }
         }
-        if dims
-            .iter()
-            .any(|(k, _)| ["_aws", "traceId", "requestId"].contains(k))
-        {
+        if dims.iter().any(|(k, _)| names::EMF_FIELDS.contains(k)) {
             return Err("reserved field used as a dimension");
         }
         Ok(dims)
