@@ -15,6 +15,11 @@ CARGO_LAMBDA_VERSION=1.9.2
 
 log() { printf '\n== %s\n' "$*"; }
 
+# One build from clean: incremental caches would only add a second copy of
+# every workspace crate's object files per target, and the disk is what the
+# suite runs short of (every test binary links the whole dependency tree).
+export CARGO_INCREMENTAL=0
+
 # System packages: python3-venv for the tools' virtualenv (rotel, the OTLP
 # collector; moto, the AWS stand-in; cfn-lint; cargo-lambda), libpython3.11
 # for the rotel binary (it links libpython; ldd shows no other need),
@@ -51,6 +56,9 @@ fi
 export PERFMON_ROTEL PERFMON_MOTO
 PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
 PERFMON_MOTO=$PWD/.venv/bin/moto_server
+
+log "disk free before the build (the suite's build peaks at several GB)"
+df -h . | tail -1
 
 log "Docker engine for the collector tests"
 # An engine this run starts, this run stops, whatever the outcome.
@@ -121,6 +129,9 @@ rm -rf "$cargo_home"/registry/src/-*/perfmon-lambda-* "$cargo_home"/registry/src
     target/publish/debug/.fingerprint/perfmon-* target/publish/debug/deps/*perfmon_* \
     target/publish/debug/build/perfmon-*
 CARGO_TARGET_DIR=target/publish cargo publish --dry-run --allow-dirty --quiet -p perfmon-lambda -p perfmon-tools
+# A clean machine drops that second dependency tree before the tests build;
+# a developer's run keeps it, so that the next run rebuilds only perfmon.
+if [[ ${CI:-} == true ]]; then rm -rf target/publish target/package; fi
 
 log "cfn-lint on the dashboards template and the deployment template"
 .venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml
@@ -130,3 +141,6 @@ cargo test --workspace --all-features
 
 log "fuzzing: every cargo-fuzz target for 20 s"
 bash scripts/fuzz.sh 20
+
+log "disk used by the build"
+du -sh target fuzz/target 2>/dev/null || true
