@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 ROTEL_VERSION=0.0.1a15
 MOTO_VERSION=5.2.5
 CFN_LINT_VERSION=1.58.0
+# cfn-lint 1.58 does not install aws-sam-translator; the SAM expansion
+# check (scripts/templates.py) needs it.
+SAM_TRANSLATOR_VERSION=1.115.0
 CARGO_LAMBDA_VERSION=1.9.2
 
 log() { printf '\n== %s\n' "$*"; }
@@ -19,6 +22,14 @@ log() { printf '\n== %s\n' "$*"; }
 # every workspace crate's object files per target, and the disk is what the
 # suite runs short of (every test binary links the whole dependency tree).
 export CARGO_INCREMENTAL=0
+# On a clean machine, the test binaries are built without debug info and
+# symbol tables: about 70 MB each becomes about 35, some 80 of them
+# (`readelf -S`: .text 25 MB, .debug_* 16 MB, .symtab and .strtab 16 MB).
+# A failing test still names its panic's file and line; a developer's run
+# keeps the profile of their own `cargo test`, so that nothing rebuilds.
+if [[ ${CI:-} == true ]]; then
+    export CARGO_PROFILE_DEV_DEBUG=false CARGO_PROFILE_DEV_STRIP=symbols
+fi
 
 # System packages: python3-venv for the tools' virtualenv (rotel, the OTLP
 # collector; moto, the AWS stand-in; cfn-lint; cargo-lambda), libpython3.11
@@ -42,10 +53,11 @@ if [[ ! -x .venv/bin/python ]]; then
     log "creating .venv"
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3, cfnlint" 2>/dev/null; then
-    log "installing rotel==$ROTEL_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION"
+if ! .venv/bin/python -c "import rotel, moto, joserfc, boto3, cfnlint, samtranslator" 2>/dev/null; then
+    log "installing rotel==$ROTEL_VERSION moto[server]==$MOTO_VERSION cfn-lint==$CFN_LINT_VERSION aws-sam-translator==$SAM_TRANSLATOR_VERSION"
     .venv/bin/pip install -q --disable-pip-version-check \
-        "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+        "rotel==$ROTEL_VERSION" "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION" \
+        "aws-sam-translator==$SAM_TRANSLATOR_VERSION"
 fi
 # cargo-lambda's wheel carries its binary; --no-deps skips ziglang (400 MB),
 # which x86_64 builds with the plain cargo compiler do not need.
@@ -134,10 +146,17 @@ CARGO_TARGET_DIR=target/publish cargo publish --dry-run --allow-dirty --quiet -p
 if [[ ${CI:-} == true ]]; then rm -rf target/publish target/package; fi
 
 log "cfn-lint on the dashboards template and the deployment template"
-.venv/bin/cfn-lint dashboards/generated/cloudformation.json deploy/template.yaml
+.venv/bin/cfn-lint dashboards/generated/cloudformation*.json deploy/template.yaml
+
+log "the templates, checked by aws-sam-translator, cfn-lint and moto's CloudFormation"
+.venv/bin/python scripts/templates.py
 
 log "cargo test"
 cargo test --workspace --all-features
+
+# The fuzz targets build in fuzz/target; a clean machine drops the test
+# binaries first, so that both never take the disk at once.
+if [[ ${CI:-} == true ]]; then rm -rf target/debug; fi
 
 log "fuzzing: every cargo-fuzz target for 20 s"
 bash scripts/fuzz.sh 20
