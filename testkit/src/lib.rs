@@ -51,7 +51,13 @@ pub fn generated_alarm(
         .into_iter()
         .find(|f| f.kind == perfmon_tools::dashboards::Kind::Alarms)
         .expect("an alarms file");
-    let alarms = perfmon_tools::dashboards::resolved(&alarms.json, environment, "local");
+    let stack = perfmon_tools::dashboards::Stack {
+        environment,
+        region: "local",
+        functions: &[],
+        api_id: "local",
+    };
+    let alarms = perfmon_tools::dashboards::resolved(&alarms.json, &stack);
     let alarm = alarms["alarms"]
         .as_array()
         .expect("an alarms array")

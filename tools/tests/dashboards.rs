@@ -103,9 +103,10 @@ fn dashboards_and_alarms_have_the_documented_structure() {
                 // Every DashboardBody in the template is the body of its file.
                 for (id, resource) in file.json["Resources"].as_object().unwrap() {
                     if resource["Type"] == "AWS::CloudWatch::Dashboard" {
-                        let body = resource["Properties"]["DashboardBody"]["Fn::Sub"]
-                            .as_str()
-                            .unwrap();
+                        // `Fn::Sub` of the text, or of the text and the
+                        // variables it fills beyond the parameters.
+                        let sub = &resource["Properties"]["DashboardBody"]["Fn::Sub"];
+                        let body = sub.as_str().or_else(|| sub[0].as_str()).unwrap();
                         let body: Value = serde_json::from_str(body).unwrap();
                         assert!(validate::dashboard(&body).is_empty(), "{id}");
                         assert!(
@@ -445,7 +446,7 @@ fn every_search_names_a_declared_metric_and_dimension_set_or_an_aws_namespace() 
                         continue;
                     }
                     assert_eq!(search.namespace, catalog.namespace, "{}", file.name);
-                    let name = &search.terms["MetricName"];
+                    let name = search.metric_name().unwrap();
                     let spec = catalog.metric(name).unwrap_or_else(|| panic!("{name}"));
                     let schema: BTreeSet<&str> =
                         search.dimensions.iter().map(String::as_str).collect();
@@ -463,6 +464,116 @@ fn every_search_names_a_declared_metric_and_dimension_set_or_an_aws_namespace() 
         }
         assert_eq!(searches, 2 + 4 + 4, "{}", catalog.namespace);
     }
+}
+
+/// The platform rows show the stack's own functions and API, never the
+/// rest of the account: every `SEARCH` over an `AWS/` namespace is scoped,
+/// Lambda's by `${Functions}`, API Gateway's by `${ApiId}`; filled in for
+/// two functions, the Lambda term keeps exactly those two names; and the
+/// template's `Fn::Join` over `FunctionNames` writes that same term into
+/// the body's JSON text.
+#[test]
+fn platform_rows_show_the_stacks_functions_and_api_only() {
+    let files = generated();
+    let performance = files
+        .iter()
+        .find(|f| f.name == "performance.dashboard.json")
+        .unwrap();
+    let functions = [
+        "perfmon-ws-connection-dev".to_owned(),
+        "perfmon-ws-conversation-dev".to_owned(),
+    ];
+    let stack = dashboards::Stack {
+        environment: "dev",
+        region: "eu-west-1",
+        functions: &functions[..1],
+        api_id: "a1b2c3d4e5",
+    };
+    let searches = |body: &Value| -> Vec<Search> {
+        body["widgets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| {
+                w["properties"]["metrics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|line| {
+                let expression = line.as_array()?.last()?["expression"].as_str()?.to_owned();
+                Search::parse(&expression).unwrap()
+            })
+            .collect()
+    };
+    let scoped = |search: &Search| match search.namespace.as_str() {
+        "AWS/Lambda" => ("FunctionName", search.terms.get("FunctionName").cloned()),
+        "AWS/ApiGateway" => ("ApiId", search.terms.get("ApiId").cloned()),
+        _ => ("Environment", search.terms.get("Environment").cloned()),
+    };
+    let placeholders = searches(&performance.json);
+    assert_eq!(placeholders.len(), 2 + 4 + 4);
+    for search in &placeholders {
+        let (name, values) = scoped(search);
+        let placeholder = match name {
+            "FunctionName" => dashboards::FUNCTIONS,
+            "ApiId" => dashboards::API_ID,
+            _ => dashboards::ENVIRONMENT,
+        };
+        assert_eq!(values, Some(vec![placeholder.to_owned()]), "{search:?}");
+    }
+    let one = searches(&dashboards::resolved(&performance.json, &stack));
+    let two = searches(&dashboards::resolved(
+        &performance.json,
+        &dashboards::Stack {
+            functions: &functions,
+            ..stack
+        },
+    ));
+    for (one, two) in one.iter().zip(&two) {
+        let ((name, one), (_, two)) = (scoped(one), scoped(two));
+        match name {
+            "FunctionName" => {
+                assert_eq!(one.unwrap(), functions[..1]);
+                assert_eq!(two.unwrap(), functions);
+            }
+            "ApiId" => assert_eq!(one.unwrap(), ["a1b2c3d4e5"]),
+            _ => assert_eq!(one.unwrap(), ["dev"]),
+        }
+    }
+
+    // CloudFormation's Fn::Sub over the body text, with its Fn::Join.
+    let template = files.iter().find(|f| f.kind == Kind::Template).unwrap();
+    let sub = &template.json["Resources"]["PerformanceDashboard"]["Properties"]["DashboardBody"]
+        ["Fn::Sub"];
+    let (text, join) = (sub[0].as_str().unwrap(), &sub[1]["Functions"]["Fn::Join"]);
+    assert_eq!(join[1], json!({"Ref": "FunctionNames"}));
+    let quoted: Vec<String> = functions
+        .iter()
+        .map(|f| {
+            let json = serde_json::to_string(f).unwrap();
+            json[1..json.len() - 1].to_owned()
+        })
+        .collect();
+    let deployed = text
+        .replace(
+            dashboards::FUNCTIONS,
+            &quoted.join(join[0].as_str().unwrap()),
+        )
+        .replace(dashboards::ENVIRONMENT, "dev")
+        .replace(dashboards::API_ID, "a1b2c3d4e5")
+        .replace(dashboards::REGION, "eu-west-1");
+    let deployed: Value = serde_json::from_str(&deployed).expect("the deployed body is JSON");
+    assert_eq!(
+        deployed,
+        dashboards::resolved(
+            &performance.json,
+            &dashboards::Stack {
+                functions: &functions,
+                ..stack
+            }
+        )
+    );
 }
 
 /// A catalog far larger than this repository's: sixty operations, twenty
@@ -537,6 +648,15 @@ fn every_template_fits_the_inline_limit() {
             template.name
         );
         assert_eq!(template.json.get("Conditions").is_some(), alarms);
+        let platform = own.contains_key("PerformanceDashboard");
+        for parameter in ["FunctionNames", "ApiId"] {
+            assert_eq!(
+                template.json["Parameters"].get(parameter).is_some(),
+                platform,
+                "{}: {parameter}",
+                template.name
+            );
+        }
         for id in own.keys() {
             assert!(resources.insert(id.clone()), "{id} in two stacks");
         }

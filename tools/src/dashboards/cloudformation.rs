@@ -1,12 +1,13 @@
 //! One CloudFormation template with every dashboard and alarm: the
-//! DashboardBody as a string, `Environment` and an optional SNS topic for
-//! alarm actions as parameters. Written compact; when even then it exceeds
+//! DashboardBody as a string; as parameters, `Environment`, the stack's
+//! functions and API (`FunctionNames`, `ApiId`, which scope the platform
+//! rows) and an optional SNS topic for alarm actions. Written compact; when even then it exceeds
 //! what CloudFormation takes inline ([`MAX_TEMPLATE_BODY`]), [`split`] makes
 //! it several stacks, each within the limit and deployable alone.
 
 use serde_json::{json, Map, Value};
 
-use super::{canonical, ENVIRONMENT};
+use super::{canonical, ENVIRONMENT, FUNCTIONS, FUNCTION_OR};
 
 /// Wraps every string that holds a `${...}` placeholder in `Fn::Sub`.
 fn substitute(value: Value) -> Value {
@@ -24,6 +25,9 @@ fn substitute(value: Value) -> Value {
 /// accepts (a dashboard name takes letters, digits, `-` and `_`; alarm
 /// names take more).
 pub const ENVIRONMENT_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+/// What an API Gateway API id holds (ten lower-case letters and digits
+/// when API Gateway makes it).
+pub const API_ID_PATTERN: &str = "^[a-z0-9]+$";
 /// The longest dashboard or alarm name CloudWatch accepts.
 pub const MAX_NAME: usize = 255;
 /// The most bytes CloudFormation takes as an inline template body
@@ -68,13 +72,24 @@ pub fn template(
             .chain(alarms.iter().filter_map(|a| a["AlarmName"].as_str())),
     );
     for (file, name, body) in dashboards {
+        let body = canonical::sorted(body).to_string();
+        // `${Functions}` is no parameter: the body's JSON text holds the
+        // names joined, each quote escaped as the text escapes it.
+        let body = if body.contains(FUNCTIONS) {
+            let or = serde_json::to_string(FUNCTION_OR).expect("a string serializes");
+            json!({"Fn::Sub": [body, {
+                "Functions": {"Fn::Join": [&or[1..or.len() - 1], {"Ref": "FunctionNames"}]}
+            }]})
+        } else {
+            json!({"Fn::Sub": body})
+        };
         resources.insert(
             format!("{}Dashboard", logical_id(file)),
             json!({
                 "Type": "AWS::CloudWatch::Dashboard",
                 "Properties": {
                     "DashboardName": {"Fn::Sub": format!("{name}-${{Environment}}")},
-                    "DashboardBody": {"Fn::Sub": canonical::sorted(body).to_string()},
+                    "DashboardBody": body,
                 },
             }),
         );
@@ -109,6 +124,15 @@ pub fn template(
                 "AllowedPattern": ENVIRONMENT_PATTERN,
                 "MaxLength": max_length,
                 "Description": "The Environment dimension (PERFMON_ENVIRONMENT of the functions), also in every dashboard and alarm name."
+            },
+            "FunctionNames": {
+                "Type": "CommaDelimitedList",
+                "Description": "The stack's Lambda function names: the platform rows show their AWS/Lambda metrics and no other function's."
+            },
+            "ApiId": {
+                "Type": "String",
+                "AllowedPattern": API_ID_PATTERN,
+                "Description": "The stack's API Gateway API id: the platform rows show its AWS/ApiGateway metrics and no other API's."
             },
             "AlarmTopicArn": {
                 "Type": "String",
@@ -168,13 +192,14 @@ pub fn split(template: Value) -> Vec<Value> {
         .enumerate()
         .map(|(i, resources)| {
             let mut part = skeleton.clone();
-            let alarms = resources
-                .values()
-                .any(|r| r["Type"] == "AWS::CloudWatch::Alarm");
-            if !alarms {
-                if let Some(parameters) = part["Parameters"].as_object_mut() {
-                    parameters.remove("AlarmTopicArn");
-                }
+            let used = Value::Object(resources.clone()).to_string();
+            if let Some(parameters) = part["Parameters"].as_object_mut() {
+                parameters.retain(|name, _| {
+                    used.contains(&format!("{{\"Ref\":\"{name}\"}}"))
+                        || used.contains(&format!("${{{name}}}"))
+                });
+            }
+            if !used.contains("\"Condition\"") && !used.contains("\"Fn::If\"") {
                 if let Some(object) = part.as_object_mut() {
                     object.remove("Conditions");
                 }

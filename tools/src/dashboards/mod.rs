@@ -9,9 +9,11 @@
 //! [`collector_config`] is the ADOT collector configuration for the same
 //! catalog.
 //!
-//! Bodies and alarms refer to `${Environment}` and `${AWS::Region}`: the
-//! template substitutes them (`Fn::Sub`); to use a body or an alarm on its
-//! own, replace them first.
+//! Bodies and alarms refer to `${Environment}` and `${AWS::Region}`, and
+//! the performance dashboard's platform rows to `${Functions}` and
+//! `${ApiId}` (the stack's own functions and API): the template substitutes
+//! them (`Fn::Sub`); to use a body or an alarm on its own, [`resolved`]
+//! fills them.
 //!
 //! `ErrorRate` is never a stored metric: it is the metric-math expression
 //! `100 * FILL(Errors, 0) / Invocations`, summed over every Lambda instance
@@ -38,24 +40,43 @@ use perfmon_lambda::Catalog;
 pub const ENVIRONMENT: &str = "${Environment}";
 /// Placeholder of the region.
 pub const REGION: &str = "${AWS::Region}";
+/// Placeholder of the stack's functions, inside a `SEARCH` term
+/// `(FunctionName="${Functions}")`: the names joined by [`FUNCTION_OR`].
+pub const FUNCTIONS: &str = "${Functions}";
+/// What joins two function names in [`FUNCTIONS`], so that the term reads
+/// `(FunctionName="a" OR FunctionName="b")`.
+pub const FUNCTION_OR: &str = "\" OR FunctionName=\"";
+/// Placeholder of the stack's API Gateway API id.
+pub const API_ID: &str = "${ApiId}";
 
-/// `json` with [`ENVIRONMENT`] and [`REGION`] filled in, as the template's
+/// The values a deployed stack gives the placeholders.
+#[derive(Debug, Clone, Copy)]
+pub struct Stack<'a> {
+    /// `Environment`: the functions' `PERFMON_ENVIRONMENT`.
+    pub environment: &'a str,
+    /// The region.
+    pub region: &'a str,
+    /// The stack's function names (`FunctionNames`).
+    pub functions: &'a [String],
+    /// The stack's API Gateway API id (`ApiId`).
+    pub api_id: &'a str,
+}
+
+/// `json` with every placeholder filled in from `stack`, as the template's
 /// `Fn::Sub` fills them: a body or an alarm ready to use on its own.
-pub fn resolved(json: &Value, environment: &str, region: &str) -> Value {
+pub fn resolved(json: &Value, stack: &Stack) -> Value {
     match json {
-        Value::String(s) => {
-            Value::String(s.replace(ENVIRONMENT, environment).replace(REGION, region))
-        }
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolved(v, environment, region))
-                .collect(),
+        Value::String(s) => Value::String(
+            s.replace(ENVIRONMENT, stack.environment)
+                .replace(REGION, stack.region)
+                .replace(FUNCTIONS, &stack.functions.join(FUNCTION_OR))
+                .replace(API_ID, stack.api_id),
         ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolved(v, stack)).collect()),
         Value::Object(fields) => Value::Object(
             fields
                 .iter()
-                .map(|(k, v)| (k.clone(), resolved(v, environment, region)))
+                .map(|(k, v)| (k.clone(), resolved(v, stack)))
                 .collect(),
         ),
         other => other.clone(),

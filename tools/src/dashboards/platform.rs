@@ -5,15 +5,18 @@
 //! `AWS/ApiGateway` WebSocket `ConnectCount`, `MessageCount`,
 //! `ClientError`, `ExecutionError`).
 //!
-//! They are `SEARCH` expressions, so they need no function name, API id
-//! or handler list: each shows every function, API or handler that
-//! publishes the metric ("Using search expressions in graphs", Amazon
+//! They are `SEARCH` expressions, each scoped to the stack: perfmon's
+//! metrics by `Environment`, Lambda's by the stack's own function names
+//! (`(FunctionName="a" OR FunctionName="b")`, exact matches), API
+//! Gateway's by its API id. One graph shows one line per function or
+//! stage, and nothing of the rest of the account ("Using search
+//! expressions in graphs", "CloudWatch search expression syntax", Amazon
 //! CloudWatch User Guide).
 
 use serde_json::{json, Value};
 
 use super::widgets::{graph, Grid, PERIOD};
-use super::ENVIRONMENT;
+use super::{API_ID, ENVIRONMENT, FUNCTIONS};
 use perfmon_lambda::names::{self, dim};
 use perfmon_lambda::Catalog;
 
@@ -57,6 +60,7 @@ pub fn rows(grid: &mut Grid, catalog: &Catalog) {
         ),
     );
     grid.newline();
+    let functions = format!(" (FunctionName=\"{FUNCTIONS}\")");
     let lambda = [
         (
             "Lambda Duration (ms), average by function",
@@ -70,21 +74,22 @@ pub fn rows(grid: &mut Grid, catalog: &Catalog) {
         grid.place(
             6,
             6,
-            search(title, "AWS/Lambda,FunctionName", metric, "", stat),
+            search(title, "AWS/Lambda,FunctionName", metric, &functions, stat),
         );
     }
     grid.place(
         6,
         6,
         search(
-            "Lambda ConcurrentExecutions (account)",
-            "AWS/Lambda",
+            "Lambda ConcurrentExecutions, by function",
+            "AWS/Lambda,FunctionName",
             "ConcurrentExecutions",
-            "",
+            &functions,
             "Maximum",
         ),
     );
     grid.newline();
+    let api_id = format!(" ApiId=\"{API_ID}\"");
     let api = [
         ("API Gateway ConnectCount", "ConnectCount"),
         ("API Gateway MessageCount", "MessageCount"),
@@ -95,7 +100,7 @@ pub fn rows(grid: &mut Grid, catalog: &Catalog) {
         grid.place(
             6,
             6,
-            search(title, "AWS/ApiGateway,ApiId,Stage", metric, "", "Sum"),
+            search(title, "AWS/ApiGateway,ApiId,Stage", metric, &api_id, "Sum"),
         );
     }
 }

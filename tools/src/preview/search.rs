@@ -1,12 +1,13 @@
 //! `SEARCH` expressions in the form the generator writes:
-//! `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name" Dim1="value"', 'Stat', period)`.
+//! `SEARCH('{Namespace,Dim1,Dim2} MetricName="Name" Dim1="value" (Dim2="a" OR Dim2="b")', 'Stat', period)`.
 //!
-//! Semantics, from "Using search expressions in graphs" (Amazon CloudWatch
-//! User Guide,
+//! Semantics, from "Using search expressions in graphs" and "CloudWatch
+//! search expression syntax" (Amazon CloudWatch User Guide,
 //! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-search-expressions.html>):
 //! the `{...}` schema matches the metrics of that namespace with exactly
 //! those dimension names; `Name="value"` terms keep those whose metric name
-//! or dimension has that exact value; each match is one series of the
+//! or dimension has that exact value, a parenthesised `OR` of such terms on
+//! one name those with any of the values; each match is one series of the
 //! statistic over the period.
 
 use std::collections::BTreeMap;
@@ -23,8 +24,9 @@ pub struct Search {
     pub namespace: String,
     /// The schema's dimension names.
     pub dimensions: Vec<String>,
-    /// `Name="value"` terms; `MetricName` filters the metric name.
-    pub terms: BTreeMap<String, String>,
+    /// `Name="value"` terms, each name with the values it accepts (more
+    /// than one from an `OR` group); `MetricName` filters the metric name.
+    pub terms: BTreeMap<String, Vec<String>>,
     /// The statistic.
     pub stat: Statistic,
     /// The period, seconds.
@@ -79,16 +81,7 @@ impl Search {
         let mut names = schema.split(',').map(str::trim);
         let namespace = names.next().unwrap_or_default().to_owned();
         let dimensions = names.map(str::to_owned).collect();
-        let terms = query[schema_end + 1..]
-            .split_whitespace()
-            .map(|term| {
-                let (key, value) = term
-                    .split_once('=')
-                    .ok_or_else(|| error("a term is not Name=\"value\""))?;
-                let value = value.trim_matches('"');
-                Ok((key.to_owned(), value.to_owned()))
-            })
-            .collect::<Result<_, MathError>>()?;
+        let terms = terms(&query[schema_end + 1..]).map_err(error)?;
         Ok(Some(Search {
             namespace,
             dimensions,
@@ -106,14 +99,25 @@ impl Search {
                 .dimensions
                 .iter()
                 .all(|d| metric.dimensions.contains_key(d))
-            && self.terms.iter().all(|(key, value)| match key.as_str() {
-                "MetricName" => &metric.name == value,
-                _ => metric.dimensions.get(key) == Some(value),
+            && self.terms.iter().all(|(key, values)| {
+                let value = match key.as_str() {
+                    "MetricName" => Some(&metric.name),
+                    _ => metric.dimensions.get(key),
+                };
+                value.is_some_and(|v| values.contains(v))
             })
     }
 
+    /// The one metric name the search keeps, if it names one.
+    pub fn metric_name(&self) -> Option<&str> {
+        match self.terms.get("MetricName").map(Vec::as_slice) {
+            Some([name]) => Some(name),
+            _ => None,
+        }
+    }
+
     /// One series per matching metric, labelled by its dimension values
-    /// outside the terms, in a stable order.
+    /// that no term pins to one value, in a stable order.
     pub fn run(&self, store: &MetricStore, window: &Window) -> Vec<(String, Series)> {
         let window = window.with_period(self.period_s);
         let mut matches: Vec<&MetricId> = store.metrics().filter(|m| self.matches(m)).collect();
@@ -124,13 +128,81 @@ impl Search {
                 let label: Vec<&str> = m
                     .dimensions
                     .iter()
-                    .filter(|(k, _)| !self.terms.contains_key(*k))
+                    .filter(|(k, _)| self.terms.get(*k).is_none_or(|values| values.len() > 1))
                     .map(|(_, v)| v.as_str())
                     .collect();
                 (label.join(" "), metric_series(store, m, self.stat, &window))
             })
             .collect()
     }
+}
+
+/// The search terms after the schema: `Name="value"` or
+/// `(Name="a" OR Name="b" ...)`, separated by spaces; a value may hold
+/// spaces inside its quotes.
+fn terms(mut text: &str) -> Result<BTreeMap<String, Vec<String>>, &'static str> {
+    let mut terms: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    loop {
+        text = text.trim_start();
+        if text.is_empty() {
+            return Ok(terms);
+        }
+        let (key, values, rest) = match text.strip_prefix('(') {
+            Some(group) => {
+                let end = unquoted(group, ')').ok_or("an ( without its )")?;
+                let mut key = None;
+                let mut values = Vec::new();
+                let mut alternatives = &group[..end];
+                loop {
+                    let (k, value, rest) = term(alternatives.trim_start())?;
+                    if key.is_some_and(|key| key != k) {
+                        return Err("an OR group names more than one dimension");
+                    }
+                    key = Some(k);
+                    values.push(value);
+                    alternatives = rest.trim_start();
+                    if alternatives.is_empty() {
+                        break;
+                    }
+                    alternatives = alternatives
+                        .strip_prefix("OR ")
+                        .ok_or("terms in ( ) are joined by OR")?;
+                }
+                (key.ok_or("an empty ( )")?, values, &group[end + 1..])
+            }
+            None => {
+                let (key, value, rest) = term(text)?;
+                (key, vec![value], rest)
+            }
+        };
+        if terms.insert(key.to_owned(), values).is_some() {
+            return Err("a name is in two terms");
+        }
+        text = rest;
+    }
+}
+
+/// One `Name="value"` at the start of `text`, and what follows it.
+fn term(text: &str) -> Result<(&str, String, &str), &'static str> {
+    const NOT_A_TERM: &str = "a term is not Name=\"value\"";
+    let (key, rest) = text.split_once('=').ok_or(NOT_A_TERM)?;
+    let quoted = rest.strip_prefix('"').ok_or(NOT_A_TERM)?;
+    let end = quoted.find('"').ok_or(NOT_A_TERM)?;
+    if key.is_empty() || key.contains(char::is_whitespace) {
+        return Err(NOT_A_TERM);
+    }
+    Ok((key, quoted[..end].to_owned(), &quoted[end + 1..]))
+}
+
+/// Where `wanted` first stands outside double quotes in `text`.
+fn unquoted(text: &str, wanted: char) -> Option<usize> {
+    let mut quoted = false;
+    text.char_indices().find_map(|(i, c)| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        (c == wanted && !quoted).then_some(i)
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +237,37 @@ mod tests {
         assert_eq!(series[0].0, "f");
         assert_eq!(series[0].1.values().copied().collect::<Vec<_>>(), [1.0]);
         assert_eq!(Search::parse("FILL(a, 0)").unwrap(), None);
+        assert!(Search::parse("SEARCH('{A,B} B=x', 'Sum', 60)").is_err());
         assert!(Search::parse("SEARCH('x', 'Sum')").is_err());
+    }
+
+    #[test]
+    fn an_or_group_keeps_any_of_its_values_and_labels_by_them() {
+        let search = Search::parse(
+            r#"SEARCH('{AWS/Lambda,FunctionName} MetricName="Errors" (FunctionName="a" OR FunctionName="b c")', 'Sum', 60)"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(search.terms["FunctionName"], ["a", "b c"]);
+        assert_eq!(search.metric_name(), Some("Errors"));
+        let line = |function: &str| {
+            format!(
+                r#"{{"_aws":{{"Timestamp":1000,"CloudWatchMetrics":[{{"Namespace":"AWS/Lambda","Dimensions":[["FunctionName"]],"Metrics":[{{"Name":"Errors"}}]}}]}},"Errors":1,"FunctionName":"{function}"}}"#
+            )
+        };
+        let input = [line("a"), line("b c"), line("ab"), line("b")].join("\n");
+        let (store, _) = MetricStore::read(input.as_bytes()).unwrap();
+        let series = search.run(&store, &Window::covering(0, 1000, 60));
+        let labels: Vec<&str> = series.iter().map(|(label, _)| label.as_str()).collect();
+        assert_eq!(labels, ["a", "b c"]);
+        for bad in [
+            r#"(FunctionName="a" OR Other="b")"#,
+            r#"(FunctionName="a" AND FunctionName="b")"#,
+            r#"(FunctionName="a""#,
+            r#"FunctionName="a" FunctionName="b""#,
+        ] {
+            let expression = format!("SEARCH('{{AWS/Lambda,FunctionName}} {bad}', 'Sum', 60)");
+            assert!(Search::parse(&expression).is_err(), "{bad}");
+        }
     }
 }

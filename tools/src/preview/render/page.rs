@@ -4,8 +4,9 @@ use serde_json::Value;
 
 use super::chart::{self, Chart};
 use super::{escape, timeline};
-use crate::dashboards::{self, Kind};
+use crate::dashboards::{self, Kind, Stack};
 use crate::preview::{run, Alarm, AlarmError, DataQuery, MetricStore, QueryError, Window};
+use perfmon_lambda::names::dim;
 use perfmon_lambda::Catalog;
 
 /// Pixels of one grid column and one grid row.
@@ -13,6 +14,8 @@ const COLUMN_PX: u32 = 58;
 const ROW_PX: u32 = 38;
 /// The region a local run stands in for.
 const LOCAL_REGION: &str = "local";
+/// What fills `${ApiId}`: a local run has no API Gateway.
+const LOCAL_API_ID: &str = "local";
 
 /// Why the page cannot be made.
 #[derive(Debug, thiserror::Error)]
@@ -84,8 +87,15 @@ pub fn render(
     let mut sections = String::new();
     let mut nav = String::new();
     let mut alarm_rows = String::new();
+    let functions = functions(store);
+    let stack = Stack {
+        environment: &environment,
+        region: LOCAL_REGION,
+        functions: &functions,
+        api_id: LOCAL_API_ID,
+    };
     for file in dashboards::generate(catalog) {
-        let json = dashboards::resolved(&file.json, &environment, LOCAL_REGION);
+        let json = dashboards::resolved(&file.json, &stack);
         match file.kind {
             Kind::Dashboard => {
                 let name = file.name.trim_end_matches(".dashboard.json").to_owned();
@@ -228,8 +238,7 @@ fn metric_widget(
         .find_map(|q| match q {
             DataQuery::Metric { metric, .. } => store.unit(&metric.namespace, &metric.name),
             DataQuery::Search { search, .. } => search
-                .terms
-                .get("MetricName")
+                .metric_name()
                 .and_then(|name| store.unit(&search.namespace, name)),
             _ => None,
         });
@@ -248,6 +257,18 @@ fn metric_widget(
         ""
     };
     Ok((WidgetOutcome::Drawn(drawn), format!("{note}{svg}")))
+}
+
+/// The functions of the run: every `Function` dimension value, which the
+/// platform rows' `${Functions}` takes as the stack's functions.
+fn functions(store: &MetricStore) -> Vec<String> {
+    let mut values: Vec<String> = store
+        .metrics()
+        .filter_map(|m| m.dimensions.get(dim::FUNCTION).cloned())
+        .collect();
+    values.sort();
+    values.dedup();
+    values
 }
 
 fn only_environment(store: &MetricStore) -> Result<String, PreviewError> {
