@@ -12,7 +12,6 @@ use common::moto::Moto;
 use common::{span_attrs, Value};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Context;
-use perfmon_chat::auth::{AuthConfig, AuthenticationService, HttpJwks};
 use perfmon_chat::post::{ApiGatewayPoster, Poster};
 use perfmon_chat::store::{
     ChatMessage, Connection, ConnectionStore, DynamoStore, MessageStore, Role,
@@ -187,14 +186,7 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
         &moto.endpoint,
         t.telemetry.tracer(),
     ));
-    let auth = AuthenticationService::new(
-        AuthConfig::new(
-            pool["issuer"].as_str().unwrap(),
-            pool["client_id"].as_str().unwrap(),
-        ),
-        HttpJwks::new(pool["jwks_url"].as_str().unwrap()).unwrap(),
-        common::chat(&t),
-    );
+    let auth = common::app::moto_auth(&t, &pool);
     let app = App::new(common::chat(&t), auth, store.clone(), poster);
     let cx = Context::new();
 

@@ -148,3 +148,19 @@ pub fn function_env(
     .chain(moto_env(moto))
     .collect()
 }
+
+/// The chat's verifier of access tokens from a moto Cognito `pool`
+/// (`Moto::cognito`), its keys fetched over HTTP.
+#[cfg(feature = "aws")]
+pub fn moto_auth(
+    t: &super::TestTelemetry,
+    pool: &serde_json::Value,
+) -> perfmon_chat::auth::AuthenticationService {
+    use perfmon_chat::auth::{AuthConfig, AuthenticationService, HttpJwks};
+    let field = |key: &str| pool[key].as_str().expect("the pool field");
+    AuthenticationService::new(
+        AuthConfig::new(field("issuer"), field("client_id")),
+        HttpJwks::new(field("jwks_url")).expect("a JWKS client"),
+        super::chat(t),
+    )
+}
