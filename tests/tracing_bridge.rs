@@ -280,3 +280,124 @@ fn text_lines_append_the_fields() {
         "without the bridge the operation's context still correlates: {line}"
     );
 }
+
+const EMAIL: &str = "alice@example.com";
+const SIGNATURE: &str = "3f9a0c-signature-value";
+
+/// What a user's code leaks through the bridge without meaning to: the
+/// email in an `#[instrument]` argument, in the message (the OTel event
+/// name) and in an `error` field, a token list under `authorization`, a
+/// link attribute, a status description, a presigned URL.
+#[tracing::instrument]
+fn login(email: &str) {
+    use opentelemetry::trace::{SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry::{Array, KeyValue, StringValue};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let span = tracing::Span::current();
+    let error = std::io::Error::other(format!("no account for {email}"));
+    tracing::warn!(error = %error, "login failed for {email}");
+    span.set_attribute(
+        "http.request.header.authorization",
+        opentelemetry::Value::Array(Array::String(vec![StringValue::from(format!(
+            "Bearer {JWT}"
+        ))])),
+    );
+    span.set_attribute(
+        "url.full",
+        format!("https://user:pw@bucket.s3.amazonaws.com/k?X-Amz-Signature={SIGNATURE}"),
+    );
+    span.add_link_with_attributes(
+        SpanContext::new(
+            TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+            SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ),
+        vec![KeyValue::new("messaging.sender", EMAIL)],
+    );
+    span.set_status(Status::error(format!("denied {email}")));
+}
+
+/// Every exported string passes the privacy rules, on both trace export
+/// paths: OTLP (what a collector receives, protobuf) and X-Ray (the
+/// daemon's datagrams). No email, token, password or URL signature
+/// arrives; the span itself does, its URL kept without them.
+#[test]
+fn every_exported_string_passes_the_privacy_rules() {
+    use perfmon_lambda::{ExporterKind, Telemetry};
+    let secrets: [&[u8]; 4] = [
+        EMAIL.as_bytes(),
+        JWT.as_bytes(),
+        SIGNATURE.as_bytes(),
+        b"user:pw",
+    ];
+    let run = |builder: perfmon_lambda::TelemetryBuilder| {
+        let telemetry = builder
+            .with_catalog(common::chat_catalog())
+            .with_metrics_exporter(ExporterKind::None)
+            .build()
+            .unwrap();
+        let subscriber =
+            tracing_subscriber::registry().with(perfmon_lambda::tracing::otel_layer(&telemetry));
+        // Under an invocation's trace, as in a function: X-Ray takes only
+        // trace ids of its own form, stamped with a recent time.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header =
+            format!("Root=1-{now:08x}-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1");
+        let carrier = std::collections::HashMap::from([("x-amzn-trace-id".to_owned(), header)]);
+        let parent = opentelemetry::propagation::TextMapPropagator::extract(
+            &telemetry.propagator(),
+            &carrier,
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+            let invocation = tracing::info_span!("invocation");
+            invocation.set_parent(parent).unwrap();
+            invocation.in_scope(|| login(EMAIL));
+        });
+        telemetry.force_flush(Duration::from_secs(10)).unwrap();
+    };
+
+    let (addr, rx) = common::capture::collector();
+    run(Telemetry::builder()
+        .with_traces_exporter(ExporterKind::Otlp)
+        .with_otlp_endpoint(format!("http://{addr}")));
+    let otlp = common::capture::traces(&rx).body;
+
+    let daemon = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    daemon
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    run(Telemetry::builder()
+        .with_traces_exporter(ExporterKind::Xray)
+        .with_xray_daemon_address(daemon.local_addr().unwrap()));
+    let mut datagram = vec![0; 65_536];
+    let n = daemon.recv(&mut datagram).expect("a segment document");
+    let xray = datagram[..n].to_vec();
+
+    for (path, body) in [("OTLP", &otlp), ("X-Ray", &xray)] {
+        let found: Vec<String> = secrets
+            .iter()
+            .filter(|s| common::capture::contains(body, s))
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect();
+        assert!(found.is_empty(), "{path} exported {found:?}");
+        assert!(
+            common::capture::contains(body, b"login"),
+            "{path}: the span"
+        );
+        assert!(
+            common::capture::contains(body, b"bucket.s3.amazonaws.com/k?X-Amz-Signature=REDACTED"),
+            "{path}: the URL, scrubbed"
+        );
+    }
+    assert!(
+        common::capture::contains(&otlp, b"login failed for [redacted]"),
+        "the event, its name scrubbed"
+    );
+    assert!(common::capture::contains(&otlp, b"denied [redacted]"));
+}

@@ -151,11 +151,7 @@ impl LogRecord for ScrubbedRecord {
     {
         let key = key.into();
         let value = value.into();
-        let text = match &value {
-            AnyValue::String(s) => Some(s.as_str()),
-            _ => None,
-        };
-        if privacy::field_allowed(key.as_str(), text, self.allow_personal_data) {
+        if any_allowed(key.as_str(), &value, self.allow_personal_data) {
             self.inner.add_attribute(key, value)
         } else {
             self.inner.add_attribute(key, privacy::REDACTED)
@@ -168,5 +164,28 @@ impl LogRecord for ScrubbedRecord {
         trace_flags: Option<opentelemetry::TraceFlags>,
     ) {
         self.inner.set_trace_context(trace_id, span_id, trace_flags)
+    }
+}
+
+/// The privacy rules for a log attribute of any type: a string, bytes as
+/// text, a list or a map each of whose values is allowed (a map's under
+/// its own key too), and never a list or a map under a secret key.
+fn any_allowed(key: &str, value: &AnyValue, allow: bool) -> bool {
+    let container = || privacy::texts_allowed(key, Some(std::iter::empty::<&str>()), allow);
+    match value {
+        AnyValue::String(text) => privacy::field_allowed(key, Some(text.as_str()), allow),
+        AnyValue::Bytes(bytes) => {
+            privacy::field_allowed(key, Some(&String::from_utf8_lossy(bytes)), allow)
+        }
+        AnyValue::ListAny(items) => {
+            container() && items.iter().all(|item| any_allowed(key, item, allow))
+        }
+        AnyValue::Map(map) => {
+            container()
+                && map.iter().all(|(name, item)| {
+                    any_allowed(key, item, allow) && any_allowed(name.as_str(), item, allow)
+                })
+        }
+        _ => privacy::field_allowed(key, None, allow),
     }
 }

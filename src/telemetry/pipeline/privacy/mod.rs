@@ -9,6 +9,18 @@
 //!   exporting personal data is enabled. `enduser.id` (the Cognito `sub`) is
 //!   kept.
 //!
+//! - Values of every type: a list is allowed only when each of its strings
+//!   is; under a secret key no string or list of strings is exported.
+//!   Numbers and booleans (a token's length) carry no secret.
+//! - The free text of a span, which `tracing` fills from messages and
+//!   fields (its name, its events' names, its status description), has
+//!   every word holding a JWT, or an email address unless personal data is
+//!   allowed, replaced by `[redacted]`; links' attributes follow the
+//!   attribute rules.
+//! - `url.full` loses its userinfo, and `url.full` and `url.query` every
+//!   query value (`?a=REDACTED`): a presigned URL's signature is never
+//!   exported.
+//!
 //! Metric attributes need no scrubbing: they are built only from the
 //! catalog's dimension keys and enum values, and the metric views drop any
 //! other key.
@@ -17,7 +29,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::{Context, KeyValue, Value};
+use std::borrow::Cow;
+
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use opentelemetry_sdk::Resource;
@@ -51,13 +66,24 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
 
     fn on_end(&self, mut span: SpanData) {
         crate::telemetry::pipeline::unique_keys::keep_last(&mut span.attributes);
-        let before = span.attributes.len();
-        span.attributes.retain(|kv| self.allowed(kv));
-        let mut dropped = before - span.attributes.len();
+        let mut dropped = self.scrub(&mut span.attributes);
+        let allow = self.allow_personal_data;
+        if let Some(name) = scrub_message(&span.name, allow) {
+            span.name = Cow::Owned(name);
+        }
+        if let Status::Error { description } = &span.status {
+            if let Some(scrubbed) = scrub_message(description, allow) {
+                span.status = Status::error(scrubbed);
+            }
+        }
         for event in span.events.events.iter_mut() {
-            let before = event.attributes.len();
-            event.attributes.retain(|kv| self.allowed(kv));
-            dropped += before - event.attributes.len();
+            if let Some(name) = scrub_message(&event.name, allow) {
+                event.name = Cow::Owned(name);
+            }
+            dropped += self.scrub(&mut event.attributes);
+        }
+        for link in span.links.links.iter_mut() {
+            dropped += self.scrub(&mut link.attributes);
         }
         if dropped > 0 {
             self.dropped.fetch_add(dropped as u64, Ordering::Relaxed);
@@ -80,28 +106,126 @@ impl<P: SpanProcessor> SpanProcessor for PrivacyProcessor<P> {
 
 impl<P> PrivacyProcessor<P> {
     fn allowed(&self, kv: &KeyValue) -> bool {
-        let value = match &kv.value {
-            Value::String(value) => Some(value.as_str()),
-            _ => None,
-        };
-        field_allowed(kv.key.as_str(), value, self.allow_personal_data)
+        let allow = self.allow_personal_data;
+        let key = kv.key.as_str();
+        match &kv.value {
+            Value::String(value) => field_allowed(key, Some(value.as_str()), allow),
+            Value::Array(Array::String(values)) => {
+                texts_allowed(key, Some(values.iter().map(StringValue::as_str)), allow)
+            }
+            _ => field_allowed(key, None, allow),
+        }
     }
+
+    /// Takes the secrets out of the URLs in `attributes` (their userinfo
+    /// would pass for an email address), then drops what may not be
+    /// exported; how many were dropped.
+    fn scrub(&self, attributes: &mut Vec<KeyValue>) -> usize {
+        for kv in attributes.iter_mut() {
+            let full = match kv.key.as_str() {
+                URL_FULL => true,
+                URL_QUERY => false,
+                _ => continue,
+            };
+            if let Value::String(url) = &kv.value {
+                if let Some(scrubbed) = scrub_url(url.as_str(), full) {
+                    kv.value = Value::from(scrubbed);
+                }
+            }
+        }
+        let before = attributes.len();
+        attributes.retain(|kv| self.allowed(kv));
+        before - attributes.len()
+    }
+}
+
+/// The OTel attributes that hold a URL, or its query string.
+const URL_FULL: &str = "url.full";
+const URL_QUERY: &str = "url.query";
+/// What replaces a query value (the OTel semantic conventions' word).
+const QUERY_VALUE: &str = "REDACTED";
+
+/// `url` without its userinfo and with every query value replaced by
+/// `REDACTED`: a full URL (`scheme://userinfo@host/path?query#fragment`)
+/// when `full`, else a query string alone; `None` when it holds neither.
+fn scrub_url(url: &str, full: bool) -> Option<String> {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (url, None),
+    };
+    let (mut head, query) = match rest.split_once('?') {
+        _ if !full => (String::new(), Some(rest)),
+        Some((head, query)) => (head.to_owned(), Some(query)),
+        None => (rest.to_owned(), None),
+    };
+    let mut changed = false;
+    if full {
+        let authority = head.find("://").map_or(0, |i| i + 3);
+        let end = head[authority..]
+            .find('/')
+            .map_or(head.len(), |i| authority + i);
+        if let Some(at) = head[authority..end].rfind('@') {
+            head.replace_range(authority..=authority + at, "");
+            changed = true;
+        }
+    }
+    let query = query.map(|query| {
+        query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value)) if value != QUERY_VALUE => {
+                    changed = true;
+                    format!("{name}={QUERY_VALUE}")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    if !changed {
+        return None;
+    }
+    let mut out = head;
+    if let Some(query) = query {
+        if full {
+            out.push('?');
+        }
+        out.push_str(&query);
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    Some(out)
 }
 
 /// The privacy rules for one key and its value (`None` for numbers and
 /// booleans): whether it may be exported, on a span, a log line or a log
 /// record.
 pub(crate) fn field_allowed(key: &str, text: Option<&str>, allow_personal_data: bool) -> bool {
+    texts_allowed(key, text.map(std::iter::once), allow_personal_data)
+}
+
+/// [`field_allowed`] for a value holding several strings (a list, each of
+/// its strings; `None` for numbers and booleans): allowed when each is,
+/// and never under a secret key, even empty.
+pub(crate) fn texts_allowed<'a>(
+    key: &str,
+    texts: Option<impl IntoIterator<Item = &'a str>>,
+    allow_personal_data: bool,
+) -> bool {
     let class = keys::class_of(key);
-    let Some(value) = text else {
+    let Some(texts) = texts else {
         // Numbers and booleans (a token's length, whether it was present)
         // carry no secret.
         return allow_personal_data || !class.personal;
     };
-    if class.secret || holds_jwt(value) {
+    if class.secret || (class.personal && !allow_personal_data) {
         return false;
     }
-    allow_personal_data || !(class.personal || is_email(value))
+    texts
+        .into_iter()
+        .all(|value| !holds_jwt(value) && (allow_personal_data || !is_email(value)))
 }
 
 /// A log message with every JWT in it replaced by `[redacted]`, or `None`
@@ -262,6 +386,54 @@ mod tests {
         }
         // Bytes next to the sought ones in value: no false hit.
         assert!(!contains(b"IKIK?A?AikAB", b'J') && !contains(b"IKIK?A?AikAB", b'@'));
+    }
+
+    #[test]
+    fn lists_pass_only_when_each_string_does_and_never_under_a_secret_key() {
+        let strict = processor(false);
+        let list = |key: &str, values: &[&str]| {
+            KeyValue::new(
+                key.to_owned(),
+                Value::Array(Array::String(
+                    values
+                        .iter()
+                        .map(|v| StringValue::from(v.to_string()))
+                        .collect(),
+                )),
+            )
+        };
+        assert!(!strict.allowed(&list("http.request.header.authorization", &["Bearer x"])));
+        assert!(!strict.allowed(&list("http.request.header.authorization", &[])));
+        assert!(!strict.allowed(&list("tags", &["ok", "alice@example.com"])));
+        assert!(!strict.allowed(&list("tags", &["ok", "eyJa.eyJb.sig"])));
+        assert!(strict.allowed(&list("tags", &["ok", "fine"])));
+        assert!(processor(true).allowed(&list("tags", &["alice@example.com"])));
+        assert!(strict.allowed(&KeyValue::new(
+            "app.token.lengths",
+            Value::Array(Array::I64(vec![812]))
+        )));
+    }
+
+    #[test]
+    fn urls_lose_userinfo_and_query_values() {
+        let cases = [
+            (
+                "https://user:pass@example.com:8443/p?X-Amz-Signature=abc&x=1#top",
+                Some("https://example.com:8443/p?X-Amz-Signature=REDACTED&x=REDACTED#top"),
+            ),
+            ("https://example.com/.well-known/jwks.json", None),
+            ("https://example.com/p?flag", None),
+            ("https://a@b.com", Some("https://b.com")),
+            ("https://example.com/p?x=REDACTED", None),
+            ("https://example.com/user@home", None),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(scrub_url(url, true).as_deref(), expected, "{url}");
+        }
+        assert_eq!(
+            scrub_url("sig=abc&flag&k=", false).as_deref(),
+            Some("sig=REDACTED&flag&k=REDACTED")
+        );
     }
 
     #[test]
