@@ -242,12 +242,18 @@ fn push_xray_trace_id(out: &mut String, id: TraceId) {
     );
 }
 
-/// `value` with line breaks escaped, so that one event stays one line.
+/// `value` with every control character escaped: line breaks, so that one
+/// event stays one line, and the rest (`ESC`, C1 controls, `DEL`), so that
+/// a client's text never drives the terminal that shows the log.
 fn push_single_line(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -331,6 +337,26 @@ mod tests {
              level=3 ratio=NaN retry=false target=app::auth \
              traceId=1-5759e988-bd862e3fe1be46a994272793 spanId=53995c3f42cd8ad8 \
              functionName=ws-conversation coldStart=true\n"
+        );
+    }
+
+    #[test]
+    fn text_lines_escape_every_control_character() {
+        // What a client's JWT `alg` or message could carry: a terminal
+        // colour sequence, a C1 CSI, DEL, a tab, a bell.
+        let hostile = "\u{1b}[31mred\u{1b}[0m \u{9b}2J\u{7f}\t\u{7}";
+        let fields = Fields {
+            message: format!("alg {hostile}"),
+            fields: vec![("alg", FieldValue::Text(hostile.to_owned()))],
+            allow_personal_data: false,
+        };
+        let mut out = String::new();
+        line(&fields).render(LogFormat::Text, &mut out);
+        let body = out.strip_suffix('\n').unwrap();
+        assert!(!body.chars().any(char::is_control), "{body:?}");
+        assert!(
+            body.contains(r"alg \u{001b}[31mred\u{001b}[0m \u{009b}2J\u{007f}\t\u{0007} alg="),
+            "{body}"
         );
     }
 }
