@@ -104,7 +104,7 @@ impl ChatService {
             user_id,
             message,
             session_id,
-            ..
+            client_message_id,
         } = *request;
         let mut start = vec![
             KeyValue::new(a::CONNECTION_ID, connection_id.to_owned()),
@@ -118,9 +118,11 @@ impl ChatService {
             self.monitor
                 .start_with_context(operation::CHAT_MESSAGE_PROCESSING, parent, start);
         let cx = op.context();
-        let session = session_id
-            .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let session = match (session_id, client_message_id) {
+            (Some(id), _) => id.to_owned(),
+            (None, Some(id)) => first_session(user_id, id),
+            (None, None) => uuid::Uuid::new_v4().to_string(),
+        };
         let mut db_ops = 0;
         // Current while it runs, so that log lines name this operation.
         let result = op
@@ -254,4 +256,18 @@ impl ChatService {
             Err(PostError::Failed(message)) => Err(AppError::Post(message)),
         }
     }
+}
+
+/// The session a first message (no `sessionId`) starts, when it has a
+/// `clientMessageId`: derived from its sender and that id (a UUID of their
+/// SHA-256), so that a retry, or a racing second attempt, names the same
+/// session and finds the message stored once.
+fn first_session(user_id: &str, client_message_id: &str) -> String {
+    use aws_lc_rs::digest::{digest, SHA256};
+    let name = format!("{user_id}\0{client_message_id}");
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest(&SHA256, name.as_bytes()).as_ref()[..16]);
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
