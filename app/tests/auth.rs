@@ -160,6 +160,26 @@ fn cases(issuer: &DevIssuer) -> Vec<Case> {
             expect: Err("INVALID_TOKEN"),
         },
         Case {
+            name: "aud as an array holding the client",
+            token: Some(with(json!({"aud": ["another-client", DEV_CLIENT_ID]}))),
+            expect: Ok(()),
+        },
+        Case {
+            name: "aud as an array without the client",
+            token: Some(with(json!({"aud": ["another-client", "a-third"]}))),
+            expect: Err("INVALID_TOKEN"),
+        },
+        Case {
+            name: "aud as an empty array",
+            token: Some(with(json!({"aud": []}))),
+            expect: Err("INVALID_TOKEN"),
+        },
+        Case {
+            name: "aud as an array of non-strings",
+            token: Some(with(json!({"aud": [1, null, {"id": DEV_CLIENT_ID}]}))),
+            expect: Err("INVALID_TOKEN"),
+        },
+        Case {
             name: "wrong client_id on an access token",
             token: Some(issuer.sign(&issuer.header(), &access_wrong_client)),
             expect: Err("INVALID_TOKEN"),
