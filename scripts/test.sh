@@ -69,7 +69,7 @@ export PERFMON_ROTEL PERFMON_MOTO
 PERFMON_ROTEL=$(.venv/bin/python -c 'import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))')
 PERFMON_MOTO=$PWD/.venv/bin/moto_server
 
-log "disk free before the build (the suite's build peaks at several GB)"
+log "disk free before the build (it peaks at about 5 GB: target/ while the tests run)"
 df -h . | tail -1
 
 log "Docker engine for the collector tests"
