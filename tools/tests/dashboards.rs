@@ -382,7 +382,7 @@ fn the_collector_config_is_generated_for_any_catalog() {
         "collector/collector.yaml differs from dashboards/catalog.json: run `cargo run -p perfmon-tools -- collector generate --catalog dashboards/catalog.json --out collector/collector.yaml`"
     );
     let orders = dashboards::collector_config(&orders_catalog());
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&orders).unwrap();
+    let yaml: yaml_serde::Value = yaml_serde::from_str(&orders).unwrap();
     assert_eq!(yaml["exporters"]["awsemf"]["namespace"], "Orders");
     assert!(orders.contains("\"^OrdersPlaced$\""), "{orders}");
     assert!(

@@ -84,8 +84,8 @@ fn rule(resource_type: &str) -> Option<(&'static str, Rule)> {
 /// A YAML document as the JSON CloudFormation reads: `!Ref X` is
 /// `{"Ref": X}`, `!Sub s` is `{"Fn::Sub": s}`, any other `!Tag` is
 /// `{"Fn::Tag": ...}`.
-fn json_of(yaml: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
+fn json_of(yaml: yaml_serde::Value) -> Value {
+    use yaml_serde::Value as Y;
     match yaml {
         Y::Null => Value::Null,
         Y::Bool(b) => Value::Bool(b),
@@ -227,7 +227,7 @@ fn every_name_built_from_environment_is_one_its_service_accepts() {
     assert!(dashboards > 10, "dashboards and alarms: {dashboards}");
 
     let deploy = json_of(
-        serde_yaml::from_str(&std::fs::read_to_string(root.join("deploy/template.yaml")).unwrap())
+        yaml_serde::from_str(&std::fs::read_to_string(root.join("deploy/template.yaml")).unwrap())
             .unwrap(),
     );
     let names = check("deploy/template.yaml", &deploy);
