@@ -207,3 +207,28 @@ fn only_https_is_accepted_except_on_loopback() {
         Err(JwksUrlError::Invalid { .. })
     ));
 }
+
+/// "https only" holds for where the keys come from: a redirect that
+/// leaves https (plain http off loopback) is refused before any
+/// connection, and so is a fourth redirect; a redirect that stays
+/// (loopback, in this test) is followed.
+#[tokio::test]
+async fn no_redirect_leaves_https() {
+    let issuer = DevIssuer::new();
+    let t = common::telemetry();
+    let keys = Endpoint::start(Mode::Serve(issuer.jwks_json()));
+    let hop = Endpoint::start(Mode::Redirect(keys.url()));
+    assert_eq!(service(&hop, &t).jwks().prefetch().await, Ok(1));
+
+    // `.invalid` never resolves: the refusal comes before any lookup.
+    let away = Endpoint::start(Mode::Redirect("http://jwks.example.invalid/keys".into()));
+    let error = service(&away, &t).jwks().prefetch().await.unwrap_err();
+    assert!(error.contains("leaves https"), "{error}");
+
+    let mut chain = keys.clone();
+    for _ in 0..=perfmon_chat::auth::MAX_REDIRECTS {
+        chain = Endpoint::start(Mode::Redirect(chain.url()));
+    }
+    let error = service(&chain, &t).jwks().prefetch().await.unwrap_err();
+    assert!(error.contains("redirects"), "{error}");
+}

@@ -11,7 +11,9 @@
 //! A fetch is bounded: [`CONNECT_TIMEOUT`] to connect, [`REQUEST_TIMEOUT`]
 //! for the whole answer, a body of at most [`MAX_JWKS_BYTES`], and one
 //! retry after a failure that may pass (no answer, a timeout, a 5xx). Only
-//! `https` URLs are accepted, except on a loopback host.
+//! `https` URLs are accepted, except on a loopback host, and only
+//! redirects that stay so, at most [`MAX_REDIRECTS`]: "https only" holds
+//! for where the keys come from, not only for the URL configured.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -29,6 +31,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest JWKS body read. Cognito's is under 2 KiB.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// Most redirects followed for one fetch.
+pub const MAX_REDIRECTS: usize = 3;
 
 /// A JWKS URL that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +50,29 @@ pub enum JwksUrlError {
     /// swapped on the way.
     #[error("JWKS URL {0:?} must be https (plain http is accepted on loopback only)")]
     NotHttps(String),
+    /// The HTTP client cannot be built here (no TLS backend, say).
+    #[error("the JWKS HTTP client cannot be built: {0}")]
+    Client(String),
+}
+
+/// Whether `url`'s host is loopback, where plain http is accepted.
+fn loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `url` may be fetched: `https`, or `http` on loopback.
+fn secure(url: &reqwest::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => loopback(url),
+        _ => false,
+    }
 }
 
 /// A JWKS fetched over HTTPS, e.g.
@@ -74,23 +101,25 @@ impl HttpJwks {
             url: url.clone(),
             reason: e.to_string(),
         })?;
-        let host = parsed.host_str().unwrap_or_default();
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        match parsed.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => return Err(JwksUrlError::NotHttps(url)),
+        if !secure(&parsed) {
+            return Err(JwksUrlError::NotHttps(url));
         }
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+            } else if secure(attempt.url()) {
+                attempt.follow()
+            } else {
+                let to = attempt.url().to_string();
+                attempt.error(format!("a redirect to {to} leaves https"))
+            }
+        });
         let client = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
+            .redirect(redirects)
             .build()
-            .expect("a client with timeouts builds");
+            .map_err(|e| JwksUrlError::Client(e.to_string()))?;
         Ok(HttpJwks {
             url: parsed,
             client,
@@ -128,7 +157,7 @@ impl HttpJwks {
             .get(self.url.clone())
             .send()
             .await
-            .map_err(|e| failed(None, e.to_string(), true))?;
+            .map_err(|e| failed(None, with_causes(&e), true))?;
         let status = response.status();
         if !status.is_success() {
             return Err(failed(
@@ -225,3 +254,16 @@ impl JwksSource for HttpJwks {
 
 /// `error.type` of a failed fetch.
 const JWKS_UNAVAILABLE: &str = "JWKS_UNAVAILABLE";
+
+/// `error` and the errors that caused it, `: `-joined: reqwest's own text
+/// names the step (`error following redirect`), its cause the reason.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}

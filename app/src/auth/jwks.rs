@@ -10,6 +10,8 @@
 //! - Requests that need a fetch while one is in flight wait for that one
 //!   and take its result, instead of queueing fetches of their own; a
 //!   request whose key is cached never waits.
+//! - A set with no usable key is a failed fetch: it never replaces the
+//!   keys held, which would refuse every token until the next refresh.
 //! - Each key of the set is checked on its own (`kty` `RSA`, `use` `sig`
 //!   when present, a modulus of at least [`MIN_RSA_BITS`]); a bad key is
 //!   skipped and counted, and never rejects the set. A key's `alg`, when
@@ -262,6 +264,20 @@ impl JwksCache {
             Ok(text) => parse_jwks(&text),
             Err(e) => Err(e),
         };
+        // A set with no usable key (empty, or every key skipped) would
+        // refuse every token: it is a failed fetch, and the keys held stand.
+        let result = result.and_then(|parsed| {
+            if parsed.keys.is_empty() {
+                self.skipped
+                    .fetch_add(parsed.skipped as u64, Ordering::Relaxed);
+                Err(format!(
+                    "the JWKS holds no usable key ({} skipped)",
+                    parsed.skipped
+                ))
+            } else {
+                Ok(parsed)
+            }
+        });
         let outcome = match result {
             Ok(parsed) => {
                 self.skipped
@@ -313,6 +329,46 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((keys.keys.len(), keys.skipped), (0, 1));
+    }
+
+    /// Serves each text in turn, then the last one again.
+    #[derive(Debug)]
+    struct Sets(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait::async_trait]
+    impl JwksSource for Sets {
+        async fn fetch(&self) -> Result<String, String> {
+            let mut sets = self.0.lock().unwrap();
+            Ok(if sets.len() > 1 {
+                sets.remove(0)
+            } else {
+                sets[0].clone()
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_set_without_a_usable_key_never_replaces_good_keys() {
+        let good = DevIssuer::new().jwks_json();
+        let unusable = set_with_modulus(|mut n| {
+            n[0] &= 0x7f;
+            n
+        });
+        let cache = JwksCache::new(
+            Sets(std::sync::Mutex::new(vec![
+                good,
+                r#"{"keys":[]}"#.to_owned(),
+                unusable,
+            ])),
+            Duration::ZERO,
+        );
+        assert_eq!(cache.prefetch().await, Ok(1));
+        let empty = cache.key("rotated-away").await.unwrap_err();
+        assert!(empty.contains("no usable key"), "{empty}");
+        let skipped = cache.key("rotated-away").await.unwrap_err();
+        assert!(skipped.contains("1 skipped"), "{skipped}");
+        assert!(cache.key("perfmon-local-1").await.unwrap().is_some());
+        assert_eq!(cache.fetches(), 3);
     }
 
     #[test]

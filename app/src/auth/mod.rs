@@ -18,7 +18,9 @@ pub use config::{AcceptedTokens, AuthConfig, TokenUse};
 #[cfg(feature = "local")]
 pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 #[cfg(feature = "aws")]
-pub use http_jwks::{HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, REQUEST_TIMEOUT};
+pub use http_jwks::{
+    HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, MAX_REDIRECTS, REQUEST_TIMEOUT,
+};
 pub use jwks::{JwksCache, JwksSource, SigningKey, StaticJwks, MIN_RSA_BITS};
 pub use jwt::{InvalidReason, MAX_TOKEN_BYTES};
 

@@ -18,6 +18,8 @@ pub enum Mode {
     Status(u16),
     /// Reads the request and never answers.
     Stall,
+    /// 302 to this location.
+    Redirect(String),
 }
 
 #[derive(Clone)]
@@ -86,6 +88,10 @@ impl Endpoint {
                 Mode::Status(code) => write!(
                     stream,
                     "HTTP/1.1 {code} Oops\r\ncontent-length: 0\r\n\r\n"
+                ),
+                Mode::Redirect(location) => write!(
+                    stream,
+                    "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"
                 ),
                 Mode::Stall => {
                     std::thread::sleep(Duration::from_secs(30));
