@@ -267,9 +267,9 @@ impl JwksCache {
         // A set with no usable key (empty, or every key skipped) would
         // refuse every token: it is a failed fetch, and the keys held stand.
         let result = result.and_then(|parsed| {
+            self.skipped
+                .fetch_add(parsed.skipped as u64, Ordering::Relaxed);
             if parsed.keys.is_empty() {
-                self.skipped
-                    .fetch_add(parsed.skipped as u64, Ordering::Relaxed);
                 Err(format!(
                     "the JWKS holds no usable key ({} skipped)",
                     parsed.skipped
@@ -280,8 +280,6 @@ impl JwksCache {
         });
         let outcome = match result {
             Ok(parsed) => {
-                self.skipped
-                    .fetch_add(parsed.skipped as u64, Ordering::Relaxed);
                 let count = parsed.keys.len();
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = parsed.keys;
                 state.last_success = Some(Instant::now());

@@ -25,11 +25,10 @@
 //! catalog's dimension keys and enum values, and the metric views drop any
 //! other key.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::borrow::Cow;
 
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};

@@ -87,7 +87,7 @@ pub fn render(
     let mut sections = String::new();
     let mut nav = String::new();
     let mut alarm_rows = String::new();
-    let functions = functions(store);
+    let functions = dimension_values(store, dim::FUNCTION);
     let stack = Stack {
         environment: &environment,
         region: LOCAL_REGION,
@@ -259,12 +259,13 @@ fn metric_widget(
     Ok((WidgetOutcome::Drawn(drawn), format!("{note}{svg}")))
 }
 
-/// The functions of the run: every `Function` dimension value, which the
-/// platform rows' `${Functions}` takes as the stack's functions.
-fn functions(store: &MetricStore) -> Vec<String> {
+/// Every value the run's metrics give the dimension `key`, sorted, once
+/// each: the run's functions fill the platform rows' `${Functions}`, its
+/// one environment `${Environment}`.
+fn dimension_values(store: &MetricStore, key: &str) -> Vec<String> {
     let mut values: Vec<String> = store
         .metrics()
-        .filter_map(|m| m.dimensions.get(dim::FUNCTION).cloned())
+        .filter_map(|m| m.dimensions.get(key).cloned())
         .collect();
     values.sort();
     values.dedup();
@@ -272,12 +273,7 @@ fn functions(store: &MetricStore) -> Vec<String> {
 }
 
 fn only_environment(store: &MetricStore) -> Result<String, PreviewError> {
-    let mut values: Vec<String> = store
-        .metrics()
-        .filter_map(|m| m.dimensions.get("Environment").cloned())
-        .collect();
-    values.sort();
-    values.dedup();
+    let values = dimension_values(store, dim::ENVIRONMENT);
     match values.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(PreviewError::Environment(values)),
