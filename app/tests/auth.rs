@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use opentelemetry::Context;
 use perfmon_chat::auth::{
-    AuthConfig, AuthError, AuthenticationService, DevIssuer, InvalidReason, JwksSource,
-    DEV_CLIENT_ID, MAX_TOKEN_BYTES,
+    AuthConfig, AuthError, AuthenticationService, DevIssuer, InvalidReason, JwksFetchError,
+    JwksSource, DEV_CLIENT_ID, MAX_TOKEN_BYTES,
 };
 use perfmon_lambda::ErrorCode;
 use serde_json::{json, Value};
@@ -305,7 +305,7 @@ struct Rotating(Arc<Mutex<(String, u32)>>);
 
 #[async_trait::async_trait]
 impl JwksSource for Rotating {
-    async fn fetch(&self) -> Result<String, String> {
+    async fn fetch(&self) -> Result<String, JwksFetchError> {
         let mut state = self.0.lock().unwrap();
         state.1 += 1;
         Ok(state.0.clone())
@@ -381,7 +381,7 @@ async fn an_unreachable_jwks_is_not_the_clients_fault() {
     struct Down;
     #[async_trait::async_trait]
     impl JwksSource for Down {
-        async fn fetch(&self) -> Result<String, String> {
+        async fn fetch(&self) -> Result<String, JwksFetchError> {
             Err("connection refused".into())
         }
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use common::app::{fixture, FailingConnections, TestApp};
 use opentelemetry::trace::Status;
 use opentelemetry_sdk::trace::SpanData;
-use perfmon_chat::auth::{AuthConfig, AuthenticationService, JwksSource};
+use perfmon_chat::auth::{AuthConfig, AuthenticationService, JwksFetchError, JwksSource};
 use perfmon_chat::frame::SERVICE_ERROR_MESSAGE;
 use serde_json::json;
 
@@ -24,8 +24,8 @@ struct Down;
 
 #[async_trait::async_trait]
 impl JwksSource for Down {
-    async fn fetch(&self) -> Result<String, String> {
-        Err(format!("GET {JWKS_URL}: connection refused"))
+    async fn fetch(&self) -> Result<String, JwksFetchError> {
+        Err(format!("GET {JWKS_URL}: connection refused").into())
     }
 }
 

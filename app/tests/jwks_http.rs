@@ -1,13 +1,13 @@
 //! The JWKS over HTTP against a local endpoint that can fail, stall, answer
-//! too much and serve mixed-quality key sets: failures are retried by the
-//! next request, never cached; fetches are bounded and coalesced; each bad
-//! key is skipped on its own.
+//! too much and serve mixed-quality key sets: failures are never cached,
+//! and retried after a back-off that honours `Retry-After`; fetches are
+//! bounded and coalesced; each bad key is skipped on its own.
 #![cfg(feature = "aws")]
 
 mod common;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -15,17 +15,39 @@ use common::jwks_endpoint::{Endpoint, Mode};
 use opentelemetry::Context;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks, InvalidReason, JwksUrlError,
-    MAX_JWKS_BYTES,
+    JWKS_BACKOFF_FIRST, MAX_JWKS_BYTES,
 };
 use perfmon_lambda::ErrorCode;
 use serde_json::{json, Value};
 
 fn service(endpoint: &Endpoint, t: &common::TestTelemetry) -> AuthenticationService {
+    service_with(AuthConfig::dev(), endpoint, t)
+}
+
+fn service_with(
+    config: AuthConfig,
+    endpoint: &Endpoint,
+    t: &common::TestTelemetry,
+) -> AuthenticationService {
     AuthenticationService::new(
-        AuthConfig::dev(),
+        config,
         HttpJwks::new(endpoint.url()).unwrap(),
         common::chat(t),
     )
+}
+
+/// A token signed by `issuer` that names key `kid`.
+fn token_with_kid(issuer: &DevIssuer, kid: &str) -> String {
+    issuer.sign(
+        &json!({"alg": "RS256", "kid": kid}),
+        &issuer.id_claims("a", "a", "a@x.io", 600),
+    )
+}
+
+fn print(figure: std::fmt::Arguments) {
+    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
+        eprintln!("{figure}");
+    }
 }
 
 async fn verify(auth: &AuthenticationService, token: &str) -> Result<(), AuthError> {
@@ -35,7 +57,7 @@ async fn verify(auth: &AuthenticationService, token: &str) -> Result<(), AuthErr
 }
 
 #[tokio::test]
-async fn a_failed_fetch_is_retried_by_the_next_request() {
+async fn a_failed_fetch_is_retried_after_its_back_off() {
     let issuer = DevIssuer::new();
     let token = issuer.id_token("a", "a", "a@x.io", 600);
     let endpoint = Endpoint::start(Mode::Status(503));
@@ -45,14 +67,14 @@ async fn a_failed_fetch_is_retried_by_the_next_request() {
     assert_eq!(err.error_code(), "JWKS_UNAVAILABLE", "{err}");
     assert_eq!(endpoint.requests(), 2, "a 5xx is retried once");
 
-    // The outage ends: the very next request succeeds.
+    // The outage ends. Inside the back-off the last error stands, without
+    // a request; the first request after it fetches and succeeds.
     endpoint.set(Mode::Serve(issuer.jwks_json()));
-    let ended = Instant::now();
+    let err = verify(&auth, &token).await.unwrap_err();
+    assert!(err.to_string().contains("503"), "{err}");
+    assert_eq!(endpoint.requests(), 2);
+    tokio::time::sleep(JWKS_BACKOFF_FIRST).await;
     verify(&auth, &token).await.unwrap();
-    let recovered = ended.elapsed();
-    if std::env::var_os("PERFMON_E2E_PRINT").is_some() {
-        eprintln!("first success {recovered:?} after the outage ended");
-    }
     assert_eq!(auth.jwks().fetches(), 2);
 
     // A 4xx is not retried.
@@ -60,6 +82,108 @@ async fn a_failed_fetch_is_retried_by_the_next_request() {
     let auth = service(&endpoint, &t);
     assert!(verify(&auth, &token).await.is_err());
     assert_eq!(endpoint.requests(), 1);
+}
+
+/// The figures of an outage: 100 tokens with random `kid`s against a
+/// warm cache cost a few fetches instead of 100, a cached key keeps
+/// working, and after a 3 s outage an empty cache (a cold start) serves
+/// users again within one back-off step.
+#[tokio::test]
+async fn an_outage_costs_a_few_fetches_and_ends_within_a_back_off_step() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let t = common::telemetry();
+    let config = AuthConfig {
+        jwks_min_refresh: Duration::ZERO,
+        ..AuthConfig::dev()
+    };
+
+    // Warm: the keys are cached when the endpoint goes down.
+    let endpoint = Endpoint::start(Mode::Serve(issuer.jwks_json()));
+    let auth = service_with(config.clone(), &endpoint, &t);
+    verify(&auth, &token).await.unwrap();
+    endpoint.set(Mode::Status(503));
+    let (fetches, requests) = (auth.jwks().fetches(), endpoint.requests());
+    let started = Instant::now();
+    for i in 0..100 {
+        let forged = token_with_kid(&issuer, &format!("random-{i}"));
+        assert_eq!(
+            verify(&auth, &forged).await.unwrap_err().error_code(),
+            "JWKS_UNAVAILABLE"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let spent = started.elapsed();
+    let fetches = auth.jwks().fetches() - fetches;
+    let requests = endpoint.requests() - requests;
+    print(format_args!(
+        "100 random-kid tokens over {spent:?} during an outage: {fetches} fetches, {requests} requests"
+    ));
+    // The tokens take some 2.5 s: back-offs of 0.25, 0.5, 1 and 2 s allow
+    // 4 fetches in that time, 6 in 7.75 s (a slow machine's slack).
+    assert!(fetches <= 6, "{fetches} fetches");
+    assert!(requests <= 2 * fetches as u32);
+    verify(&auth, &token).await.unwrap();
+
+    // Cold: nothing cached, down for 3 s, a user every 50 ms.
+    let endpoint = Endpoint::start(Mode::Status(503));
+    let auth = service_with(config, &endpoint, &t);
+    let down = Instant::now();
+    let mut up = None;
+    let mut attempts = 0;
+    loop {
+        if up.is_none() && down.elapsed() >= Duration::from_secs(3) {
+            endpoint.set(Mode::Serve(issuer.jwks_json()));
+            up = Some(Instant::now());
+        }
+        attempts += 1;
+        if verify(&auth, &token).await.is_ok() {
+            break;
+        }
+        assert!(down.elapsed() < Duration::from_secs(15), "never recovered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovered = up.expect("not before the outage ended").elapsed();
+    print(format_args!(
+        "after a 3 s outage: first success {recovered:?} after the endpoint recovered; \
+         {attempts} attempts, {} fetches, {} requests",
+        auth.jwks().fetches(),
+        endpoint.requests()
+    ));
+    // The fetch that failed last began before 3 s, after back-offs that sum
+    // to less than that: its own back-off is under 3.25 s.
+    assert!(recovered < Duration::from_millis(3250), "{recovered:?}");
+}
+
+/// A `Retry-After` (seconds or a date) holds the next fetch back that long,
+/// and a 503 that asks to wait is not retried at once.
+#[tokio::test]
+async fn retry_after_holds_the_next_fetch_back() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let t = common::telemetry();
+    let in_two_seconds =
+        || httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    for (code, after) in [(429, None), (503, Some(in_two_seconds))] {
+        // The date is taken when its case starts: one second to the
+        // second, so a wait of 1 to 2 s.
+        let after = after.map_or("1".to_owned(), |date| date());
+        let endpoint = Endpoint::start(Mode::RetryAfter(code, after.clone()));
+        let auth = service(&endpoint, &t);
+        assert!(verify(&auth, &token).await.is_err());
+        assert_eq!(
+            endpoint.requests(),
+            1,
+            "{code} {after}: not retried at once"
+        );
+        endpoint.set(Mode::Serve(issuer.jwks_json()));
+        tokio::time::sleep(JWKS_BACKOFF_FIRST * 2).await;
+        assert!(verify(&auth, &token).await.is_err(), "{code} {after}");
+        assert_eq!(endpoint.requests(), 1, "{code} {after}: still waiting");
+        tokio::time::sleep(Duration::from_millis(2100) - JWKS_BACKOFF_FIRST * 2).await;
+        verify(&auth, &token).await.unwrap();
+        assert_eq!(endpoint.requests(), 2, "{code} {after}");
+    }
 }
 
 #[tokio::test]

@@ -10,7 +10,9 @@
 //!
 //! A fetch is bounded: [`CONNECT_TIMEOUT`] to connect, [`REQUEST_TIMEOUT`]
 //! for the whole answer, a body of at most [`MAX_JWKS_BYTES`], and one
-//! retry after a failure that may pass (no answer, a timeout, a 5xx). Only
+//! retry after a failure that may pass (no answer, a timeout, a 5xx
+//! without a `Retry-After`). An answer's `Retry-After` (seconds or an HTTP
+//! date) goes to the cache, which fetches no sooner. Only
 //! `https` URLs are accepted, except on a loopback host, and only
 //! redirects that stay so, at most [`MAX_REDIRECTS`]: "https only" holds
 //! for where the keys come from, not only for the URL configured.
@@ -23,7 +25,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 
-use super::JwksSource;
+use super::{JwksFetchError, JwksSource};
 
 /// Longest wait for a connection to the JWKS host.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -84,12 +86,32 @@ pub struct HttpJwks {
     tracer: Option<SdkTracer>,
 }
 
-/// A failed attempt: the status, if one came, why, and whether another
-/// attempt may pass.
+/// A failed attempt: the status, if one came, why, whether another
+/// attempt may pass at once, and when the endpoint asked to be tried again.
 struct Failed {
     status: Option<u16>,
     message: String,
     transient: bool,
+    retry_after: Option<Duration>,
+}
+
+/// An answer's `Retry-After`: delta-seconds or an HTTP date (RFC 9110
+/// §10.2.3). A date in the past is no wait; anything else unreadable is
+/// ignored.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 impl HttpJwks {
@@ -135,15 +157,15 @@ impl HttpJwks {
     }
 
     /// The JWKS text, with one retry after a transient failure.
-    async fn get(&self) -> Result<String, (Option<u16>, String)> {
+    async fn get(&self) -> Result<String, Failed> {
         match self.attempt().await {
             Err(failed) if failed.transient => {}
-            other => return other.map_err(|f| (f.status, f.message)),
+            other => return other,
         }
         Context::current()
             .span()
             .set_attribute(KeyValue::new("http.request.resend_count", 1));
-        self.attempt().await.map_err(|f| (f.status, f.message))
+        self.attempt().await
     }
 
     async fn attempt(&self) -> Result<String, Failed> {
@@ -151,6 +173,7 @@ impl HttpJwks {
             status,
             message,
             transient,
+            retry_after: None,
         };
         let mut response = self
             .client
@@ -160,11 +183,17 @@ impl HttpJwks {
             .map_err(|e| failed(None, with_causes(&e), true))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(failed(
-                Some(status.as_u16()),
-                format!("JWKS answered {status}"),
-                status.is_server_error(),
-            ));
+            let retry_after = retry_after(response.headers());
+            return Err(Failed {
+                retry_after,
+                // Asked to wait: not at once, then.
+                transient: status.is_server_error() && retry_after.is_none_or(|d| d.is_zero()),
+                ..failed(
+                    Some(status.as_u16()),
+                    format!("JWKS answered {status}"),
+                    false,
+                )
+            });
         }
         let code = Some(status.as_u16());
         let too_large = || {
@@ -197,7 +226,7 @@ impl HttpJwks {
 
 #[async_trait::async_trait]
 impl JwksSource for HttpJwks {
-    async fn fetch(&self) -> Result<String, String> {
+    async fn fetch(&self) -> Result<String, JwksFetchError> {
         // A fetch outside any trace (the prefetch during init) has no
         // invocation to belong to: it is logged, not traced.
         let tracer = self
@@ -205,7 +234,7 @@ impl JwksSource for HttpJwks {
             .as_ref()
             .filter(|_| Context::current().has_active_span());
         let Some(tracer) = tracer else {
-            return self.get().await.map_err(|(_, e)| e);
+            return self.get().await.map_err(Failed::into_error);
         };
         let mut attributes = vec![
             KeyValue::new("http.request.method", "GET"),
@@ -228,7 +257,7 @@ impl JwksSource for HttpJwks {
         let span = cx.span();
         let status = match &result {
             Ok(_) => Some(200),
-            Err((status, _)) => *status,
+            Err(failed) => failed.status,
         };
         if let Some(status) = status {
             span.set_attribute(KeyValue::new(
@@ -236,19 +265,28 @@ impl JwksSource for HttpJwks {
                 i64::from(status),
             ));
         }
-        if let Err((_, message)) = &result {
+        if let Err(failed) = &result {
             span.add_event(
                 "exception",
                 vec![
                     KeyValue::new("exception.type", JWKS_UNAVAILABLE),
-                    KeyValue::new("exception.message", message.clone()),
+                    KeyValue::new("exception.message", failed.message.clone()),
                 ],
             );
             span.set_attribute(KeyValue::new("error.type", JWKS_UNAVAILABLE));
             span.set_status(Status::error(JWKS_UNAVAILABLE));
         }
         span.end();
-        result.map_err(|(_, e)| e)
+        result.map_err(Failed::into_error)
+    }
+}
+
+impl Failed {
+    fn into_error(self) -> JwksFetchError {
+        JwksFetchError {
+            message: self.message,
+            retry_after: self.retry_after,
+        }
     }
 }
 

@@ -2,8 +2,15 @@
 //! when a token names an unknown `kid`, as aws-jwt-verify does it:
 //!
 //! - A **failed** fetch (no answer, an error status, a body that is not a
-//!   JWKS) caches nothing and is retried by the next request that needs a
-//!   key, so a short outage ends for users when it ends for the endpoint.
+//!   JWKS) caches nothing. The next fetch waits out a back-off that starts
+//!   at [`JWKS_BACKOFF_FIRST`] and doubles with each failure in a row, up
+//!   to [`JWKS_BACKOFF_MAX`], or the source's `Retry-After` when that is
+//!   longer (at most [`MAX_RETRY_AFTER`]). Until then a request that needs
+//!   a key it does not hold is refused at once with the last error,
+//!   without a fetch: an outage costs the endpoint a few fetches, not one
+//!   per token, and tokens with random `kid`s cost nothing. The first
+//!   request after the back-off fetches, so users see the end of an
+//!   outage at most one back-off step after the endpoint does.
 //! - Only a fetch that **succeeded** without the `kid` is rate-limited: for
 //!   `min_refresh` after it, an unknown `kid` is refused without a fetch, so
 //!   a flood of forged `kid`s cannot hammer the endpoint.
@@ -30,11 +37,55 @@ use serde::Deserialize;
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
 pub const MIN_RSA_BITS: usize = 2048;
 
+/// First wait after a failed fetch before the next one.
+pub const JWKS_BACKOFF_FIRST: Duration = Duration::from_millis(250);
+/// Longest wait between two fetches while they fail.
+pub const JWKS_BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// Longest `Retry-After` honoured: a longer one would keep refusing tokens
+/// long after the endpoint is back.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
 /// Where the JWKS document comes from.
 #[async_trait::async_trait]
 pub trait JwksSource: Send + Sync + std::fmt::Debug {
     /// The JWKS JSON text.
-    async fn fetch(&self) -> Result<String, String>;
+    async fn fetch(&self) -> Result<String, JwksFetchError>;
+}
+
+/// Why a fetch of the key set failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct JwksFetchError {
+    /// What went wrong, for the log and the client's error.
+    pub message: String,
+    /// How long the source asked not to be fetched again (an HTTP
+    /// `Retry-After`), when it did.
+    pub retry_after: Option<Duration>,
+}
+
+impl From<String> for JwksFetchError {
+    fn from(message: String) -> Self {
+        JwksFetchError {
+            message,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<&str> for JwksFetchError {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
+/// The wait after `failures` failed fetches in a row (at least one), the
+/// last of which asked for `retry_after`.
+fn wait_after(failures: u32, retry_after: Option<Duration>) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    let backoff = JWKS_BACKOFF_FIRST
+        .saturating_mul(1 << doublings)
+        .min(JWKS_BACKOFF_MAX);
+    backoff.max(retry_after.unwrap_or_default().min(MAX_RETRY_AFTER))
 }
 
 /// A JWKS held in memory, e.g. the local development issuer's.
@@ -43,7 +94,7 @@ pub struct StaticJwks(pub String);
 
 #[async_trait::async_trait]
 impl JwksSource for StaticJwks {
-    async fn fetch(&self) -> Result<String, String> {
+    async fn fetch(&self) -> Result<String, JwksFetchError> {
         Ok(self.0.clone())
     }
 }
@@ -188,6 +239,10 @@ struct FetchState {
     last_success: Option<Instant>,
     /// Why the last fetch failed, if it did.
     last_error: Option<String>,
+    /// Failed fetches in a row.
+    failures: u32,
+    /// Before this, a failed fetch is not tried again.
+    retry_at: Option<Instant>,
 }
 
 impl JwksCache {
@@ -254,15 +309,23 @@ impl JwksCache {
         {
             return Ok(None);
         }
+        if state.retry_at.is_some_and(|at| Instant::now() < at) {
+            // Backing off: the last fetch's error stands until then.
+            return Err(state.last_error.clone().unwrap_or_default());
+        }
         self.fetch(&mut state).await?;
         Ok(self.cached(kid))
     }
 
     async fn fetch(&self, state: &mut FetchState) -> Result<usize, String> {
         self.attempts.fetch_add(1, Ordering::Relaxed);
+        let mut retry_after = None;
         let result = match self.source.fetch().await {
             Ok(text) => parse_jwks(&text),
-            Err(e) => Err(e),
+            Err(e) => {
+                retry_after = e.retry_after;
+                Err(e.message)
+            }
         };
         // A set with no usable key (empty, or every key skipped) would
         // refuse every token: it is a failed fetch, and the keys held stand.
@@ -284,9 +347,13 @@ impl JwksCache {
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = parsed.keys;
                 state.last_success = Some(Instant::now());
                 state.last_error = None;
+                state.failures = 0;
+                state.retry_at = None;
                 Ok(count)
             }
             Err(error) => {
+                state.failures = state.failures.saturating_add(1);
+                state.retry_at = Some(Instant::now() + wait_after(state.failures, retry_after));
                 state.last_error = Some(error.clone());
                 Err(error)
             }
@@ -335,7 +402,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl JwksSource for Sets {
-        async fn fetch(&self) -> Result<String, String> {
+        async fn fetch(&self) -> Result<String, JwksFetchError> {
             let mut sets = self.0.lock().unwrap();
             Ok(if sets.len() > 1 {
                 sets.remove(0)
@@ -363,10 +430,82 @@ mod tests {
         assert_eq!(cache.prefetch().await, Ok(1));
         let empty = cache.key("rotated-away").await.unwrap_err();
         assert!(empty.contains("no usable key"), "{empty}");
+        tokio::time::sleep(JWKS_BACKOFF_FIRST).await;
         let skipped = cache.key("rotated-away").await.unwrap_err();
         assert!(skipped.contains("1 skipped"), "{skipped}");
         assert!(cache.key("perfmon-local-1").await.unwrap().is_some());
         assert_eq!(cache.fetches(), 3);
+    }
+
+    /// Always fails, asking for `Retry-After` when given one.
+    #[derive(Debug)]
+    struct Down(Option<Duration>);
+
+    #[async_trait::async_trait]
+    impl JwksSource for Down {
+        async fn fetch(&self) -> Result<String, JwksFetchError> {
+            Err(JwksFetchError {
+                message: "down".into(),
+                retry_after: self.0,
+            })
+        }
+    }
+
+    /// A tick past each wait: a sleep never ends early, and the margin
+    /// keeps the check off the boundary.
+    async fn wait(d: Duration) {
+        tokio::time::sleep(d + Duration::from_millis(5)).await;
+    }
+
+    #[tokio::test]
+    async fn failed_fetches_back_off_doubling_and_nothing_is_fetched_meanwhile() {
+        let cache = JwksCache::new(Down(None), Duration::ZERO);
+        assert_eq!(cache.key("a").await.unwrap_err(), "down");
+        for kid in ["b", "c", "d"] {
+            assert_eq!(cache.key(kid).await.unwrap_err(), "down", "{kid}");
+        }
+        assert_eq!(cache.fetches(), 1, "unknown kids wait out the back-off");
+        wait(JWKS_BACKOFF_FIRST).await;
+        assert!(cache.key("e").await.is_err());
+        assert_eq!(cache.fetches(), 2, "the back-off ended");
+        wait(JWKS_BACKOFF_FIRST).await;
+        assert!(cache.key("f").await.is_err());
+        assert_eq!(cache.fetches(), 2, "the second wait is twice the first");
+        wait(JWKS_BACKOFF_FIRST).await;
+        assert!(cache.key("g").await.is_err());
+        assert_eq!(cache.fetches(), 3);
+        // An explicit prefetch is not held back.
+        assert!(cache.prefetch().await.is_err());
+        assert_eq!(cache.fetches(), 4);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_when_longer_than_the_back_off() {
+        let cache = JwksCache::new(Down(Some(JWKS_BACKOFF_FIRST * 3)), Duration::ZERO);
+        assert!(cache.key("a").await.is_err());
+        wait(JWKS_BACKOFF_FIRST).await;
+        assert!(cache.key("b").await.is_err());
+        assert_eq!(cache.fetches(), 1, "Retry-After outlasts the back-off");
+        wait(JWKS_BACKOFF_FIRST * 2).await;
+        assert!(cache.key("c").await.is_err());
+        assert_eq!(cache.fetches(), 2);
+    }
+
+    #[test]
+    fn the_wait_doubles_to_its_cap_and_retry_after_is_bounded() {
+        let ms = Duration::from_millis;
+        let waits: Vec<_> = (1..=7).map(|n| wait_after(n, None)).collect();
+        assert_eq!(
+            waits,
+            [250, 500, 1000, 2000, 4000, 8000, 8000].map(ms).to_vec()
+        );
+        assert_eq!(wait_after(u32::MAX, None), JWKS_BACKOFF_MAX);
+        assert_eq!(wait_after(1, Some(ms(100))), ms(250));
+        assert_eq!(wait_after(1, Some(ms(3000))), ms(3000));
+        assert_eq!(
+            wait_after(1, Some(Duration::from_secs(86_400))),
+            MAX_RETRY_AFTER
+        );
     }
 
     #[test]

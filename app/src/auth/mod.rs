@@ -21,7 +21,10 @@ pub use dev_issuer::{DevIssuer, DEV_CLIENT_ID, DEV_ISSUER};
 pub use http_jwks::{
     HttpJwks, JwksUrlError, CONNECT_TIMEOUT, MAX_JWKS_BYTES, MAX_REDIRECTS, REQUEST_TIMEOUT,
 };
-pub use jwks::{JwksCache, JwksSource, SigningKey, StaticJwks, MIN_RSA_BITS};
+pub use jwks::{
+    JwksCache, JwksFetchError, JwksSource, SigningKey, StaticJwks, JWKS_BACKOFF_FIRST,
+    JWKS_BACKOFF_MAX, MAX_RETRY_AFTER, MIN_RSA_BITS,
+};
 pub use jwt::{InvalidReason, MAX_TOKEN_BYTES};
 
 /// An authenticated user.

@@ -16,6 +16,8 @@ pub enum Mode {
     Chunked(String),
     /// This status, no body.
     Status(u16),
+    /// This status with this `Retry-After`, no body.
+    RetryAfter(u16, String),
     /// Reads the request and never answers.
     Stall,
     /// 302 to this location.
@@ -88,6 +90,10 @@ impl Endpoint {
                 Mode::Status(code) => write!(
                     stream,
                     "HTTP/1.1 {code} Oops\r\ncontent-length: 0\r\n\r\n"
+                ),
+                Mode::RetryAfter(code, after) => write!(
+                    stream,
+                    "HTTP/1.1 {code} Busy\r\nretry-after: {after}\r\ncontent-length: 0\r\n\r\n"
                 ),
                 Mode::Redirect(location) => write!(
                     stream,
