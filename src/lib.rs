@@ -79,6 +79,7 @@ pub mod aws_sdk;
 pub mod axum;
 pub mod catalog;
 pub mod clock;
+mod deadline;
 pub mod env;
 #[cfg(any(feature = "lambda", feature = "axum"))]
 mod http_request;
@@ -99,6 +100,7 @@ pub mod tracing;
 mod words;
 
 pub use catalog::{Catalog, CatalogError};
+pub use deadline::{Deadline, CALL_MARGIN};
 pub use memory::{
     read_resident_bytes, CountingAllocator, MemorySource, RESIDENT_RESAMPLE_INTERVAL,
 };

@@ -4,7 +4,7 @@
 //! services would receive.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
@@ -13,8 +13,9 @@ use aws_smithy_http_client::test_util::infallible_client_fn;
 use aws_smithy_types::body::SdkBody;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanKind, Status};
-use perfmon_lambda::aws_sdk::TracingInterceptor;
+use perfmon_lambda::aws_sdk::{DeadlineTimeouts, TracingInterceptor};
 use perfmon_lambda::testing::{remote_parent, span_attrs, TestTelemetry};
+use perfmon_lambda::Deadline;
 
 /// A request as the service receives it: its headers and body.
 #[derive(Clone, Debug)]
@@ -376,4 +377,54 @@ async fn a_dropped_call_ends_its_span_as_cancelled() {
     assert_eq!(span.status, Status::error("cancelled"));
     assert_eq!(span_attrs(&span)["error.type"], "cancelled");
     drop(held);
+}
+
+/// Under an invocation's deadline, a call to a service that never answers
+/// fails as a timeout just before it, in time for the handler to answer;
+/// a shorter attempt timeout of the client's own stays, so the call is
+/// retried within the time left.
+#[tokio::test]
+async fn a_call_under_a_deadline_times_out_before_it() {
+    let t = TestTelemetry::new();
+    let port = perfmon_testkit::never_answers().port();
+    let config = |attempt: Option<Duration>| {
+        let mut timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder();
+        if let Some(attempt) = attempt {
+            timeouts = timeouts.operation_attempt_timeout(attempt);
+        }
+        dynamodb_config(TracingInterceptor::new(&t.telemetry))
+            .interceptor(DeadlineTimeouts)
+            .endpoint_url(format!("http://127.0.0.1:{port}"))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .timeout_config(timeouts.build())
+            .build()
+    };
+    for attempt in [None, Some(Duration::from_millis(250))] {
+        let client = aws_sdk_dynamodb::Client::from_conf(config(attempt));
+        let deadline = Deadline::after(Duration::from_millis(600));
+        let started = Instant::now();
+        let cx = opentelemetry::Context::current().with_value(deadline);
+        let error = get(&client).send().with_context(cx).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(error, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)),
+            "{error:?}"
+        );
+        assert!(
+            took >= Duration::from_millis(500) && took < Duration::from_millis(600),
+            "{attempt:?}: {took:?}"
+        );
+        let span = t.spans().pop().unwrap();
+        assert_eq!(span.name, "DynamoDB.GetItem");
+        assert_eq!(span.status, Status::error("timeout"));
+        let attempts = span_attrs(&span)["aws.attempts"].parse::<u32>().unwrap();
+        match attempt {
+            None => assert_eq!(attempts, 1, "one attempt, as long as the call"),
+            Some(_) => assert!(attempts >= 2, "retried within the time left: {attempts}"),
+        }
+    }
 }

@@ -146,7 +146,7 @@ async fn a_collector_that_never_answers_costs_at_most_the_budget() {
 
 /// Telemetry exporting over OTLP to a collector that never answers.
 fn on_frozen_collector() -> Arc<Telemetry> {
-    let addr = frozen_collector();
+    let addr = common::never_answers();
     Arc::new(
         Telemetry::builder()
             .with_traces_exporter(perfmon_lambda::ExporterKind::Otlp)
@@ -155,18 +155,6 @@ fn on_frozen_collector() -> Arc<Telemetry> {
             .build()
             .unwrap(),
     )
-}
-
-/// A collector that accepts connections and never answers.
-fn frozen_collector() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().take(16).collect();
-        std::thread::sleep(Duration::from_secs(60));
-        drop(held);
-    });
-    addr
 }
 
 #[tokio::test]
@@ -471,4 +459,99 @@ async fn an_invocation_dropped_before_its_handler_ends_is_cancelled() {
         .unwrap_or_else(|| panic!("the root span ends when its future is dropped: {spans:#?}"));
     assert_eq!(span_attrs(root)["error.type"], "cancelled");
     assert_eq!(root.status, Status::error("cancelled"));
+}
+
+/// A handler still running at its deadline less the flush budget (a call
+/// that never answers, say) has its root span ended then as a timeout and
+/// flushed, before the deadline, while the handler runs on; the handler
+/// reads that deadline from its context, to bound its own calls.
+#[tokio::test]
+async fn a_hung_handler_is_ended_as_a_timeout_and_flushed_before_the_deadline() {
+    let t = common::telemetry();
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let handler = {
+        let (monitor, seen) = (t.monitor.clone(), seen.clone());
+        service_fn(move |_: LambdaEvent<serde_json::Value>| {
+            *seen.lock().unwrap() = perfmon_lambda::Deadline::current().map(|d| d.remaining());
+            let op = monitor.start(common::op::WEBSOCKET_CONVERSATION, []);
+            async move {
+                std::future::pending::<()>().await;
+                op.complete(true, []);
+                Ok::<_, String>("never".to_owned())
+            }
+        })
+    };
+    let budget = Duration::from_millis(500);
+    let mut service =
+        PerformanceLayer::new(t.telemetry.clone(), t.monitor.clone(), budget).layer(handler);
+    let started = Instant::now();
+    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + 1_000;
+    let call = service.ready().await.unwrap().call(LambdaEvent::new(
+        serde_json::json!({}),
+        lambda_context("req-hung", Some(HEADER), deadline_ms),
+    ));
+    let running = tokio::spawn(call);
+    let root = loop {
+        if let Some(root) = t
+            .exported_spans()
+            .into_iter()
+            .find(|s| s.name == "ws-conversation")
+        {
+            break root;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "nothing exported before the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let arrived = started.elapsed();
+    // The work time is the deadline less the budget and a 50 ms margin,
+    // but at least half the time: 500 ms.
+    assert!(
+        arrived >= Duration::from_millis(500) && arrived < Duration::from_secs(1),
+        "{arrived:?}"
+    );
+    assert_eq!(root.status, Status::error("timeout"));
+    assert_eq!(span_attrs(&root)["error.type"], "timeout");
+    assert!(root.events.iter().any(|e| e.name == "exception"));
+    assert_eq!(
+        perfmon_lambda::xray_trace_id(root.span_context.trace_id()),
+        "1-5759e988-bd862e3fe1be46a994272793"
+    );
+    assert!(!running.is_finished(), "the handler runs on");
+    running.abort();
+    let left = seen
+        .lock()
+        .unwrap()
+        .expect("a deadline in the handler's context");
+    assert!(
+        left <= Duration::from_millis(500) && left > Duration::from_millis(400),
+        "{left:?}"
+    );
+
+    // Under the local emulator's deadline (not an epoch) there is none.
+    let mut service = PerformanceLayer::new(t.telemetry.clone(), t.monitor.clone(), budget)
+        .layer(handler_reading(seen.clone()));
+    service
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(
+            serde_json::json!({}),
+            invocation("req-local"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), None);
+}
+
+/// A handler that stores the time its context's deadline leaves.
+fn handler_reading(
+    seen: Arc<std::sync::Mutex<Option<Duration>>>,
+) -> impl Service<LambdaEvent<serde_json::Value>, Response = String, Error = String> {
+    service_fn(move |_: LambdaEvent<serde_json::Value>| {
+        *seen.lock().unwrap() = perfmon_lambda::Deadline::current().map(|d| d.remaining());
+        async { Ok("done".to_owned()) }
+    })
 }

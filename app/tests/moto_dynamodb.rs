@@ -1,6 +1,7 @@
 //! The DynamoDB store and the Management API poster against moto over
 //! HTTP, and the whole chat flow on them: every DynamoDB call is a CLIENT
-//! child span with the semantic-convention attributes.
+//! child span with the semantic-convention attributes; and a table that
+//! never answers, whose call times out within the invocation's deadline.
 #![cfg(feature = "aws")]
 
 mod common;
@@ -234,4 +235,95 @@ async fn a_chat_session_on_dynamodb_cognito_and_the_management_api() {
     );
     assert_eq!(t.points_named("DatabaseOperations")[0].value, Value::Sum(3));
     assert_eq!(t.points_named("MessagesProcessed")[0].value, Value::Sum(1));
+}
+
+/// A table that takes requests and never answers, under the Lambda layer
+/// with a 1 s deadline (the default 500 ms flush budget): the store's call
+/// fails as a timeout before the layer's own deadline, the handler answers,
+/// and the whole trace is exported before the invocation's deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_that_never_answers_still_leaves_its_trace_before_the_deadline() {
+    use lambda_runtime::tower::{Layer as _, Service as _, ServiceExt as _};
+    use std::time::{Duration, Instant};
+
+    let endpoint = format!("http://{}", common::never_answers());
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .load()
+        .await;
+    let t = common::telemetry();
+    let store = Arc::new(DynamoStore::new(
+        &sdk,
+        perfmon_chat::store::Tables {
+            connections: "connections".into(),
+            messages: "messages".into(),
+        },
+        t.telemetry.tracer(),
+    ));
+    let poster = Arc::new(perfmon_chat::post::LocalPoster::new());
+    let issuer = perfmon_chat::auth::DevIssuer::new();
+    let auth = perfmon_chat::auth::AuthenticationService::local(&issuer, common::chat(&t));
+    let app = Arc::new(App::new(common::chat(&t), auth, store, poster));
+    let handler = lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<
+            aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
+        >| {
+            let app = app.clone();
+            async move { app.handle(event.payload).await }
+        },
+    );
+    let mut service = perfmon_lambda::lambda::PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_millis(500),
+    )
+    .layer(handler);
+    let started = Instant::now();
+    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + 1_000;
+    let answer = service
+        .ready()
+        .await
+        .unwrap()
+        .call(lambda_runtime::LambdaEvent::new(
+            fixture("default-message"),
+            common::lambda_context("req-hung-table", None, deadline_ms),
+        ))
+        .await;
+    let answered = started.elapsed();
+    // The store's call had the work time (the deadline less the budget and
+    // a margin: 450 ms) less the call margin (50 ms).
+    assert!(
+        answered >= Duration::from_millis(380) && answered < Duration::from_secs(1),
+        "{answered:?}"
+    );
+    match answer {
+        Err(perfmon_chat::AppError::Store(e)) => {
+            assert_eq!(e.operation, "GetItem");
+            assert!(e.message.contains("timed out"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Exported when the handler answered: nothing flushed here.
+    let spans = t.exported_spans();
+    let span = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("{name} in {spans:#?}"))
+    };
+    let (root, operation, call) = (
+        span("ws-conversation"),
+        span("websocket_conversation"),
+        span("DynamoDB.GetItem"),
+    );
+    assert_eq!(call.status, Status::error("timeout"));
+    assert_eq!(span_attrs(call)["error.type"], "timeout");
+    assert_eq!(call.parent_span_id, operation.span_context.span_id());
+    assert_eq!(operation.status, Status::error("DATABASE_ERROR"));
+    assert_eq!(operation.parent_span_id, root.span_context.span_id());
+    assert_eq!(root.status, Status::error("DATABASE_ERROR"));
 }

@@ -34,8 +34,13 @@
 //! The interceptor depends on the SDK's runtime API only, never on a
 //! service crate, and works with every service client.
 //!
+//! [`DeadlineTimeouts`], a second interceptor, bounds each call by the
+//! invocation's [`Deadline`](crate::Deadline): a call that hangs then fails
+//! as a `timeout` (its span says so) while the handler can still answer,
+//! instead of running into Lambda's timeout.
+//!
 //! ```no_run
-//! use perfmon_lambda::aws_sdk::TracingInterceptor;
+//! use perfmon_lambda::aws_sdk::{DeadlineTimeouts, TracingInterceptor};
 //!
 //! # async fn run(telemetry: &perfmon_lambda::Telemetry) {
 //! let sdk = aws_config::load_from_env().await;
@@ -44,11 +49,13 @@
 //!         TracingInterceptor::new(telemetry)
 //!             .expect_error_in("PutItem", "ConditionalCheckFailedException"),
 //!     )
+//!     .interceptor(DeadlineTimeouts)
 //!     .build();
 //! let client = aws_sdk_dynamodb::Client::from_conf(config);
 //! # }
 //! ```
 
+mod deadline;
 mod request;
 mod response;
 mod trace_header;
@@ -75,6 +82,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 use crate::monitor::mark_error;
 use crate::telemetry::Telemetry;
 
+pub use deadline::DeadlineTimeouts;
 pub use response::THROTTLING_ERRORS;
 
 /// The name a call's span is started with under a parent that is not

@@ -44,7 +44,8 @@ struct Cadence {
     fast: bool,
     /// The ended invocation's context, for the log lines of its flush.
     ended: Option<Context>,
-    /// The ended invocation was flushed at the handler's end (it panicked).
+    /// The ended invocation was flushed at the handler's end (it panicked,
+    /// or ran out of time).
     flushed_at_end: bool,
 }
 
@@ -138,22 +139,22 @@ impl Flusher {
 
     /// The handler ended (its root span too): the flush, when it belongs
     /// here, or `None` when there is none or it waits for the response. A
-    /// handler that panicked is flushed here in every mode, before its
+    /// handler that panicked (`now`) is flushed here in every mode, before its
     /// panic reaches the runtime.
     pub(super) fn handler_ended(
         &self,
         key: u64,
         cx: Context,
         deadline_ms: u64,
-        panicked: bool,
+        now: bool,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let running = self.in_flight.leave(key);
         if let Some(coalescer) = &self.concurrent {
-            let ticket = coalescer.ask(panicked);
+            let ticket = coalescer.ask(now);
             if running == 0 {
                 coalescer.quiet();
             }
-            if !panicked && self.mode != FlushMode::Sync {
+            if !now && self.mode != FlushMode::Sync {
                 return None;
             }
             // Nothing of its own to wait for: it was not sampled.
@@ -161,7 +162,7 @@ impl Flusher {
             let wait = coalescer.wait(ticket, flush_timeout(self.budget, deadline_ms, now_ms()));
             return Some(tokio::spawn(wait));
         }
-        if panicked {
+        if now {
             self.cadence().flushed_at_end = self.after_response.load(Ordering::Relaxed);
             return Some(self.flush(cx, deadline_ms));
         }

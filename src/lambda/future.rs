@@ -4,6 +4,14 @@
 //! response takes the root span with it instead ([`Respond`]): the span
 //! ends when the stream does.
 //!
+//! A handler still running at the invocation's [`Deadline`](crate::Deadline)
+//! (its deadline less the flush budget) has its root span ended as the
+//! service error [`TIMED_OUT`] and its telemetry flushed then, in every
+//! flush mode: a hung call would otherwise run into Lambda's timeout, and
+//! the invocation's trace would never be exported. The handler goes on
+//! running; if it ends before Lambda stops it, its answer goes to the
+//! runtime as usual.
+//!
 //! A panic is caught here, inside the layer, rather than left to
 //! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
 //! would never end and the invocation's telemetry would be flushed with the
@@ -71,6 +79,8 @@ impl<R: Serialize> Respond<R> for Buffered {
 #[derive(Debug)]
 pub struct Root {
     pub(super) cx: Context,
+    /// When the layer ends it as [`TIMED_OUT`] if the handler still runs.
+    pub(super) overtime_at: Option<std::time::Instant>,
     /// Its key among the invocations in flight.
     pub(super) key: u64,
     /// The invocation's deadline, ms since the epoch.
@@ -101,9 +111,9 @@ impl Root {
         extra: &[KeyValue],
     ) -> Option<tokio::task::JoinHandle<()>> {
         end_root(&self.cx, ended, status.filter(|_| self.http), extra);
-        let panicked = matches!(ended, Ended::Panicked(_));
+        let now = matches!(ended, Ended::Panicked(_) | Ended::TimedOut);
         self.flusher
-            .handler_ended(self.key, self.cx, self.deadline_ms, panicked)
+            .handler_ended(self.key, self.cx, self.deadline_ms, now)
     }
 }
 
@@ -113,7 +123,13 @@ pub(super) enum Ended<'a> {
     Answered,
     Failed,
     Panicked(&'a (dyn Any + Send)),
+    /// Still running at the invocation's deadline less the flush budget.
+    TimedOut,
 }
+
+/// `error.type` of an invocation whose handler was still running at its
+/// deadline less the flush budget.
+pub const TIMED_OUT: &str = "timeout";
 
 /// `error.type` of an invocation whose handler returned an error and whose
 /// operations recorded none.
@@ -133,6 +149,14 @@ enum State<F: Future> {
         /// The handler's future, or the panic that prevented it.
         inner: Result<Pin<Box<WithContext<F>>>, Panic>,
         root: Root,
+        /// Fires at the root's `overtime_at`; set on the first poll, inside
+        /// the runtime.
+        overtime: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    /// Past the deadline less the flush budget: the root span has ended
+    /// and been flushed; the handler runs on.
+    Overtime {
+        inner: Pin<Box<WithContext<F>>>,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -144,7 +168,11 @@ enum State<F: Future> {
 impl<F: Future, K> PerformanceFuture<F, K> {
     pub(super) fn new(inner: Result<Pin<Box<WithContext<F>>>, Panic>, root: Root) -> Self {
         PerformanceFuture {
-            state: State::Running { inner, root },
+            state: State::Running {
+                inner,
+                root,
+                overtime: None,
+            },
             kind: std::marker::PhantomData,
         }
     }
@@ -163,20 +191,26 @@ where
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                State::Running { inner, .. } => {
+                State::Running {
+                    inner,
+                    root,
+                    overtime,
+                } => {
                     let outcome = match inner {
-                        Ok(future) => {
-                            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(task))) {
-                                Ok(Poll::Pending) => return Poll::Pending,
-                                Ok(Poll::Ready(result)) => Ok(result),
-                                Err(panic) => Err(panic),
+                        Ok(future) => match poll_caught(future, task) {
+                            Poll::Pending => {
+                                if overtime_passed(overtime, root, task) {
+                                    this.overtime();
+                                }
+                                return Poll::Pending;
                             }
-                        }
+                            Poll::Ready(outcome) => outcome,
+                        },
                         Err(_) => Err(Box::new(()) as Panic),
                     };
                     // Drop the handler's future first, so every span it
                     // holds has ended before the root span and the flush.
-                    let State::Running { inner, root } =
+                    let State::Running { inner, root, .. } =
                         std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Running above")
@@ -209,6 +243,13 @@ where
                         None => return Poll::Ready(answer::<K, R, E>(outcome)),
                     }
                 }
+                State::Overtime { inner } => {
+                    let Poll::Ready(outcome) = poll_caught(inner, task) else {
+                        return Poll::Pending;
+                    };
+                    this.state = State::Done;
+                    return Poll::Ready(answer::<K, R, E>(outcome));
+                }
                 State::Flushing { flush, result } => {
                     if Pin::new(flush).poll(task).is_pending() {
                         return Poll::Pending;
@@ -221,6 +262,58 @@ where
             }
         }
     }
+}
+
+impl<F: Future, K> PerformanceFuture<F, K> {
+    /// The handler runs past its deadline less the flush budget: its root
+    /// span ends as [`TIMED_OUT`] and is flushed now, on a task of its own;
+    /// the handler runs on.
+    fn overtime(&mut self) {
+        let State::Running {
+            inner: Ok(inner),
+            root,
+            ..
+        } = std::mem::replace(&mut self.state, State::Done)
+        else {
+            unreachable!("called while the handler's future runs")
+        };
+        // The flush runs on its own; nothing waits for it here.
+        drop(root.end(Ended::TimedOut, None, &[]));
+        self.state = State::Overtime { inner };
+    }
+}
+
+/// Polls the handler's future, catching its panic.
+fn poll_caught<F: Future>(
+    future: &mut Pin<Box<WithContext<F>>>,
+    task: &mut TaskContext<'_>,
+) -> Poll<std::thread::Result<F::Output>> {
+    match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(task))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(result)) => Poll::Ready(Ok(result)),
+        Err(panic) => Poll::Ready(Err(panic)),
+    }
+}
+
+/// Whether `root`'s overtime has come; arms the timer on the first call
+/// (inside a Tokio runtime; without one there is no timer).
+fn overtime_passed(
+    timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    root: &Root,
+    task: &mut TaskContext<'_>,
+) -> bool {
+    if timer.is_none() {
+        let Some(at) = root.overtime_at else {
+            return false;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return false;
+        }
+        *timer = Some(Box::pin(tokio::time::sleep_until(at.into())));
+    }
+    timer
+        .as_mut()
+        .is_some_and(|sleep| sleep.as_mut().poll(task).is_ready())
 }
 
 impl<F: Future, K> Drop for PerformanceFuture<F, K> {
@@ -276,6 +369,13 @@ pub(super) fn end_root(cx: &Context, ended: Ended<'_>, status: Option<u16>, extr
             None => Failure::service(HANDLER_ERROR, None),
         }),
         Ended::Panicked(panic) => Some(Failure::panic(panic)),
+        Ended::TimedOut => Some(Failure::service(
+            TIMED_OUT,
+            Some(
+                "the handler was still running at the invocation's deadline less the flush budget"
+                    .to_owned(),
+            ),
+        )),
     };
     span.set_attributes(extra.iter().cloned());
     if let Some(failure) = &failure {

@@ -28,6 +28,25 @@ pub fn flush_timeout(budget: Duration, deadline_ms: u64, now_ms: u64) -> Duratio
     budget.min(remaining.saturating_sub(DEADLINE_MARGIN))
 }
 
+/// How long an invocation whose deadline is `deadline_ms` may work before
+/// the layer ends it as a timeout and flushes: its remaining time less the
+/// flush `budget` and the margin, but at least half its remaining time.
+/// `None` for an implausible deadline, as [`flush_timeout`] reads it.
+pub fn work_time(budget: Duration, deadline_ms: u64, now_ms: u64) -> Option<Duration> {
+    if deadline_ms < MIN_EPOCH_MS || deadline_ms <= now_ms {
+        return None;
+    }
+    let remaining = Duration::from_millis(deadline_ms - now_ms);
+    if remaining > MAX_PLAUSIBLE_REMAINING {
+        return None;
+    }
+    Some(
+        remaining
+            .saturating_sub(budget + DEADLINE_MARGIN)
+            .max(remaining / 2),
+    )
+}
+
 /// The attributes the invoked ARN gives (semantic conventions for FaaS on
 /// AWS): `cloud.resource_id`, the function's ARN without the alias or
 /// version it was invoked through; `aws.lambda.invoked_arn`, the ARN as
@@ -148,6 +167,19 @@ mod tests {
             "deadline minus the margin"
         );
         assert_eq!(flush_timeout(budget, NOW + 20, NOW), Duration::ZERO);
+    }
+
+    #[test]
+    fn work_ends_a_budget_and_a_margin_before_the_deadline_but_not_before_half_time() {
+        let now = NOW;
+        let budget = Duration::from_millis(500);
+        let ms = Duration::from_millis;
+        assert_eq!(work_time(budget, now + 3_000, now), Some(ms(2_450)));
+        assert_eq!(work_time(budget, now + 1_000, now), Some(ms(500)));
+        assert_eq!(work_time(budget, now + 400, now), Some(ms(200)));
+        for implausible in [now, now - 1, 600_000, now + 3_600_000] {
+            assert_eq!(work_time(budget, implausible, now), None, "{implausible}");
+        }
     }
 
     #[test]

@@ -15,7 +15,11 @@
 //! 3. drops the handler's future and ends the root span: an `Err` or a
 //!    panic is a service error, and the status of the response to an HTTP
 //!    request (its `statusCode`) is `http.response.status_code`, a 4xx a
-//!    client error and a 5xx a service error;
+//!    client error and a 5xx a service error; a handler still running at
+//!    the invocation's [`Deadline`](crate::Deadline) (its deadline less the
+//!    flush budget, which the context carries for the handler's calls) has
+//!    its root span ended then as the service error [`TIMED_OUT`], and
+//!    flushed;
 //! 4. flushes traces, metrics and logs as the [`FlushMode`] says: before the
 //!    response (`sync`), after it (`after-response`, the default, through
 //!    the runtime-level [`FlushLayer`]), or at most every interval under
@@ -68,9 +72,11 @@ pub use batch::{BatchProcessor, BatchRecord};
 pub use event::{Carrier, InvocationEvent, OtherEvent, Trigger};
 pub use flush_layer::{FlushFuture, FlushLayer, FlushService};
 pub use flush_mode::{FlushMode, DEFAULT_FLUSH_MODE};
-pub use future::{Buffered, PerformanceFuture, Respond, CANCELLED, HANDLER_ERROR};
+pub use future::{Buffered, PerformanceFuture, Respond, CANCELLED, HANDLER_ERROR, TIMED_OUT};
 pub use in_flight::INTERRUPTED;
-pub use invocation::{arn_attributes, flush_timeout, parent_context, trace_header_context};
+pub use invocation::{
+    arn_attributes, flush_timeout, parent_context, trace_header_context, work_time,
+};
 pub use run::LambdaMonitoring;
 pub use shutdown::{shutdown_on_sigterm, SHUTDOWN_BUDGET};
 pub use stream::{MonitoredStream, Streamed, StreamingLayer, STREAM_DROPPED, STREAM_ERROR};
@@ -326,8 +332,20 @@ where
                 request_id: Some(lambda.request_id.clone()),
             });
         }
-        let key = shared.flusher.started(&cx);
         let deadline_ms = lambda.deadline;
+        // When the work must be done (see `Deadline`): the handler's calls
+        // read it from the context, and the root ends then if it runs on.
+        let overtime_at = work_time(
+            shared.flusher.budget(),
+            deadline_ms,
+            crate::clock::now_ms().max(0) as u64,
+        )
+        .map(|left| std::time::Instant::now() + left);
+        let cx = match overtime_at {
+            Some(at) => cx.with_value(crate::Deadline::at(at)),
+            None => cx,
+        };
+        let key = shared.flusher.started(&cx);
         // A handler may panic before it returns its future (in the
         // synchronous part of a `service_fn` closure): that panic is handled
         // like one from the future, when it is first polled.
@@ -340,6 +358,7 @@ where
             inner,
             future::Root {
                 cx,
+                overtime_at,
                 key,
                 deadline_ms,
                 http,

@@ -78,6 +78,19 @@ pub fn scratch(prefix: &str, name: &str) -> std::path::PathBuf {
 #[global_allocator]
 static ALLOC: perfmon_lambda::CountingAllocator = perfmon_lambda::CountingAllocator::system();
 
+/// An address on 127.0.0.1 that takes connections (up to 16, held for
+/// 30 s) and never answers: a collector, a table or any service that hangs.
+pub fn never_answers() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(16).collect();
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        drop(held);
+    });
+    addr
+}
+
 /// The context Lambda gives one `ws-conversation` invocation.
 pub fn lambda_context(
     request_id: &str,

@@ -9,7 +9,8 @@
 //! service error.
 //!
 //! A fetch is bounded: [`CONNECT_TIMEOUT`] to connect, [`REQUEST_TIMEOUT`]
-//! for the whole answer, a body of at most [`MAX_JWKS_BYTES`], and one
+//! for the whole answer (less when the invocation's
+//! [`Deadline`](perfmon_lambda::Deadline) comes sooner), a body of at most [`MAX_JWKS_BYTES`], and one
 //! retry after a failure that may pass (no answer, a timeout, a 5xx
 //! without a `Retry-After`). An answer's `Retry-After` (seconds or an HTTP
 //! date) goes to the cache, which fetches no sooner. Only
@@ -175,9 +176,13 @@ impl HttpJwks {
             transient,
             retry_after: None,
         };
+        // Within the invocation's deadline, when there is one.
+        let timeout = perfmon_lambda::Deadline::current()
+            .map_or(REQUEST_TIMEOUT, |d| d.call_timeout().min(REQUEST_TIMEOUT));
         let mut response = self
             .client
             .get(self.url.clone())
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| failed(None, with_causes(&e), true))?;

@@ -13,7 +13,7 @@ use aws_sdk_apigatewaymanagement::Client;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
-use perfmon_lambda::aws_sdk::TracingInterceptor;
+use perfmon_lambda::aws_sdk::{DeadlineTimeouts, TracingInterceptor};
 
 use super::{PostError, Poster};
 use crate::sdk_error::describe;
@@ -32,6 +32,7 @@ impl ApiGatewayPoster {
         let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
             .endpoint_url(endpoint)
             .interceptor(TracingInterceptor::with_tracer(tracer).expect_error("GoneException"))
+            .interceptor(DeadlineTimeouts)
             .build();
         ApiGatewayPoster {
             client: Client::from_conf(config),

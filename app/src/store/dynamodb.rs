@@ -1,7 +1,10 @@
 //! DynamoDB storage. Every call is one CLIENT span, made by perfmon's
 //! SDK interceptor on the client, with `db.system.name=aws.dynamodb` and
 //! `aws.dynamodb.table_names`; a conditional `PutItem` that loses is an
-//! expected outcome, so its span stays Unset.
+//! expected outcome, so its span stays Unset. Every call is bounded by the
+//! invocation's deadline less the flush budget ([`DeadlineTimeouts`]): a
+//! table that never answers fails the call as a `timeout` in time for the
+//! handler to answer and the trace to be flushed.
 //!
 //! ## Table layouts
 //!
@@ -37,7 +40,7 @@ use aws_sdk_dynamodb::Client;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::SdkTracer;
-use perfmon_lambda::aws_sdk::TracingInterceptor;
+use perfmon_lambda::aws_sdk::{DeadlineTimeouts, TracingInterceptor};
 
 use super::{
     ChatMessage, Connection, ConnectionStore, MessageStore, Role, StoreError, SESSION_OWNER_ITEM,
@@ -72,6 +75,7 @@ impl DynamoStore {
             .expect_error_in("PutItem", "ConditionalCheckFailedException");
         let config = aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(interceptor)
+            .interceptor(DeadlineTimeouts)
             .build();
         DynamoStore {
             client: Client::from_conf(config),
