@@ -197,17 +197,7 @@ fn next_document(daemon: &UdpSocket, what: &str) -> Value {
 /// An invocation under `parent` (a remote span context with `trace_id`),
 /// its operation and a child, flushed.
 fn invocation_under(telemetry: &Telemetry, trace_id: &str) {
-    use opentelemetry::trace::{
-        SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
-    };
-    let parent = SpanContext::new(
-        TraceId::from_hex(trace_id).unwrap(),
-        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
-        TraceFlags::SAMPLED,
-        true,
-        TraceState::default(),
-    );
-    let cx = opentelemetry::Context::new().with_remote_span_context(parent);
+    let cx = perfmon_lambda::testing::remote_parent(trace_id, true);
     let monitor = PerformanceMonitor::new(telemetry);
     let mut op = monitor.start_with_context(common::op::WEBSOCKET_CONVERSATION, &cx, []);
     let child_cx = op.context();
@@ -303,4 +293,78 @@ fn the_stats_tell_how_many_spans_wait_for_the_flush() {
         perfmon_lambda::MAX_BUFFERED_SPANS as u64
     );
     assert_eq!(stats.spans_dropped, 10);
+}
+
+/// A segment document over the datagram limit is split, one document per
+/// span, and a span whose own document is still over it is dropped and
+/// counted; a failed send never skips the rest of the batch. Two traces
+/// in one flush, the first's operation with a 70 KB attribute: its child
+/// and the whole second trace arrive, and only that one span is lost.
+#[test]
+fn a_document_over_the_datagram_limit_is_split_and_only_its_oversized_span_is_lost() {
+    let daemon = daemon(Duration::from_millis(500));
+    let telemetry = xray_telemetry(&daemon);
+    let monitor = PerformanceMonitor::new(&telemetry);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (first, second) = (
+        format!("{now:08x}aaaaaaaaaaaaaaaaaaaaaaaa"),
+        format!("{now:08x}bbbbbbbbbbbbbbbbbbbbbbbb"),
+    );
+    for (trace_id, blob) in [(&first, "x".repeat(70 * 1024)), (&second, String::new())] {
+        let cx = perfmon_lambda::testing::remote_parent(trace_id, true);
+        let mut op = monitor.start_with_context(
+            common::op::WEBSOCKET_CONVERSATION,
+            &cx,
+            [KeyValue::new("app.blob", blob)],
+        );
+        let child_cx = op.context();
+        monitor
+            .start_with_context(common::op::CHAT_MESSAGE_PROCESSING, &child_cx, [])
+            .complete(true, []);
+        op.complete(true, []);
+    }
+    telemetry.force_flush(Duration::from_secs(5)).unwrap();
+    assert_eq!(telemetry.stats().spans_lost, 1, "the oversized span only");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = daemon.recv(&mut buf) {
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let doc: Value = serde_json::from_str(text.strip_prefix(DAEMON_HEADER).unwrap()).unwrap();
+        let mut names = vec![doc["annotations"]["perf_handler"]
+            .as_str()
+            .unwrap()
+            .to_owned()];
+        for sub in doc["subsegments"].as_array().into_iter().flatten() {
+            names.push(
+                sub["annotations"]["perf_handler"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        received.push((doc["trace_id"].as_str().unwrap().to_owned(), names));
+    }
+    let xray = |id: &str| format!("1-{}-{}", &id[..8], &id[8..]);
+    received.sort();
+    assert_eq!(
+        received,
+        [
+            // The first trace, split: its child alone, as a subsegment.
+            (
+                xray(&first),
+                vec![common::op::CHAT_MESSAGE_PROCESSING.to_owned()]
+            ),
+            // The second, whole: the operation with its child nested.
+            (
+                xray(&second),
+                vec![
+                    common::op::WEBSOCKET_CONVERSATION.to_owned(),
+                    common::op::CHAT_MESSAGE_PROCESSING.to_owned()
+                ]
+            ),
+        ]
+    );
 }

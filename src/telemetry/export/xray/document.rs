@@ -181,14 +181,18 @@ impl DocumentWriter {
     }
 
     /// Writes the documents of `batch`, each after [`DAEMON_HEADER`] in
-    /// `out`, and passes each datagram to `send`. `Err(Declined)` (before
-    /// anything is sent) when a span needs the translator.
+    /// `out`, and passes each datagram of at most `limit` bytes to `send`.
+    /// A document over the limit is split, one document per span; a span
+    /// whose own document is over it is dropped. A failed send never stops
+    /// the rest of the batch. `Err(Declined)` (before anything is sent)
+    /// when a span needs the translator.
     pub(crate) fn write<E>(
         &self,
         batch: &[SpanData],
         out: &mut Vec<u8>,
+        limit: usize,
         mut send: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<Result<(), E>, Declined> {
+    ) -> Result<Written<E>, Declined> {
         if batch
             .iter()
             .any(|s| s.span_context.trace_id() == TraceId::INVALID)
@@ -211,6 +215,11 @@ impl DocumentWriter {
             rendered,
             log_groups: &self.log_groups,
         };
+        let mut written = Written {
+            sent: 0,
+            lost: 0,
+            error: None,
+        };
         for &top in placement.order() {
             if placement.parent(top).is_some() {
                 continue;
@@ -218,10 +227,46 @@ impl DocumentWriter {
             out.clear();
             out.extend_from_slice(DAEMON_HEADER);
             render::document(out, &batch, top, true);
-            if let Err(e) = send(out) {
-                return Ok(Err(e));
+            let spans = placement.subtree(top);
+            if out.len() <= limit {
+                written.settle(spans.len(), send(out));
+                continue;
+            }
+            for i in spans {
+                out.clear();
+                out.extend_from_slice(DAEMON_HEADER);
+                render::alone(out, &batch, i);
+                if out.len() <= limit {
+                    written.settle(1, send(out));
+                } else {
+                    written.lost += 1;
+                }
             }
         }
-        Ok(Ok(()))
+        Ok(written)
+    }
+}
+
+/// What [`DocumentWriter::write`] did with a batch.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Written<E> {
+    /// Spans whose documents were sent.
+    pub sent: usize,
+    /// Spans dropped: too large for a datagram, or their send failed.
+    pub lost: usize,
+    /// The first failed send's error.
+    pub error: Option<E>,
+}
+
+impl<E> Written<E> {
+    /// Counts `spans` sent, or lost with `result`'s error.
+    fn settle(&mut self, spans: usize, result: Result<(), E>) {
+        match result {
+            Ok(()) => self.sent += spans,
+            Err(e) => {
+                self.lost += spans;
+                self.error.get_or_insert(e);
+            }
+        }
     }
 }

@@ -11,8 +11,12 @@
 //!
 //! Spans flushed together are nested into one segment document (at most
 //! [`SPANS_PER_DOCUMENT`](crate::telemetry::pipeline::inline::SPANS_PER_DOCUMENT) spans each, so a
-//! document stays far below the 64 KiB datagram limit): the end of an
-//! invocation usually costs one datagram, not one per span.
+//! document usually stays far below the datagram limit): the end of an
+//! invocation usually costs one datagram, not one per span. A document
+//! over the limit (a span with a very large attribute) is split, one
+//! document per span, and a span whose own document is still over it is
+//! dropped and counted lost; a failed send loses its document's spans
+//! only, never the rest of the batch.
 //!
 //! The catalog's `indexed_attributes` (`perf_handler`, `perf_outcome`)
 //! become annotations, so traces are searchable by handler and outcome;
@@ -46,7 +50,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
 use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter};
 
-use self::document::DocumentWriter;
+use self::document::{DocumentWriter, Written};
 use crate::telemetry::error::BuildError;
 use crate::telemetry::pipeline::loss::Loss;
 
@@ -164,12 +168,25 @@ impl SpanExporter for UdpExporter {
         batch.iter_mut().for_each(fit::fit);
         let written = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let mut datagram = self.datagram.lock().unwrap_or_else(|e| e.into_inner());
-            self.writer.write(&batch, &mut datagram, |bytes| {
-                self.socket.send(bytes).map(drop)
-            })
+            self.writer
+                .write(&batch, &mut datagram, MAX_DATAGRAM, |bytes| {
+                    self.socket.send(bytes).map(drop)
+                })
         }));
         match written {
-            Ok(Ok(sent)) => return sent.map_err(|e| OTelSdkError::InternalFailure(e.to_string())),
+            // Nothing went: the batch fails, and is counted lost as such.
+            Ok(Ok(Written {
+                sent: 0,
+                error: Some(e),
+                ..
+            })) => return Err(OTelSdkError::InternalFailure(e.to_string())),
+            // Some went: the spans that did not are counted here, one by one.
+            Ok(Ok(written)) => {
+                self.loss
+                    .spans
+                    .fetch_add(written.lost as u64, Ordering::Relaxed);
+                return Ok(());
+            }
             // A span only the translator writes.
             Ok(Err(attributes::Declined)) => {}
             Err(_) => {

@@ -43,6 +43,17 @@ impl Placement {
             .filter(move |&j| self.parent[j] == Some(i))
     }
 
+    /// `i` and every span written inside it, at any depth.
+    pub(super) fn subtree(&self, i: usize) -> Vec<usize> {
+        let mut spans = vec![i];
+        let mut next = 0;
+        while let Some(&at) = spans.get(next) {
+            spans.extend(self.children(at));
+            next += 1;
+        }
+        spans
+    }
+
     /// `i`'s precursors, first to last.
     pub(super) fn precursors(&self, i: usize) -> impl Iterator<Item = usize> {
         let mut list = Vec::new();

@@ -24,6 +24,18 @@ pub(super) struct Rendered {
 
 /// Writes span `i`'s document (`top`: a document of its own, not nested).
 pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: bool) {
+    write(out, batch, i, top, true)
+}
+
+/// Writes span `i`'s document on its own, without the spans nested in it
+/// (each goes in a document of its own): for a document too large for
+/// one datagram.
+pub(super) fn alone(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize) {
+    write(out, batch, i, true, false)
+}
+
+/// Span `i`'s document, with (`nest`) or without the spans nested in it.
+fn write(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: bool, nest: bool) {
     let Batch {
         plans,
         placement,
@@ -90,7 +102,7 @@ pub(super) fn document(out: &mut Vec<u8>, batch: &Batch<'_, '_>, i: usize, top: 
         plan.metadata,
         metadata,
     );
-    let mut children = placement.children(i).peekable();
+    let mut children = placement.children(i).filter(|_| nest).peekable();
     if children.peek().is_some() {
         out.extend_from_slice(b",\"subsegments\":[");
         json::list(out, children, |out, child| {

@@ -148,12 +148,12 @@ pub(super) fn written(
     );
     let mut documents = Vec::new();
     let mut out = Vec::new();
-    let sent = writer.write(batch, &mut out, |datagram| {
+    let written = writer.write(batch, &mut out, usize::MAX, |datagram| {
         assert!(datagram.starts_with(DAEMON_HEADER));
         documents.push(String::from_utf8(datagram[DAEMON_HEADER.len()..].to_vec()).unwrap());
         Ok::<(), ()>(())
     })?;
-    assert_eq!(sent, Ok(()));
+    assert_eq!((written.lost, written.error), (0, None));
     documents.sort();
     Ok(documents)
 }

@@ -10,6 +10,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use self::fixtures::*;
 use super::attributes::Declined;
+use super::document::DAEMON_HEADER;
 use super::translator_keys::INTERPRETED;
 
 #[test]
@@ -400,4 +401,86 @@ fn links_are_added_to_what_the_translator_writes() {
         doc
     };
     assert_eq!(strip(mine), strip(theirs));
+}
+
+/// The writer's documents for `batch` with datagrams of at most `limit`
+/// bytes, and what it did, with a send that fails on the calls `failing`;
+/// the largest datagram sent.
+fn limited(
+    batch: &[SpanData],
+    limit: usize,
+    failing: &[usize],
+) -> (
+    Vec<serde_json::Value>,
+    super::document::Written<usize>,
+    usize,
+) {
+    let mut writer = super::document::DocumentWriter::new(&indexed(), vec![]);
+    writer.set_resource(lambda());
+    let (mut documents, mut calls, mut largest) = (Vec::new(), 0, 0);
+    let written = writer
+        .write(batch, &mut Vec::new(), limit, |datagram| {
+            calls += 1;
+            if failing.contains(&calls) {
+                return Err(calls);
+            }
+            largest = largest.max(datagram.len());
+            let text = &datagram[DAEMON_HEADER.len()..];
+            documents.push(serde_json::from_slice(text).unwrap());
+            Ok(())
+        })
+        .unwrap();
+    (documents, written, largest)
+}
+
+#[test]
+fn a_failed_send_loses_its_own_spans_only() {
+    let one = chat_message();
+    let mut batch = one.clone();
+    batch.extend(in_another_trace(&one, 100));
+    let (documents, written, _) = limited(&batch, usize::MAX, &[1]);
+    assert_eq!(documents.len(), 1, "the second trace's document went");
+    assert_eq!(
+        (written.sent, written.lost, written.error),
+        (one.len(), one.len(), Some(1))
+    );
+}
+
+#[test]
+fn a_document_over_the_limit_is_split_one_span_each_and_a_span_over_it_is_lost() {
+    let batch = chat_message();
+    let (whole, _, size) = limited(&batch, usize::MAX, &[]);
+    assert_eq!(whole.len(), 1, "one document, everything nested");
+    let (documents, written, largest) = limited(&batch, size - 1, &[]);
+    assert!(largest < size);
+    assert_eq!(documents.len(), batch.len(), "one document per span");
+    assert_eq!((written.sent, written.lost), (batch.len(), 0));
+    for doc in &documents {
+        assert!(doc.get("subsegments").is_none(), "{doc}");
+        assert!(
+            doc["trace_id"].is_string() && doc["id"].is_string(),
+            "{doc}"
+        );
+    }
+    // Every span once, each subsegment naming its parent.
+    let mut sent: Vec<String> = documents
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut spans: Vec<String> = batch
+        .iter()
+        .map(|s| s.span_context.span_id().to_string())
+        .collect();
+    sent.sort();
+    spans.sort();
+    assert_eq!(sent, spans);
+    for doc in documents.iter().filter(|d| d["type"] == "subsegment") {
+        assert!(doc["parent_id"].is_string(), "{doc}");
+    }
+    // A limit no single span fits: everything lost, nothing sent.
+    let (documents, written, _) = limited(&batch, DAEMON_HEADER.len() + 10, &[]);
+    assert_eq!(
+        (documents.len(), written.sent, written.lost),
+        (0, 0, batch.len())
+    );
 }
