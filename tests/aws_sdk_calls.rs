@@ -393,7 +393,7 @@ async fn a_call_under_a_deadline_times_out_before_it() {
             timeouts = timeouts.operation_attempt_timeout(attempt);
         }
         dynamodb_config(TracingInterceptor::new(&t.telemetry))
-            .interceptor(DeadlineTimeouts)
+            .interceptor(DeadlineTimeouts::new())
             .endpoint_url(format!("http://127.0.0.1:{port}"))
             .retry_config(
                 RetryConfig::standard()
@@ -414,8 +414,10 @@ async fn a_call_under_a_deadline_times_out_before_it() {
             matches!(error, aws_sdk_dynamodb::error::SdkError::TimeoutError(_)),
             "{error:?}"
         );
+        // 550 ms, and before the deadline but for a loaded machine's
+        // timer slack.
         assert!(
-            took >= Duration::from_millis(500) && took < Duration::from_millis(600),
+            took >= Duration::from_millis(500) && took < Duration::from_millis(700),
             "{attempt:?}: {took:?}"
         );
         let span = t.spans().pop().unwrap();

@@ -178,16 +178,7 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
     let mut service =
         PerformanceLayer::new(telemetry.clone(), layer_monitor, budget).layer(handler);
     let started = Instant::now();
-    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + 400;
-    let result = service
-        .ready()
-        .await
-        .unwrap()
-        .call(LambdaEvent::new(
-            serde_json::json!({}),
-            lambda_context("req-deadline", Some(HEADER), deadline_ms),
-        ))
-        .await;
+    let result = call_within(&mut service, "req-deadline", 400).await;
     let took = started.elapsed();
     assert_eq!(result, Ok("done".to_owned()));
     // The deadline is 400 ms after the start; the slack absorbs a slow,
@@ -196,10 +187,13 @@ async fn the_flush_never_runs_past_the_deadline_counted_from_the_handlers_end() 
         took < Duration::from_millis(400 + 120),
         "the invocation returned {took:?} after its start, past its deadline"
     );
+    // Half-way (200 ms) the handler still ran: the layer ended its root as
+    // a timeout and flushed; at its end, what it ended since was flushed
+    // too. Both flushes were cut short, and counted.
     assert_eq!(
         telemetry.stats().flush_timeouts,
-        1,
-        "the cut-short flush is counted"
+        2,
+        "the cut-short flushes are counted"
     );
 }
 
@@ -507,9 +501,9 @@ async fn a_hung_handler_is_ended_as_a_timeout_and_flushed_before_the_deadline() 
     };
     let arrived = started.elapsed();
     // The work time is the deadline less the budget and a 50 ms margin,
-    // but at least half the time: 500 ms.
+    // but at least half the time: 500 ms (less the ms the clock truncates).
     assert!(
-        arrived >= Duration::from_millis(500) && arrived < Duration::from_secs(1),
+        arrived >= Duration::from_millis(490) && arrived < Duration::from_secs(1),
         "{arrived:?}"
     );
     assert_eq!(root.status, Status::error("timeout"));
@@ -529,6 +523,30 @@ async fn a_hung_handler_is_ended_as_a_timeout_and_flushed_before_the_deadline() 
         left <= Duration::from_millis(500) && left > Duration::from_millis(400),
         "{left:?}"
     );
+
+    // A handler that answers after its overtime, before the deadline: what
+    // it ended since (its operation) is flushed before the answer goes.
+    let late = {
+        let monitor = t.monitor.clone();
+        service_fn(move |_: LambdaEvent<serde_json::Value>| {
+            let op = monitor.start(common::op::CHAT_MESSAGE_PROCESSING, []);
+            async move {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                op.complete(true, []);
+                Ok::<_, String>("late".to_owned())
+            }
+        })
+    };
+    let mut service =
+        PerformanceLayer::new(t.telemetry.clone(), t.monitor.clone(), budget).layer(late);
+    let answer = call_within(&mut service, "req-late", 1_000).await;
+    assert_eq!(answer, Ok("late".to_owned()));
+    let operation = t
+        .exported_spans()
+        .into_iter()
+        .find(|s| s.name == common::op::CHAT_MESSAGE_PROCESSING)
+        .expect("the operation ended after the overtime, flushed with the answer");
+    assert_eq!(operation.status, Status::Unset);
 
     // Under the local emulator's deadline (not an epoch) there is none.
     let mut service = PerformanceLayer::new(t.telemetry.clone(), t.monitor.clone(), budget)
@@ -554,4 +572,18 @@ fn handler_reading(
         *seen.lock().unwrap() = perfmon_lambda::Deadline::current().map(|d| d.remaining());
         async { Ok("done".to_owned()) }
     })
+}
+
+/// Calls `service` once, for invocation `request_id` whose deadline is
+/// `ms` from now.
+async fn call_within<S>(service: &mut S, request_id: &str, ms: u64) -> Result<String, String>
+where
+    S: Service<LambdaEvent<serde_json::Value>, Response = String, Error = String>,
+{
+    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + ms;
+    let event = LambdaEvent::new(
+        serde_json::json!({}),
+        lambda_context(request_id, Some(HEADER), deadline_ms),
+    );
+    service.ready().await?.call(event).await
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::jwks_endpoint::{Endpoint, Mode};
+use opentelemetry::context::FutureExt as _;
 use opentelemetry::Context;
 use perfmon_chat::auth::{
     AuthConfig, AuthError, AuthenticationService, DevIssuer, HttpJwks, InvalidReason, JwksUrlError,
@@ -153,6 +154,32 @@ async fn an_outage_costs_a_few_fetches_and_ends_within_a_back_off_step() {
     // The fetch that failed last began before 3 s, after back-offs that sum
     // to less than that: its own back-off is under 3.25 s.
     assert!(recovered < Duration::from_millis(3250), "{recovered:?}");
+}
+
+/// A fetch the invocation's deadline ends is not retried and starts no
+/// back-off: the next request, with time of its own, fetches at once.
+#[tokio::test]
+async fn a_fetch_cut_short_by_the_deadline_starts_no_back_off() {
+    let issuer = DevIssuer::new();
+    let token = issuer.id_token("a", "a", "a@x.io", 600);
+    let endpoint = Endpoint::start(Mode::Stall);
+    let t = common::telemetry();
+    let auth = service(&endpoint, &t);
+    let hurried =
+        Context::new().with_value(perfmon_lambda::Deadline::after(Duration::from_millis(300)));
+    let started = Instant::now();
+    // Current, as the Lambda layer makes each invocation's context.
+    let err = auth
+        .verify(Some(&token), &hurried, "c")
+        .with_context(hurried.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "JWKS_UNAVAILABLE", "{err}");
+    assert!(started.elapsed() < Duration::from_millis(1_000));
+    assert_eq!(endpoint.requests(), 1, "not retried: no time is left");
+    endpoint.set(Mode::Serve(issuer.jwks_json()));
+    verify(&auth, &token).await.unwrap();
+    assert_eq!(endpoint.requests(), 2);
 }
 
 /// A `Retry-After` (seconds or a date) holds the next fetch back that long,

@@ -294,10 +294,10 @@ async fn a_table_that_never_answers_still_leaves_its_trace_before_the_deadline()
         ))
         .await;
     let answered = started.elapsed();
-    // The store's call had the work time (the deadline less the budget and
-    // a margin: 450 ms) less the call margin (50 ms).
+    // The work time is 500 ms (half the time: the budget and its margin
+    // would leave 450 ms), the store's call 450 ms (less the call margin).
     assert!(
-        answered >= Duration::from_millis(380) && answered < Duration::from_secs(1),
+        answered >= Duration::from_millis(400) && answered < Duration::from_secs(1),
         "{answered:?}"
     );
     match answer {
@@ -307,7 +307,7 @@ async fn a_table_that_never_answers_still_leaves_its_trace_before_the_deadline()
         }
         other => panic!("{other:?}"),
     }
-    // Exported when the handler answered: nothing flushed here.
+    // Exported by the time the handler answered: nothing flushed here.
     let spans = t.exported_spans();
     let span = |name: &str| {
         spans
@@ -325,5 +325,12 @@ async fn a_table_that_never_answers_still_leaves_its_trace_before_the_deadline()
     assert_eq!(call.parent_span_id, operation.span_context.span_id());
     assert_eq!(operation.status, Status::error("DATABASE_ERROR"));
     assert_eq!(operation.parent_span_id, root.span_context.span_id());
-    assert_eq!(root.status, Status::error("DATABASE_ERROR"));
+    // The handler answers within the call margin (50 ms), before the
+    // layer's own deadline; on a machine too loaded for that, the layer
+    // ends the root first, as `timeout`, and the rest follows.
+    assert!(
+        [Status::error("DATABASE_ERROR"), Status::error("timeout")].contains(&root.status),
+        "{:?}",
+        root.status
+    );
 }

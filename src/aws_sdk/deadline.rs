@@ -15,10 +15,14 @@ use crate::Deadline;
 /// The SDK interceptor that bounds every call on a client by the current
 /// invocation's [`Deadline`] ([`Deadline::call_timeout`]): the call's
 /// operation timeout becomes the time left, unless the client's own is
-/// shorter, and so does the client's attempt timeout when it has one (a
-/// shorter attempt timeout still leaves room for a retry; without one,
-/// the operation timeout bounds each attempt). Outside an invocation
-/// (nothing in the context), the client's own timeouts apply.
+/// shorter; the client's attempt timeout, when it has one, stays if it is
+/// shorter than that (leaving room for a retry), and otherwise the
+/// operation timeout bounds each attempt. Outside an invocation (nothing
+/// in the context), the client's own timeouts apply.
+///
+/// The client's timeouts are those of its config; a timeout set for one
+/// call (`customize().config_override(...)`) is not seen, and the time
+/// left replaces it.
 ///
 /// ```no_run
 /// use perfmon_lambda::aws_sdk::{DeadlineTimeouts, TracingInterceptor};
@@ -27,23 +31,35 @@ use crate::Deadline;
 /// let sdk = aws_config::load_from_env().await;
 /// let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
 ///     .interceptor(TracingInterceptor::new(telemetry))
-///     .interceptor(DeadlineTimeouts)
+///     .interceptor(DeadlineTimeouts::new())
 ///     .build();
 /// let client = aws_sdk_dynamodb::Client::from_conf(config);
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
 pub struct DeadlineTimeouts;
+
+impl DeadlineTimeouts {
+    /// The interceptor.
+    pub fn new() -> Self {
+        DeadlineTimeouts
+    }
+}
 
 /// The timeouts for a call that has `left`, over the client's
 /// `configured` ones.
 fn bounded(configured: &TimeoutConfig, left: Duration) -> TimeoutConfig {
     let operation = configured.operation_timeout().map_or(left, |c| c.min(left));
     let mut timeouts = TimeoutConfig::builder().operation_timeout(operation);
-    // An attempt timeout equal to the operation's could fire on the same
-    // tick and start a retry that the operation's then cancels.
-    if let Some(attempt) = configured.operation_attempt_timeout() {
-        timeouts = timeouts.operation_attempt_timeout(attempt.min(operation));
+    // Only a shorter one: an attempt timeout equal to the operation's
+    // could fire on the same tick and start a retry that the operation's
+    // then cancels. A longer one of the client's stays below, unused.
+    if let Some(attempt) = configured
+        .operation_attempt_timeout()
+        .filter(|attempt| *attempt < operation)
+    {
+        timeouts = timeouts.operation_attempt_timeout(attempt);
     }
     timeouts.build()
 }
@@ -95,8 +111,8 @@ mod tests {
         let t = bounded(&configured, ms(200));
         assert_eq!(
             (t.operation_timeout(), t.operation_attempt_timeout()),
-            (Some(ms(200)), Some(ms(200))),
-            "both within the time left"
+            (Some(ms(200)), None),
+            "the operation's bounds the attempt"
         );
         let short = TimeoutConfig::builder().operation_timeout(ms(100)).build();
         assert_eq!(bounded(&short, ms(950)).operation_timeout(), Some(ms(100)));

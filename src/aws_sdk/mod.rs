@@ -49,7 +49,7 @@
 //!         TracingInterceptor::new(telemetry)
 //!             .expect_error_in("PutItem", "ConditionalCheckFailedException"),
 //!     )
-//!     .interceptor(DeadlineTimeouts)
+//!     .interceptor(DeadlineTimeouts::new())
 //!     .build();
 //! let client = aws_sdk_dynamodb::Client::from_conf(config);
 //! # }

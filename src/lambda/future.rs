@@ -9,8 +9,11 @@
 //! service error [`TIMED_OUT`] and its telemetry flushed then, in every
 //! flush mode: a hung call would otherwise run into Lambda's timeout, and
 //! the invocation's trace would never be exported. The handler goes on
-//! running; if it ends before Lambda stops it, its answer goes to the
-//! runtime as usual.
+//! running; if it ends before Lambda stops it, what it ended since is
+//! flushed and its answer goes to the runtime as usual. The invocation no
+//! longer counts as running once its root has ended (under
+//! `run_concurrent`, a quiet moment may come while it runs on). A streamed
+//! response's root, handed to its stream, has no such guard.
 //!
 //! A panic is caught here, inside the layer, rather than left to
 //! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
@@ -115,6 +118,34 @@ impl Root {
         self.flusher
             .handler_ended(self.key, self.cx, self.deadline_ms, now)
     }
+
+    /// What the late flush of an invocation ended in overtime needs.
+    fn late(&self) -> Late {
+        Late {
+            cx: self.cx.clone(),
+            key: self.key,
+            deadline_ms: self.deadline_ms,
+            flusher: self.flusher.clone(),
+        }
+    }
+}
+
+/// An invocation whose root span ended in overtime while its handler ran
+/// on: what the handler's own spans, ended since, need to be flushed.
+struct Late {
+    cx: Context,
+    key: u64,
+    deadline_ms: u64,
+    flusher: Arc<Flusher>,
+}
+
+impl Late {
+    /// Flushes now, in every mode: the spans the handler ended after its
+    /// root (the hung call's, its operation's).
+    fn flush(self) -> Option<tokio::task::JoinHandle<()>> {
+        self.flusher
+            .handler_ended(self.key, self.cx, self.deadline_ms, true)
+    }
 }
 
 /// How the handler ended.
@@ -154,9 +185,11 @@ enum State<F: Future> {
         overtime: Option<Pin<Box<tokio::time::Sleep>>>,
     },
     /// Past the deadline less the flush budget: the root span has ended
-    /// and been flushed; the handler runs on.
+    /// and been flushed; the handler runs on, and what it ends is flushed
+    /// when it answers.
     Overtime {
         inner: Pin<Box<WithContext<F>>>,
+        late: Late,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -243,12 +276,26 @@ where
                         None => return Poll::Ready(answer::<K, R, E>(outcome)),
                     }
                 }
-                State::Overtime { inner } => {
+                State::Overtime { inner, .. } => {
                     let Poll::Ready(outcome) = poll_caught(inner, task) else {
                         return Poll::Pending;
                     };
-                    this.state = State::Done;
-                    return Poll::Ready(answer::<K, R, E>(outcome));
+                    // The handler's future dropped first, so that its spans
+                    // have ended before the flush.
+                    let State::Overtime { late, .. } =
+                        std::mem::replace(&mut this.state, State::Done)
+                    else {
+                        unreachable!("matched Overtime above")
+                    };
+                    match late.flush() {
+                        Some(flush) => {
+                            this.state = State::Flushing {
+                                flush,
+                                result: Some(outcome),
+                            }
+                        }
+                        None => return Poll::Ready(answer::<K, R, E>(outcome)),
+                    }
                 }
                 State::Flushing { flush, result } => {
                     if Pin::new(flush).poll(task).is_pending() {
@@ -277,9 +324,10 @@ impl<F: Future, K> PerformanceFuture<F, K> {
         else {
             unreachable!("called while the handler's future runs")
         };
+        let late = root.late();
         // The flush runs on its own; nothing waits for it here.
         drop(root.end(Ended::TimedOut, None, &[]));
-        self.state = State::Overtime { inner };
+        self.state = State::Overtime { inner, late };
     }
 }
 

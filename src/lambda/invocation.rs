@@ -42,7 +42,7 @@ pub fn work_time(budget: Duration, deadline_ms: u64, now_ms: u64) -> Option<Dura
     }
     Some(
         remaining
-            .saturating_sub(budget + DEADLINE_MARGIN)
+            .saturating_sub(budget.saturating_add(DEADLINE_MARGIN))
             .max(remaining / 2),
     )
 }
@@ -177,6 +177,11 @@ mod tests {
         assert_eq!(work_time(budget, now + 3_000, now), Some(ms(2_450)));
         assert_eq!(work_time(budget, now + 1_000, now), Some(ms(500)));
         assert_eq!(work_time(budget, now + 400, now), Some(ms(200)));
+        assert_eq!(
+            work_time(Duration::MAX, now + 400, now),
+            Some(ms(200)),
+            "a budget too large to add to leaves half the time"
+        );
         for implausible in [now, now - 1, 600_000, now + 3_600_000] {
             assert_eq!(work_time(budget, implausible, now), None, "{implausible}");
         }

@@ -94,6 +94,8 @@ struct Failed {
     message: String,
     transient: bool,
     retry_after: Option<Duration>,
+    /// The invocation's deadline, not the endpoint, ended it.
+    cut_short: bool,
 }
 
 /// An answer's `Retry-After`: delta-seconds or an HTTP date (RFC 9110
@@ -175,17 +177,27 @@ impl HttpJwks {
             message,
             transient,
             retry_after: None,
+            cut_short: false,
         };
-        // Within the invocation's deadline, when there is one.
-        let timeout = perfmon_lambda::Deadline::current()
-            .map_or(REQUEST_TIMEOUT, |d| d.call_timeout().min(REQUEST_TIMEOUT));
+        // Within the invocation's deadline, when it comes sooner. A fetch
+        // it ends is not retried, and tells nothing of the endpoint.
+        let shortened = perfmon_lambda::Deadline::current()
+            .map(|d| d.call_timeout())
+            .filter(|t| *t < REQUEST_TIMEOUT);
+        let broken = |status: Option<u16>, e: reqwest::Error| {
+            let cut_short = shortened.is_some() && e.is_timeout();
+            Failed {
+                cut_short,
+                ..failed(status, with_causes(&e), !cut_short)
+            }
+        };
         let mut response = self
             .client
             .get(self.url.clone())
-            .timeout(timeout)
+            .timeout(shortened.unwrap_or(REQUEST_TIMEOUT))
             .send()
             .await
-            .map_err(|e| failed(None, with_causes(&e), true))?;
+            .map_err(|e| broken(None, e))?;
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
@@ -215,11 +227,7 @@ impl HttpJwks {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| failed(code, e.to_string(), true))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| broken(code, e))? {
             if body.len() + chunk.len() > MAX_JWKS_BYTES {
                 return Err(too_large());
             }
@@ -288,10 +296,9 @@ impl JwksSource for HttpJwks {
 
 impl Failed {
     fn into_error(self) -> JwksFetchError {
-        JwksFetchError {
-            message: self.message,
-            retry_after: self.retry_after,
-        }
+        JwksFetchError::new(self.message)
+            .with_retry_after(self.retry_after)
+            .with_cut_short(self.cut_short)
     }
 }
 

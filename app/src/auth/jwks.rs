@@ -27,7 +27,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, which a test can pause and advance.
+use tokio::time::Instant;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -55,20 +58,44 @@ pub trait JwksSource: Send + Sync + std::fmt::Debug {
 /// Why a fetch of the key set failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct JwksFetchError {
     /// What went wrong, for the log and the client's error.
     pub message: String,
     /// How long the source asked not to be fetched again (an HTTP
     /// `Retry-After`), when it did.
     pub retry_after: Option<Duration>,
+    /// The caller's deadline ended the fetch: it says nothing of the
+    /// source, so it starts no back-off for the requests that follow.
+    pub cut_short: bool,
+}
+
+impl JwksFetchError {
+    /// A failure for `message`, with no `Retry-After`.
+    pub fn new(message: impl Into<String>) -> Self {
+        JwksFetchError {
+            message: message.into(),
+            retry_after: None,
+            cut_short: false,
+        }
+    }
+
+    /// The same, with the source's `Retry-After`.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// The same, ended by the caller's deadline rather than by the source.
+    pub fn with_cut_short(mut self, cut_short: bool) -> Self {
+        self.cut_short = cut_short;
+        self
+    }
 }
 
 impl From<String> for JwksFetchError {
     fn from(message: String) -> Self {
-        JwksFetchError {
-            message,
-            retry_after: None,
-        }
+        JwksFetchError::new(message)
     }
 }
 
@@ -319,11 +346,11 @@ impl JwksCache {
 
     async fn fetch(&self, state: &mut FetchState) -> Result<usize, String> {
         self.attempts.fetch_add(1, Ordering::Relaxed);
-        let mut retry_after = None;
+        let (mut retry_after, mut says_nothing) = (None, false);
         let result = match self.source.fetch().await {
             Ok(text) => parse_jwks(&text),
             Err(e) => {
-                retry_after = e.retry_after;
+                (retry_after, says_nothing) = (e.retry_after, e.cut_short);
                 Err(e.message)
             }
         };
@@ -352,8 +379,10 @@ impl JwksCache {
                 Ok(count)
             }
             Err(error) => {
-                state.failures = state.failures.saturating_add(1);
-                state.retry_at = Some(Instant::now() + wait_after(state.failures, retry_after));
+                if !says_nothing {
+                    state.failures = state.failures.saturating_add(1);
+                    state.retry_at = Some(Instant::now() + wait_after(state.failures, retry_after));
+                }
                 state.last_error = Some(error.clone());
                 Err(error)
             }
@@ -412,7 +441,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_set_without_a_usable_key_never_replaces_good_keys() {
         let good = DevIssuer::new().jwks_json();
         let unusable = set_with_modulus(|mut n| {
@@ -444,20 +473,36 @@ mod tests {
     #[async_trait::async_trait]
     impl JwksSource for Down {
         async fn fetch(&self) -> Result<String, JwksFetchError> {
-            Err(JwksFetchError {
-                message: "down".into(),
-                retry_after: self.0,
-            })
+            Err(JwksFetchError::new("down").with_retry_after(self.0))
         }
     }
 
-    /// A tick past each wait: a sleep never ends early, and the margin
-    /// keeps the check off the boundary.
+    /// Always cut short by the caller's deadline.
+    #[derive(Debug)]
+    struct CutShort;
+
+    #[async_trait::async_trait]
+    impl JwksSource for CutShort {
+        async fn fetch(&self) -> Result<String, JwksFetchError> {
+            Err(JwksFetchError::new("timed out").with_cut_short(true))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fetch_cut_short_by_its_callers_deadline_starts_no_back_off() {
+        let cache = JwksCache::new(CutShort, Duration::ZERO);
+        for kid in ["a", "b", "c"] {
+            assert_eq!(cache.key(kid).await.unwrap_err(), "timed out");
+        }
+        assert_eq!(cache.fetches(), 3, "each request fetches again");
+    }
+
+    /// A tick past each wait (the clock is paused: the sleep advances it).
     async fn wait(d: Duration) {
         tokio::time::sleep(d + Duration::from_millis(5)).await;
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn failed_fetches_back_off_doubling_and_nothing_is_fetched_meanwhile() {
         let cache = JwksCache::new(Down(None), Duration::ZERO);
         assert_eq!(cache.key("a").await.unwrap_err(), "down");
@@ -479,7 +524,7 @@ mod tests {
         assert_eq!(cache.fetches(), 4);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_when_longer_than_the_back_off() {
         let cache = JwksCache::new(Down(Some(JWKS_BACKOFF_FIRST * 3)), Duration::ZERO);
         assert!(cache.key("a").await.is_err());

@@ -32,7 +32,7 @@ impl ApiGatewayPoster {
         let config = aws_sdk_apigatewaymanagement::config::Builder::from(sdk)
             .endpoint_url(endpoint)
             .interceptor(TracingInterceptor::with_tracer(tracer).expect_error("GoneException"))
-            .interceptor(DeadlineTimeouts)
+            .interceptor(DeadlineTimeouts::new())
             .build();
         ApiGatewayPoster {
             client: Client::from_conf(config),

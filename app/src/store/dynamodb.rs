@@ -75,7 +75,7 @@ impl DynamoStore {
             .expect_error_in("PutItem", "ConditionalCheckFailedException");
         let config = aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(interceptor)
-            .interceptor(DeadlineTimeouts)
+            .interceptor(DeadlineTimeouts::new())
             .build();
         DynamoStore {
             client: Client::from_conf(config),

@@ -158,11 +158,14 @@ impl SpanExporter for UdpExporter {
             .map_or(0, |d| d.as_secs());
         let before = batch.len();
         batch.retain(|span| accepted_by_xray(span.span_context.trace_id(), now));
+        // Counted here when the export succeeds; a failed export is counted
+        // whole by the pipeline, these included.
+        let lost = |spans: usize| {
+            self.loss.spans.fetch_add(spans as u64, Ordering::Relaxed);
+        };
         let refused = before - batch.len();
-        if refused > 0 {
-            self.loss.spans.fetch_add(refused as u64, Ordering::Relaxed);
-        }
         if batch.is_empty() {
+            lost(refused);
             return Ok(());
         }
         batch.iter_mut().for_each(fit::fit);
@@ -182,9 +185,7 @@ impl SpanExporter for UdpExporter {
             })) => return Err(OTelSdkError::InternalFailure(e.to_string())),
             // Some went: the spans that did not are counted here, one by one.
             Ok(Ok(written)) => {
-                self.loss
-                    .spans
-                    .fetch_add(written.lost as u64, Ordering::Relaxed);
+                lost(refused + written.lost);
                 return Ok(());
             }
             // A span only the translator writes.
@@ -204,13 +205,17 @@ impl SpanExporter for UdpExporter {
                 .as_mut()
                 .poll(&mut std::task::Context::from_waker(&waker))
         }));
-        match first {
+        let result = match first {
             Ok(Poll::Ready(result)) => result,
             Ok(Poll::Pending) => export.await,
             Err(_) => Err(OTelSdkError::InternalFailure(
                 "the X-Ray segment translator panicked".to_owned(),
             )),
+        };
+        if result.is_ok() {
+            lost(refused);
         }
+        result
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
