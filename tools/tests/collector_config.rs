@@ -3,7 +3,9 @@
 //! (the layer has none), the namespace is the catalog's, every declared
 //! metric and dimension set exists in the catalog, every catalog metric is
 //! declared once with its unit, and X-Ray annotates the catalog's indexed
-//! attributes.
+//! attributes. `collector/collector-otlp.yaml`, its form with traces to
+//! CloudWatch's OTLP endpoint, signs them with the sigv4auth extension and
+//! is otherwise the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +14,11 @@ use perfmon_testkit as common;
 use yaml_serde::Value;
 
 fn config() -> Value {
-    let path = common::root().join("collector/collector.yaml");
+    read("collector/collector.yaml")
+}
+
+fn read(path: &str) -> Value {
+    let path = common::root().join(path);
     yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -24,9 +30,8 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn pipelines_name_defined_components_and_no_processors() {
-    let c = config();
+/// Every pipeline's components are defined, and none is a processor.
+fn check_pipelines(c: &Value) {
     assert!(
         c.get("processors").is_none(),
         "the ADOT layer has no processors"
@@ -44,6 +49,16 @@ fn pipelines_name_defined_components_and_no_processors() {
             }
         }
     }
+    let otlp = &c["receivers"]["otlp"]["protocols"];
+    assert_eq!(otlp["grpc"]["endpoint"], "localhost:4317");
+    assert_eq!(otlp["http"]["endpoint"], "localhost:4318");
+}
+
+#[test]
+fn pipelines_name_defined_components_and_no_processors() {
+    let c = config();
+    check_pipelines(&c);
+    assert!(c.get("extensions").is_none(), "{c:?}");
     assert_eq!(
         strings(&c["service"]["pipelines"]["traces"]["exporters"]),
         ["awsxray"]
@@ -52,9 +67,34 @@ fn pipelines_name_defined_components_and_no_processors() {
         strings(&c["service"]["pipelines"]["metrics"]["exporters"]),
         ["awsemf"]
     );
-    let otlp = &c["receivers"]["otlp"]["protocols"];
-    assert_eq!(otlp["grpc"]["endpoint"], "localhost:4317");
-    assert_eq!(otlp["http"]["endpoint"], "localhost:4318");
+}
+
+/// ADOT's recommended form: OTLP/HTTP to the region's X-Ray endpoint,
+/// gzip, signed by sigv4auth for the `xray` service in the function's own
+/// region; the metrics exactly as in the awsxray form.
+#[test]
+fn the_otlp_form_signs_traces_for_the_xray_endpoint() {
+    let (c, xray) = (read("collector/collector-otlp.yaml"), config());
+    check_pipelines(&c);
+    let traces = strings(&c["service"]["pipelines"]["traces"]["exporters"]);
+    assert_eq!(traces, ["otlphttp/xray"]);
+    let exporter = &c["exporters"]["otlphttp/xray"];
+    assert_eq!(
+        exporter["traces_endpoint"],
+        "https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces"
+    );
+    assert_eq!(exporter["compression"], "gzip");
+    assert_eq!(exporter["auth"]["authenticator"], "sigv4auth");
+    assert_eq!(strings(&c["service"]["extensions"]), ["sigv4auth"]);
+    let signer = &c["extensions"]["sigv4auth"];
+    assert_eq!(signer["service"], "xray");
+    assert_eq!(signer["region"], "${env:AWS_REGION}");
+    assert!(c["exporters"].get("awsxray").is_none());
+    assert_eq!(c["exporters"]["awsemf"], xray["exporters"]["awsemf"]);
+    assert_eq!(
+        c["service"]["pipelines"]["metrics"],
+        xray["service"]["pipelines"]["metrics"]
+    );
 }
 
 #[test]

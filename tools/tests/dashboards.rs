@@ -15,9 +15,18 @@ use perfmon_tools::preview::Search;
 const GENERATED_DIR: &str = "dashboards/generated";
 /// The command that regenerates them from the repository root.
 const REGENERATE: &str = "cargo run -p perfmon-tools -- dashboards generate --catalog dashboards/catalog.json --out dashboards/generated";
-/// This repository's ADOT collector configuration, generated from the chat
-/// app's catalog.
-const COLLECTOR_CONFIG: &str = "collector/collector.yaml";
+/// This repository's ADOT collector configurations, generated from the chat
+/// app's catalog, one per way traces go.
+const COLLECTOR_CONFIGS: [(&str, dashboards::CollectorTraces); 2] = [
+    (
+        "collector/collector.yaml",
+        dashboards::CollectorTraces::AwsXray,
+    ),
+    (
+        "collector/collector-otlp.yaml",
+        dashboards::CollectorTraces::SignedOtlp,
+    ),
+];
 use perfmon_lambda::catalog::Instrument;
 use perfmon_lambda::{Catalog, ExporterKind, PerformanceMonitor, Telemetry};
 use serde_json::{json, Value};
@@ -375,13 +384,17 @@ fn the_emitted_emf_passes_validation_for_both_catalogs() {
 
 #[test]
 fn the_collector_config_is_generated_for_any_catalog() {
-    let committed = std::fs::read_to_string(common::root().join(COLLECTOR_CONFIG)).unwrap();
-    assert_eq!(
-        committed,
-        dashboards::collector_config(&common::chat_catalog()),
-        "collector/collector.yaml differs from dashboards/catalog.json: run `cargo run -p perfmon-tools -- collector generate --catalog dashboards/catalog.json --out collector/collector.yaml`"
-    );
-    let orders = dashboards::collector_config(&orders_catalog());
+    for (path, traces) in COLLECTOR_CONFIGS {
+        let committed = std::fs::read_to_string(common::root().join(path)).unwrap();
+        assert_eq!(
+            committed,
+            dashboards::collector_config(&common::chat_catalog(), traces),
+            "{path} differs from dashboards/catalog.json: run `cargo run -p perfmon-tools -- collector generate --catalog dashboards/catalog.json --traces {} --out {path}`",
+            traces.name()
+        );
+    }
+    let orders =
+        dashboards::collector_config(&orders_catalog(), dashboards::CollectorTraces::AwsXray);
     let yaml: yaml_serde::Value = yaml_serde::from_str(&orders).unwrap();
     assert_eq!(yaml["exporters"]["awsemf"]["namespace"], "Orders");
     assert!(orders.contains("\"^OrdersPlaced$\""), "{orders}");

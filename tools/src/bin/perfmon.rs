@@ -8,8 +8,9 @@
 //! - `perfmon dashboards preview --catalog FILE --run RUN --out PAGE`: the
 //!   dashboards and alarm timelines for a run's EMF lines, as one HTML
 //!   page.
-//! - `perfmon collector generate --catalog FILE [--out FILE]`: the ADOT
-//!   collector configuration.
+//! - `perfmon collector generate --catalog FILE [--out FILE] [--traces
+//!   xray|otlp]`: the ADOT collector configuration, traces through the
+//!   awsxray exporter or to CloudWatch's OTLP endpoint, signed.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,6 +100,10 @@ enum CollectorCommand {
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Where traces go: `xray` (the awsxray exporter) or `otlp`
+        /// (CloudWatch's OTLP endpoint, signed with SigV4).
+        #[arg(long, default_value = "xray")]
+        traces: dashboards::CollectorTraces,
     },
 }
 
@@ -190,8 +195,12 @@ fn run(command: Command) -> Result<(), String> {
             out,
             environment,
         }) => preview(&load(&catalog)?, &run, &out, environment.as_deref()),
-        Command::Collector(CollectorCommand::Generate { catalog, out }) => {
-            let config = dashboards::collector_config(&load(&catalog)?);
+        Command::Collector(CollectorCommand::Generate {
+            catalog,
+            out,
+            traces,
+        }) => {
+            let config = dashboards::collector_config(&load(&catalog)?, traces);
             match out {
                 None => {
                     print!("{config}");

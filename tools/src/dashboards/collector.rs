@@ -1,21 +1,57 @@
 //! The ADOT Lambda-layer collector configuration, generated from the
 //! catalog: the awsemf exporter declares exactly the catalog's metrics,
-//! dimension sets and units, and the awsxray exporter annotates the
-//! catalog's indexed attributes.
+//! dimension sets and units; traces go to X-Ray through the awsxray
+//! exporter, which annotates the catalog's indexed attributes, or
+//! ([`CollectorTraces::SignedOtlp`]) to CloudWatch's OTLP traces endpoint,
+//! signed by the sigv4auth extension, as ADOT now recommends.
 
 use std::fmt::Write as _;
 
 use perfmon_lambda::Catalog;
 
-/// The configuration's text.
-pub fn config(catalog: &Catalog) -> String {
+/// Where the collector sends traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CollectorTraces {
+    /// The awsxray exporter (`PutTraceSegments`): `xray`, the default.
+    #[default]
+    AwsXray,
+    /// OTLP/HTTP to `https://xray.<region>.amazonaws.com/v1/traces`, gzip,
+    /// signed with SigV4 (the sigv4auth extension): `otlp`. The account
+    /// needs CloudWatch Transaction Search on.
+    SignedOtlp,
+}
+
+impl CollectorTraces {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            CollectorTraces::AwsXray => "xray",
+            CollectorTraces::SignedOtlp => "otlp",
+        }
+    }
+}
+
+impl std::str::FromStr for CollectorTraces {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "xray" => Ok(CollectorTraces::AwsXray),
+            "otlp" => Ok(CollectorTraces::SignedOtlp),
+            other => Err(format!("traces go to `xray` or `otlp`, not {other:?}")),
+        }
+    }
+}
+
+/// The configuration's text, with traces sent as `traces` says.
+pub fn config(catalog: &Catalog, traces: CollectorTraces) -> String {
     let mut out = String::new();
     let w = &mut out;
     let _ = write!(
         w,
         "\
 # The ADOT Lambda-layer collector configuration, generated from catalog
-# version {version} (namespace {namespace}) by `perfmon collector generate`.
+# version {version} (namespace {namespace}) by
+# `perfmon collector generate --traces {traces}`.
 # Do not edit: change the catalog and regenerate.
 #
 # The function loads it with
@@ -35,17 +71,32 @@ receivers:
       http:
         endpoint: localhost:4318
 
-exporters:
+{extensions}exporters:
+",
+        version = catalog.version,
+        namespace = catalog.namespace,
+        traces = traces.name(),
+        extensions = match traces {
+            CollectorTraces::AwsXray => "",
+            CollectorTraces::SignedOtlp => SIGV4_EXTENSION,
+        },
+    );
+    match traces {
+        CollectorTraces::AwsXray => {
+            let _ = write!(
+                w,
+                "  \
   # Traces to X-Ray. The catalog's indexed attributes become annotations
   # (searchable); every other attribute goes to metadata.
   awsxray:
     indexed_attributes:
-",
-        version = catalog.version,
-        namespace = catalog.namespace,
-    );
-    for attribute in &catalog.indexed_attributes {
-        let _ = writeln!(w, "      - {attribute}");
+"
+            );
+            for attribute in &catalog.indexed_attributes {
+                let _ = writeln!(w, "      - {attribute}");
+            }
+        }
+        CollectorTraces::SignedOtlp => w.push_str(OTLP_TRACES_EXPORTER),
     }
     let _ = write!(
         w,
@@ -107,10 +158,10 @@ exporters:
         w,
         "
 service:
-  pipelines:
+{service_extensions}  pipelines:
     traces:
       receivers: [otlp]
-      exporters: [awsxray]
+      exporters: [{traces_exporter}]
     metrics:
       receivers: [otlp]
       exporters: [awsemf]
@@ -122,10 +173,45 @@ service:
     #   logs:
     #     receivers: [otlp]
     #     exporters: [otlphttp]
-"
+",
+        service_extensions = match traces {
+            CollectorTraces::AwsXray => "",
+            CollectorTraces::SignedOtlp => "  extensions: [sigv4auth]\n",
+        },
+        traces_exporter = match traces {
+            CollectorTraces::AwsXray => "awsxray",
+            CollectorTraces::SignedOtlp => OTLP_TRACES,
+        },
     );
     out
 }
+
+/// The exporter of traces over signed OTLP.
+const OTLP_TRACES: &str = "otlphttp/xray";
+
+/// The SigV4 signer of the OTLP traces exporter: the function's role, in
+/// its own region (`AWS_REGION`, which Lambda sets).
+const SIGV4_EXTENSION: &str = "\
+extensions:
+  # Signs each OTLP request with the function's credentials (SigV4).
+  sigv4auth:
+    region: ${env:AWS_REGION}
+    service: xray
+
+";
+
+/// Traces over OTLP/HTTP to CloudWatch's traces endpoint.
+const OTLP_TRACES_EXPORTER: &str = "  \
+  # Traces to CloudWatch's OTLP endpoint (X-Ray and Transaction Search),
+  # gzip, signed by sigv4auth. Span attributes arrive as they are; the
+  # account needs Transaction Search on, and the function's role
+  # xray:PutTraceSegments (AWSXrayWriteOnlyPolicy).
+  otlphttp/xray:
+    traces_endpoint: https://xray.${env:AWS_REGION}.amazonaws.com/v1/traces
+    compression: gzip
+    auth:
+      authenticator: sigv4auth
+";
 
 /// Catalog names are letters, digits and `._-/#:`; quote the ones YAML
 /// would read otherwise.

@@ -30,7 +30,7 @@ pub mod validate;
 mod widgets;
 
 pub use cloudformation::{ENVIRONMENT_PATTERN, MAX_TEMPLATE_BODY};
-pub use collector::config as collector_config;
+pub use collector::{config as collector_config, CollectorTraces};
 
 use serde_json::Value;
 
