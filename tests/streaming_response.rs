@@ -284,3 +284,68 @@ async fn a_dropped_stream_ends_its_root_span_as_a_fault() {
     assert_eq!(attributes["http.response.body.size"], "6");
     assert_eq!(span.status, Status::error("stream_dropped"));
 }
+
+/// A stream still running at the invocation's deadline less the flush
+/// budget (a source that stalls after its first chunk) ends its root span
+/// then as `timeout`, with the bytes sent so far, and is flushed before
+/// the deadline.
+#[tokio::test]
+async fn a_stalled_stream_ends_its_root_span_as_a_timeout_before_the_deadline() {
+    use lambda_runtime::tower::{Layer as _, Service as _, ServiceExt as _};
+    use lambda_runtime::{service_fn, Error, LambdaEvent, StreamResponse};
+    use opentelemetry::trace::Status;
+    use tokio_stream::StreamExt as _;
+
+    let t = common::telemetry();
+    let layer = perfmon_lambda::lambda::PerformanceLayer::new(
+        t.telemetry.clone(),
+        t.monitor.clone(),
+        Duration::from_millis(500),
+    );
+    let mut service = layer
+        .streaming()
+        .layer(service_fn(|_: LambdaEvent<Value>| async {
+            let first: Vec<Result<&'static str, Error>> = vec![Ok("first\n")];
+            Ok::<_, Error>(StreamResponse {
+                metadata_prelude: Default::default(),
+                stream: tokio_stream::iter(first)
+                    .chain(tokio_stream::pending::<Result<&'static str, Error>>()),
+            })
+        }));
+    let started = std::time::Instant::now();
+    let deadline_ms = perfmon_lambda::clock::now_ms() as u64 + 1_000;
+    let cx = common::lambda_context("req-stalled", None, deadline_ms);
+    let response = service
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(json!({}), cx))
+        .await
+        .unwrap();
+    // The runtime reads the stream: one chunk, then nothing for 700 ms.
+    let mut stream = std::pin::pin!(response.stream);
+    assert_eq!(next(stream.as_mut()).await.unwrap().unwrap().len(), 6);
+    let waited = tokio::time::timeout(Duration::from_millis(700), next(stream.as_mut())).await;
+    assert!(waited.is_err(), "the stream runs on");
+    let root = t
+        .exported_spans()
+        .into_iter()
+        .find(|s| {
+            common::span_attrs(s)
+                .get("faas.invocation_id")
+                .map(String::as_str)
+                == Some("req-stalled")
+        })
+        .expect("the root span, flushed at the overtime");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "before the deadline"
+    );
+    let lasted = root.end_time.duration_since(root.start_time).unwrap();
+    assert!(
+        lasted >= Duration::from_millis(490) && lasted < Duration::from_millis(700),
+        "{lasted:?}"
+    );
+    assert_eq!(root.status, Status::error("timeout"));
+    assert_eq!(common::span_attrs(&root)["http.response.body.size"], "6");
+}

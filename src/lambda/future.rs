@@ -13,7 +13,8 @@
 //! flushed and its answer goes to the runtime as usual. The invocation no
 //! longer counts as running once its root has ended (under
 //! `run_concurrent`, a quiet moment may come while it runs on). A streamed
-//! response's root, handed to its stream, has no such guard.
+//! response's stream, which takes the root, keeps the same guard
+//! ([`MonitoredStream`](super::MonitoredStream)).
 //!
 //! A panic is caught here, inside the layer, rather than left to
 //! `lambda_runtime`'s own panic catcher outside it: otherwise the root span
@@ -120,7 +121,7 @@ impl Root {
     }
 
     /// What the late flush of an invocation ended in overtime needs.
-    fn late(&self) -> Late {
+    pub(super) fn late(&self) -> Late {
         Late {
             cx: self.cx.clone(),
             key: self.key,
@@ -132,7 +133,7 @@ impl Root {
 
 /// An invocation whose root span ended in overtime while its handler ran
 /// on: what the handler's own spans, ended since, need to be flushed.
-struct Late {
+pub(super) struct Late {
     cx: Context,
     key: u64,
     deadline_ms: u64,
@@ -142,7 +143,7 @@ struct Late {
 impl Late {
     /// Flushes now, in every mode: the spans the handler ended after its
     /// root (the hung call's, its operation's).
-    fn flush(self) -> Option<tokio::task::JoinHandle<()>> {
+    pub(super) fn flush(self) -> Option<tokio::task::JoinHandle<()>> {
         self.flusher
             .handler_ended(self.key, self.cx, self.deadline_ms, true)
     }
@@ -345,7 +346,7 @@ fn poll_caught<F: Future>(
 
 /// Whether `root`'s overtime has come; arms the timer on the first call
 /// (inside a Tokio runtime; without one there is no timer).
-fn overtime_passed(
+pub(super) fn overtime_passed(
     timer: &mut Option<Pin<Box<tokio::time::Sleep>>>,
     root: &Root,
     task: &mut TaskContext<'_>,

@@ -9,7 +9,10 @@
 //! HTTP request) and any error raised mid-stream, then flushes as the
 //! [`FlushMode`](super::FlushMode) says, before the stream's end reaches
 //! the runtime in the `sync` mode. A stream dropped before its end (the
-//! client went away) ends the span as [`STREAM_DROPPED`].
+//! client went away) ends the span as [`STREAM_DROPPED`]. A stream still
+//! running at the invocation's [`Deadline`](crate::Deadline) ends it then
+//! as [`TIMED_OUT`](super::TIMED_OUT), with the bytes sent so far, and
+//! flushes; what ends after is flushed at the stream's end.
 //!
 //! An operation the handler moves into the stream and completes at its end
 //! measures the same interval in `HandlerDuration`.
@@ -26,7 +29,7 @@ use lambda_runtime::tower::Layer;
 use lambda_runtime::StreamResponse;
 use opentelemetry::KeyValue;
 
-use super::future::{Ended, Respond, Root};
+use super::future::{overtime_passed, Ended, Late, Respond, Root};
 use super::{PerformanceService, Shared};
 use crate::monitor::{Failure, RootOutcome};
 
@@ -95,6 +98,10 @@ pub struct MonitoredStream<S> {
     failure: Option<Failure>,
     /// The `sync` flush the stream's end waits for.
     flush: Option<tokio::task::JoinHandle<()>>,
+    /// Fires at the root's overtime, while the stream waits.
+    overtime: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// After the overtime ended the root: the flush at the stream's end.
+    late: Option<Late>,
 }
 
 impl<S> std::fmt::Debug for MonitoredStream<S> {
@@ -122,6 +129,8 @@ impl<S> MonitoredStream<S> {
                 bytes: 0,
                 failure: None,
                 flush: None,
+                overtime: None,
+                late: None,
             },
         }
     }
@@ -170,7 +179,18 @@ where
             return Poll::Ready(None);
         }
         match Pin::new(&mut this.inner).poll_next(task) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                let due = this
+                    .root
+                    .as_ref()
+                    .is_some_and(|root| overtime_passed(&mut this.overtime, root, task));
+                if let Some(root) = this.root.take_if(|_| due) {
+                    this.late = Some(root.late());
+                    // The flush runs on its own; nothing waits for it.
+                    drop(root.end(Ended::TimedOut, this.status, &this.sent()));
+                }
+                Poll::Pending
+            }
             Poll::Ready(Some(Ok(chunk))) => {
                 let chunk = chunk.into();
                 this.bytes += chunk.len() as u64;
@@ -182,7 +202,7 @@ where
                 }
                 Poll::Ready(Some(Err(error)))
             }
-            Poll::Ready(None) => match this.end() {
+            Poll::Ready(None) => match this.end().or_else(|| this.late.take()?.flush()) {
                 Some(flush) => {
                     this.flush = Some(flush);
                     Pin::new(this).poll_next(task)
