@@ -83,8 +83,6 @@ impl<R: Serialize> Respond<R> for Buffered {
 #[derive(Debug)]
 pub struct Root {
     pub(super) cx: Context,
-    /// When the layer ends it as [`TIMED_OUT`] if the handler still runs.
-    pub(super) overtime_at: Option<std::time::Instant>,
     /// Its key among the invocations in flight.
     pub(super) key: u64,
     /// The invocation's deadline, ms since the epoch.
@@ -115,35 +113,32 @@ impl Root {
         extra: &[KeyValue],
     ) -> Option<tokio::task::JoinHandle<()>> {
         end_root(&self.cx, ended, status.filter(|_| self.http), extra);
-        let now = matches!(ended, Ended::Panicked(_) | Ended::TimedOut);
+        let panicked = matches!(ended, Ended::Panicked(_));
         self.flusher
-            .handler_ended(self.key, self.cx, self.deadline_ms, now)
+            .handler_ended(self.key, self.cx, self.deadline_ms, panicked)
     }
 
-    /// What the late flush of an invocation ended in overtime needs.
-    pub(super) fn late(&self) -> Late {
-        Late {
-            cx: self.cx.clone(),
-            key: self.key,
-            deadline_ms: self.deadline_ms,
-            flusher: self.flusher.clone(),
-        }
+    /// Ends the root span as [`TIMED_OUT`] while the handler (or stream)
+    /// runs on, and flushes now, in every mode; the root is kept for
+    /// [`flush_late`](Self::flush_late).
+    pub(super) fn time_out(&self, status: Option<u16>, extra: &[KeyValue]) {
+        end_root(
+            &self.cx,
+            Ended::TimedOut,
+            status.filter(|_| self.http),
+            extra,
+        );
+        // The flush runs on its own; nothing waits for it.
+        drop(
+            self.flusher
+                .handler_ended(self.key, self.cx.clone(), self.deadline_ms, true),
+        );
     }
-}
 
-/// An invocation whose root span ended in overtime while its handler ran
-/// on: what the handler's own spans, ended since, need to be flushed.
-pub(super) struct Late {
-    cx: Context,
-    key: u64,
-    deadline_ms: u64,
-    flusher: Arc<Flusher>,
-}
-
-impl Late {
-    /// Flushes now, in every mode: the spans the handler ended after its
-    /// root (the hung call's, its operation's).
-    pub(super) fn flush(self) -> Option<tokio::task::JoinHandle<()>> {
+    /// After [`time_out`](Self::time_out), at the handler's (or stream's)
+    /// end: flushes what it ended since (the hung call's span, its
+    /// operation's), in every mode.
+    pub(super) fn flush_late(self) -> Option<tokio::task::JoinHandle<()>> {
         self.flusher
             .handler_ended(self.key, self.cx, self.deadline_ms, true)
     }
@@ -181,7 +176,7 @@ enum State<F: Future> {
         /// The handler's future, or the panic that prevented it.
         inner: Result<Pin<Box<WithContext<F>>>, Panic>,
         root: Root,
-        /// Fires at the root's `overtime_at`; set on the first poll, inside
+        /// Fires at the invocation's `Deadline`; set on the first poll, inside
         /// the runtime.
         overtime: Option<Pin<Box<tokio::time::Sleep>>>,
     },
@@ -190,7 +185,8 @@ enum State<F: Future> {
     /// when it answers.
     Overtime {
         inner: Pin<Box<WithContext<F>>>,
-        late: Late,
+        /// Its span ended.
+        root: Root,
     },
     Flushing {
         flush: tokio::task::JoinHandle<()>,
@@ -283,12 +279,12 @@ where
                     };
                     // The handler's future dropped first, so that its spans
                     // have ended before the flush.
-                    let State::Overtime { late, .. } =
+                    let State::Overtime { root, .. } =
                         std::mem::replace(&mut this.state, State::Done)
                     else {
                         unreachable!("matched Overtime above")
                     };
-                    match late.flush() {
+                    match root.flush_late() {
                         Some(flush) => {
                             this.state = State::Flushing {
                                 flush,
@@ -325,10 +321,8 @@ impl<F: Future, K> PerformanceFuture<F, K> {
         else {
             unreachable!("called while the handler's future runs")
         };
-        let late = root.late();
-        // The flush runs on its own; nothing waits for it here.
-        drop(root.end(Ended::TimedOut, None, &[]));
-        self.state = State::Overtime { inner, late };
+        root.time_out(None, &[]);
+        self.state = State::Overtime { inner, root };
     }
 }
 
@@ -352,7 +346,8 @@ pub(super) fn overtime_passed(
     task: &mut TaskContext<'_>,
 ) -> bool {
     if timer.is_none() {
-        let Some(at) = root.overtime_at else {
+        // The layer's own `Deadline`, in the invocation's context.
+        let Some(at) = root.cx.get::<crate::Deadline>().map(|d| d.instant()) else {
             return false;
         };
         if tokio::runtime::Handle::try_current().is_err() {

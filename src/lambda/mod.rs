@@ -335,14 +335,13 @@ where
         let deadline_ms = lambda.deadline;
         // When the work must be done (see `Deadline`): the handler's calls
         // read it from the context, and the root ends then if it runs on.
-        let overtime_at = work_time(
+        let work = work_time(
             shared.flusher.budget(),
             deadline_ms,
             crate::clock::now_ms().max(0) as u64,
-        )
-        .map(|left| std::time::Instant::now() + left);
-        let cx = match overtime_at {
-            Some(at) => cx.with_value(crate::Deadline::at(at)),
+        );
+        let cx = match work {
+            Some(left) => cx.with_value(crate::Deadline::after(left)),
             None => cx,
         };
         let key = shared.flusher.started(&cx);
@@ -358,7 +357,6 @@ where
             inner,
             future::Root {
                 cx,
-                overtime_at,
                 key,
                 deadline_ms,
                 http,

@@ -29,7 +29,7 @@ use lambda_runtime::tower::Layer;
 use lambda_runtime::StreamResponse;
 use opentelemetry::KeyValue;
 
-use super::future::{overtime_passed, Ended, Late, Respond, Root};
+use super::future::{overtime_passed, Ended, Respond, Root};
 use super::{PerformanceService, Shared};
 use crate::monitor::{Failure, RootOutcome};
 
@@ -100,8 +100,9 @@ pub struct MonitoredStream<S> {
     flush: Option<tokio::task::JoinHandle<()>>,
     /// Fires at the root's overtime, while the stream waits.
     overtime: Option<Pin<Box<tokio::time::Sleep>>>,
-    /// After the overtime ended the root: the flush at the stream's end.
-    late: Option<Late>,
+    /// The root, its span ended at the overtime: flushed again at the
+    /// stream's end.
+    late: Option<Root>,
 }
 
 impl<S> std::fmt::Debug for MonitoredStream<S> {
@@ -185,9 +186,8 @@ where
                     .as_ref()
                     .is_some_and(|root| overtime_passed(&mut this.overtime, root, task));
                 if let Some(root) = this.root.take_if(|_| due) {
-                    this.late = Some(root.late());
-                    // The flush runs on its own; nothing waits for it.
-                    drop(root.end(Ended::TimedOut, this.status, &this.sent()));
+                    root.time_out(this.status, &this.sent());
+                    this.late = Some(root);
                 }
                 Poll::Pending
             }
@@ -202,7 +202,7 @@ where
                 }
                 Poll::Ready(Some(Err(error)))
             }
-            Poll::Ready(None) => match this.end().or_else(|| this.late.take()?.flush()) {
+            Poll::Ready(None) => match this.end().or_else(|| this.late.take()?.flush_late()) {
                 Some(flush) => {
                     this.flush = Some(flush);
                     Pin::new(this).poll_next(task)
